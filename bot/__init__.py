@@ -1,0 +1,1 @@
+"""solidarity-bot: a Telegram bot for solidarity campaigns."""

@@ -1,0 +1,188 @@
+"""The composition root: the one place where the Application is built and wired."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import admin, handlers, texts
+from bot.config import Config
+from bot.content import Content
+from bot.context import BotApplication, BotContext, Services
+from bot.delivery import Sender
+from bot.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+PUBLIC = {
+    "start": handlers.start,
+    "help": handlers.help_command,
+    "statement": handlers.statement,
+    "statements": handlers.statements,
+    "slogans": handlers.slogans,
+    "actions": handlers.actions,
+    "campaigns": handlers.campaigns,
+    "subscribe": handlers.subscribe,
+    "unsubscribe": handlers.unsubscribe,
+    "mydata": handlers.mydata,
+    "forget": handlers.forget,
+}
+ORGANIZER = {
+    "broadcast": admin.broadcast,
+    "announce": admin.announce,
+    "stats": admin.stats,
+    "export": admin.export,
+    "reload": admin.reload,
+}
+
+
+def build_application(
+    config: Config,
+    content: Content,
+    storage: Storage,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    sender_options: dict[str, Any] | None = None,
+) -> BotApplication:
+    """Build the bot: handlers, shared services, start-up and shutdown hooks."""
+    builder = (
+        ApplicationBuilder()
+        .token(token or config.require_token())
+        .base_url(f"{config.api_url}/bot")
+        .base_file_url(f"{config.api_url}/file/bot")
+        .context_types(ContextTypes(context=BotContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .concurrent_updates(16)
+        .post_init(_start_services)
+        .post_stop(_stop_services)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application: BotApplication = builder.build()
+    services = Services(config=config, content=content, storage=storage)
+    application.bot_data["services"] = services
+    application.bot_data["flood_guard"] = handlers.FloodGuard()
+    application.bot_data["sender_options"] = sender_options or {}
+    _add_handlers(application, config)
+    application.add_error_handler(_on_error)
+    return application
+
+
+def _add_handlers(application: BotApplication, config: Config) -> None:
+    # Group -1 runs first: a flooding user's update stops there.
+    application.add_handler(TypeHandler(Update, handlers.guard_flood), group=-1)
+
+    organizer = filters.User(user_id=config.admins) & filters.ChatType.PRIVATE
+    for name, callback in ORGANIZER.items():
+        application.add_handler(CommandHandler(name, callback, filters=organizer))
+        application.add_handler(CommandHandler(name, admin.refuse))
+    for name, callback in PUBLIC.items():
+        application.add_handler(CommandHandler(name, callback))
+
+    application.add_handler(
+        CallbackQueryHandler(admin.confirm_button, pattern=r"^bc:(send|cancel):\d{1,12}$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(
+            handlers.menu_button, pattern=r"^(st|sl|ac|ar|menu|pick|sub|uns):[0-9a-f]{10}$"
+        )
+    )
+    application.add_handler(
+        CallbackQueryHandler(handlers.menu_button, pattern=r"^old:\d{1,3}:[0-9a-f]{10}$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:(yes|no)$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(handlers.other_button, pattern=r"^(help|campaigns|mydata|forget)$")
+    )
+    application.add_handler(CallbackQueryHandler(handlers.expired_button))
+
+    application.add_handler(
+        ChatMemberHandler(handlers.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.group_migrated))
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, handlers.unknown_command)
+    )
+
+
+async def _start_services(application: BotApplication) -> None:
+    """Publish the command menus and start the broadcast sender."""
+    services: Services = application.bot_data["services"]
+    await services.storage.create_schema()
+    await publish_commands(application, services.config)
+    sender = Sender(application.bot, services.storage, **application.bot_data["sender_options"])
+    services.sender = sender
+    application.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="sender")
+
+
+async def _stop_services(application: BotApplication) -> None:
+    """Stop the sender, letting it store what it knows."""
+    task: asyncio.Task[None] | None = application.bot_data.pop("sender_task", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def publish_commands(application: BotApplication, config: Config) -> None:
+    """Set the command menu: public commands for all, organizer ones in each admin's chat."""
+    public = [BotCommand(name, description) for name, description in texts.PUBLIC_COMMANDS]
+    organizer = public + [BotCommand(n, d) for n, d in texts.ADMIN_COMMANDS]
+    bot = application.bot
+    try:
+        await bot.set_my_commands(public, scope=BotCommandScopeDefault())
+    except TelegramError as error:
+        logger.warning("could not publish the command list: %s", error.message)
+    for admin_id in sorted(config.admins):
+        try:
+            await bot.set_my_commands(organizer, scope=BotCommandScopeChat(admin_id))
+        except TelegramError as error:
+            # Telegram refuses a chat scope until that admin has started the bot once.
+            logger.warning("organizer commands not set for admin %d: %s", admin_id, error.message)
+
+
+async def _on_error(update: object, context: BotContext) -> None:
+    """Log an unexpected error by update id only, and tell the user something went wrong."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("error while handling update %s", update_id, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(texts.ERROR, show_alert=True)
+        elif update.effective_chat is not None and update.effective_message is not None:
+            await update.effective_chat.send_message(texts.ERROR)
+    except TelegramError:
+        pass

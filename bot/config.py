@@ -1,0 +1,130 @@
+"""Settings from the environment and an optional `.env` file, checked before anything starts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.exc import ArgumentError
+
+from bot.storage import async_url
+
+DEFAULT_DATABASE_URL = "sqlite:///data/solidarity.db"
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+# Ids Telegram shares between many people: never a person's own, so never an organizer.
+_SHARED_IDS = {
+    1087968824: "Telegram's anonymous group admin (shared by every anonymous admin)",
+    136817688: "Telegram's channel bot (shared by every channel posting in groups)",
+    777000: "Telegram's service account",
+}
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+
+
+class ConfigError(Exception):
+    """A setting that is missing or malformed, said in one sentence."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the bot runs with."""
+
+    token: str | None = field(default=None, repr=False)
+    api_url: str = TELEGRAM_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    campaigns_dir: Path = Path("campaigns")
+    admins: frozenset[int] = frozenset()
+    log_level: str = "INFO"
+
+    def require_token(self) -> str:
+        """Return the bot token, or raise ConfigError saying how to set it."""
+        if not self.token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put "
+                "TELEGRAM_BOT_TOKEN=... in the environment or in .env "
+                "(or try `python -m bot preview`, which needs none)"
+            )
+        return self.token
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Read KEY=VALUE lines from a .env file; blank lines and # comments are skipped."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _parse_admins(text: str) -> frozenset[int]:
+    admins = set()
+    for part in text.replace(";", ",").split(","):
+        item = part.strip()
+        if not item:
+            continue
+        if not re.fullmatch(r"\d{1,20}", item):
+            raise ConfigError(
+                f"BOT_ADMINS: {item!r} is not a numeric Telegram user id "
+                "(list ids like 123456789, separated by commas; usernames can change hands)"
+            )
+        user_id = int(item)
+        if user_id in _SHARED_IDS:
+            raise ConfigError(f"BOT_ADMINS: {user_id} is {_SHARED_IDS[user_id]}, not a person")
+        admins.add(user_id)
+    return frozenset(admins)
+
+
+def _parse_api_url(text: str) -> str:
+    url = text.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
+        raise ConfigError(f"TELEGRAM_API_URL: {text!r} is not an http(s) URL")
+    return url.removesuffix("/bot")
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Config:
+    """Build the config from a .env file, overridden by the environment, or raise ConfigError."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update(read_env_file(env_file))
+    values.update(os.environ if environ is None else environ)
+
+    token = values.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    if token is not None and not _TOKEN.match(token):
+        # Never echo the value: a malformed token may still be most of a real one.
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters; "
+            "copy it again from @BotFather)"
+        )
+    database_url = values.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    try:
+        async_url(database_url)
+    except (ValueError, ArgumentError) as error:
+        reason = str(error) if isinstance(error, ValueError) else "not a database URL"
+        raise ConfigError(f"DATABASE_URL: {reason} (e.g. {DEFAULT_DATABASE_URL})") from None
+    log_level = values.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if log_level not in logging.getLevelNamesMapping():
+        raise ConfigError(
+            f"LOG_LEVEL: {log_level!r} is not a level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"
+        )
+    return Config(
+        token=token,
+        api_url=_parse_api_url(values.get("TELEGRAM_API_URL", "") or TELEGRAM_API_URL),
+        database_url=database_url,
+        campaigns_dir=Path(values.get("CAMPAIGNS_DIR", "").strip() or "campaigns"),
+        admins=_parse_admins(values.get("BOT_ADMINS", "")),
+        log_level=log_level,
+    )

@@ -1,0 +1,58 @@
+"""The typed state every handler reaches through its context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Config
+from bot.content import Campaign, Content
+from bot.delivery import Sender
+from bot.storage import Storage
+
+
+@dataclass
+class Services:
+    """What the handlers work with; `content` is replaced whole by /reload."""
+
+    config: Config
+    content: Content
+    storage: Storage
+    sender: Sender | None = None
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """A CallbackContext that knows our services, so handlers need no casts."""
+
+    @property
+    def services(self) -> Services:
+        """Return the application's services."""
+        services: Services = self.application.bot_data["services"]
+        return services
+
+    @property
+    def content(self) -> Content:
+        """Return the campaigns being served now."""
+        return self.services.content
+
+    @property
+    def storage(self) -> Storage:
+        """Return the database."""
+        return self.services.storage
+
+    def campaign(self) -> Campaign:
+        """Return the campaign this chat chose, or the default one."""
+        chosen = self.content.get(self.chat_data.get("campaign") if self.chat_data else None)
+        return chosen or self.content.default
+
+    def choose(self, campaign: Campaign) -> None:
+        """Remember (in memory only) which campaign this chat is looking at."""
+        if self.chat_data is not None:
+            self.chat_data["campaign"] = campaign.id
+
+
+BotApplication = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]

@@ -1,0 +1,515 @@
+"""What subscribers and groups get: menus, campaign content, sign-ups, their data."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from telegram import (
+    Chat,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from bot import render, texts
+from bot.content import CAMPAIGN_ID, Campaign
+from bot.context import BotContext
+from bot.markup import escape
+
+logger = logging.getLogger(__name__)
+
+ADMIN_STATUSES = {ChatMember.ADMINISTRATOR, ChatMember.OWNER}
+
+
+# Keyboards
+
+
+def menu_keyboard(
+    context: BotContext, campaign: Campaign, *, subscribed: bool, chat_type: str
+) -> InlineKeyboardMarkup:
+    """Return the campaign menu: every reply the bot gives, one press away."""
+    key = campaign.key
+    rows = [
+        [
+            InlineKeyboardButton(texts.BUTTON_STATEMENT, callback_data=f"st:{key}"),
+            InlineKeyboardButton(texts.BUTTON_SLOGANS, callback_data=f"sl:{key}"),
+        ],
+        [InlineKeyboardButton(texts.BUTTON_ACTIONS, callback_data=f"ac:{key}")],
+    ]
+    if len(campaign.statements) > 1:
+        rows[1].append(InlineKeyboardButton(texts.BUTTON_ARCHIVE, callback_data=f"ar:{key}"))
+    toggle = (
+        InlineKeyboardButton(texts.BUTTON_UNSUBSCRIBE, callback_data=f"uns:{key}")
+        if subscribed
+        else InlineKeyboardButton(texts.BUTTON_SUBSCRIBE, callback_data=f"sub:{key}")
+    )
+    rows.append([toggle])
+    username = context.bot.username
+    if username:
+        link = f"https://t.me/{username}?start={campaign.id}"
+        share = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(campaign.title)}"
+        rows[-1].append(InlineKeyboardButton(texts.BUTTON_SHARE, url=share))
+    extra = [InlineKeyboardButton(texts.BUTTON_HELP, callback_data="help")]
+    if chat_type == ChatType.PRIVATE:
+        extra.insert(0, InlineKeyboardButton(texts.BUTTON_MYDATA, callback_data="mydata"))
+    if len(context.content) > 1:
+        extra.insert(0, InlineKeyboardButton(texts.BUTTON_CAMPAIGNS, callback_data="campaigns"))
+    rows.append(extra)
+    return InlineKeyboardMarkup(rows)
+
+
+def back_to_menu(campaign: Campaign) -> InlineKeyboardMarkup:
+    """Return a one-button keyboard leading back to the menu."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BUTTON_MENU, callback_data=f"menu:{campaign.key}")]]
+    )
+
+
+async def send_all(
+    chat: Chat, messages: Sequence[str], markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Send messages in order, the keyboard under the last one; return the last."""
+    last: Message | None = None
+    for index, text in enumerate(messages):
+        last = await chat.send_message(
+            text, reply_markup=markup if index == len(messages) - 1 else None
+        )
+    assert last is not None
+    return last
+
+
+# Replies shared by commands and buttons
+
+
+async def show_menu(
+    update: Update, context: BotContext, campaign: Campaign, note: str = ""
+) -> None:
+    """Send the welcome and the campaign menu."""
+    chat = update.effective_chat
+    assert chat is not None
+    context.choose(campaign)
+    subscribed = await context.storage.is_subscribed(chat.id, campaign.id)
+    text = render.welcome(campaign)
+    if note:
+        text = f"{note}\n\n{text}"
+    markup = menu_keyboard(context, campaign, subscribed=subscribed, chat_type=chat.type)
+    await chat.send_message(text, reply_markup=markup)
+
+
+async def show_campaigns(update: Update, context: BotContext) -> None:
+    """Send the list of campaigns with a button for each."""
+    chat = update.effective_chat
+    assert chat is not None
+    rows = [
+        [InlineKeyboardButton(c.title[:60], callback_data=f"pick:{c.key}")]
+        for c in context.content
+    ]
+    await chat.send_message(
+        render.campaign_list(context.content), reply_markup=InlineKeyboardMarkup(rows)
+    )
+
+
+async def show_statement(
+    update: Update, context: BotContext, campaign: Campaign, index: int = 0
+) -> None:
+    """Send the latest statement (or an archived one), split on paragraph boundaries."""
+    chat = update.effective_chat
+    assert chat is not None
+    archive = campaign.archive
+    item = archive[index] if 0 <= index < len(archive) else campaign.statement
+    await send_all(chat, render.statement(campaign, item), back_to_menu(campaign))
+
+
+async def show_archive(update: Update, context: BotContext, campaign: Campaign) -> None:
+    """Send the list of statements, each a button."""
+    chat = update.effective_chat
+    assert chat is not None
+    rows = [
+        [InlineKeyboardButton(f"{n}. {s.title}"[:60], callback_data=f"old:{n - 1}:{campaign.key}")]
+        for n, s in enumerate(campaign.archive, start=1)
+    ]
+    rows.append([InlineKeyboardButton(texts.BUTTON_MENU, callback_data=f"menu:{campaign.key}")])
+    await chat.send_message(render.archive(campaign), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def may_manage_chat(
+    context: BotContext, chat: Chat, user: User | None, message: Message | None
+) -> bool:
+    """Tell whether this person may change this chat's subscription (any user, or group admins)."""
+    if chat.type == ChatType.PRIVATE:
+        return True
+    # An anonymous admin writes as the group itself.
+    if (
+        message is not None
+        and message.sender_chat is not None
+        and message.sender_chat.id == chat.id
+    ):
+        return True
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        logger.warning("could not check admin rights in chat %d", chat.id)
+        return False
+    return member.status in ADMIN_STATUSES
+
+
+async def change_subscription(
+    update: Update, context: BotContext, campaign: Campaign, *, on: bool
+) -> str:
+    """Subscribe or unsubscribe the chat the update came from; return the reply."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None
+    message = update.message
+    if not await may_manage_chat(context, chat, user, message):
+        return texts.GROUP_ADMINS_ONLY
+    title = escape(campaign.title)
+    storage = context.storage
+    if not on:
+        changed = await storage.unsubscribe(chat.id, campaign.id)
+        return (texts.UNSUBSCRIBED if changed else texts.NOT_SUBSCRIBED).format(title=title)
+    private = chat.type == ChatType.PRIVATE
+    source = context.chat_data.get("source") if context.chat_data else None
+    changed = await storage.subscribe(
+        chat.id,
+        campaign.id,
+        chat_type=chat.type,
+        language_code=user.language_code if private and user else None,
+        source=source,
+    )
+    if private:
+        template = texts.SUBSCRIBED if changed else texts.ALREADY_SUBSCRIBED
+    else:
+        template = texts.GROUP_SUBSCRIBED if changed else texts.GROUP_ALREADY_SUBSCRIBED
+    return template.format(title=title)
+
+
+async def show_mydata(update: Update, context: BotContext) -> None:
+    """Send everything stored about the person asking, with a button to erase it."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    if chat.type != ChatType.PRIVATE:
+        await chat.send_message(texts.PRIVATE_ONLY)
+        return
+    about = await context.storage.stored_about(user.id)
+    if not (
+        about.subscriptions or about.deliveries or about.audit_entries or about.broadcasts_created
+    ):
+        await chat.send_message(texts.MYDATA_NONE)
+        return
+    lines = [texts.MYDATA_TITLE.format(user_id=user.id)]
+    for row in about.subscriptions:
+        lines.append(
+            texts.MYDATA_LINE.format(
+                campaign=escape(row.campaign_id),
+                status=row.status,
+                chat_type=row.chat_type,
+                language=row.language_code or "not stored",
+                source=escape(row.source) if row.source else "no link",
+                subscribed=f"{row.subscribed_at:%Y-%m-%d %H:%M} UTC",
+                updated=f"{row.updated_at:%Y-%m-%d %H:%M} UTC",
+            )
+        )
+    if about.deliveries:
+        lines.append(texts.MYDATA_DELIVERIES.format(count=about.deliveries))
+    if about.audit_entries:
+        lines.append(texts.MYDATA_AUDIT.format(count=about.audit_entries))
+    if about.broadcasts_created:
+        lines.append(texts.MYDATA_BROADCASTS.format(count=about.broadcasts_created))
+    lines.append(texts.MYDATA_FOOTER)
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BUTTON_FORGET, callback_data="forget")]]
+    )
+    await chat.send_message("\n".join(lines), reply_markup=markup)
+
+
+async def ask_forget(update: Update, context: BotContext) -> None:
+    """Ask the person to confirm erasing their data."""
+    chat = update.effective_chat
+    assert chat is not None
+    if chat.type != ChatType.PRIVATE:
+        await chat.send_message(texts.PRIVATE_ONLY)
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(texts.BUTTON_FORGET_YES, callback_data="forget:yes")],
+            [InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data="forget:no")],
+        ]
+    )
+    await chat.send_message(texts.FORGET_CONFIRM, reply_markup=markup)
+
+
+# Commands
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Welcome, open the campaign named by the deep link, or offer a choice of campaigns."""
+    chat = update.effective_chat
+    assert chat is not None
+    if chat.type == ChatType.PRIVATE:
+        # Starting the bot again after blocking it resumes what the block had stopped.
+        await context.storage.unblock(chat.id)
+    payload = context.args[0] if context.args else ""
+    if payload:
+        campaign = context.content.get(payload) if CAMPAIGN_ID.match(payload) else None
+        if campaign is not None:
+            if context.chat_data is not None:
+                context.chat_data["source"] = payload
+            await show_menu(update, context, campaign)
+            return
+        note = texts.UNKNOWN_CAMPAIGN.format(
+            payload=escape(payload[:64]), title=escape(context.campaign().title)
+        )
+        await show_menu(update, context, context.campaign(), note)
+        return
+    if len(context.content) > 1 and not (context.chat_data and "campaign" in context.chat_data):
+        await show_campaigns(update, context)
+        return
+    await show_menu(update, context, context.campaign())
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Explain the commands and what is stored."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None
+    text = texts.HELP
+    if (
+        user is not None
+        and user.id in context.services.config.admins
+        and chat.type == ChatType.PRIVATE
+    ):
+        text += texts.HELP_ADMIN
+    await chat.send_message(text)
+
+
+async def statement(update: Update, context: BotContext) -> None:
+    """Send the latest statement."""
+    await show_statement(update, context, context.campaign())
+
+
+async def statements(update: Update, context: BotContext) -> None:
+    """Send the list of statements."""
+    await show_archive(update, context, context.campaign())
+
+
+async def slogans(update: Update, context: BotContext) -> None:
+    """Send the slogans."""
+    campaign = context.campaign()
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(
+        render.slogans(campaign), reply_markup=back_to_menu(campaign)
+    )
+
+
+async def actions(update: Update, context: BotContext) -> None:
+    """Send the action items."""
+    campaign = context.campaign()
+    assert update.effective_chat is not None
+    await send_all(update.effective_chat, render.actions(campaign), back_to_menu(campaign))
+
+
+async def campaigns(update: Update, context: BotContext) -> None:
+    """Send the list of campaigns."""
+    await show_campaigns(update, context)
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    """Sign the chat up for updates."""
+    assert update.effective_chat is not None
+    reply = await change_subscription(update, context, context.campaign(), on=True)
+    await update.effective_chat.send_message(reply)
+
+
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    """Stop the chat's updates."""
+    assert update.effective_chat is not None
+    reply = await change_subscription(update, context, context.campaign(), on=False)
+    await update.effective_chat.send_message(reply)
+
+
+async def mydata(update: Update, context: BotContext) -> None:
+    """Show what is stored about the person."""
+    await show_mydata(update, context)
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    """Ask to confirm erasing the person's data."""
+    await ask_forget(update, context)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Answer a command the bot does not know."""
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(texts.UNKNOWN_COMMAND)
+
+
+# Buttons
+
+
+async def menu_button(update: Update, context: BotContext) -> None:
+    """Answer a press on a campaign menu button."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action, _, key = query.data.partition(":")
+    index = 0
+    if action == "old":
+        number, _, key = key.partition(":")
+        index = int(number)
+    campaign = context.content.by_key(key)
+    if campaign is None:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    await query.answer()
+    context.choose(campaign)
+    chat = update.effective_chat
+    assert chat is not None
+    if action in ("st", "old"):
+        await show_statement(update, context, campaign, index)
+    elif action == "sl":
+        await chat.send_message(render.slogans(campaign), reply_markup=back_to_menu(campaign))
+    elif action == "ac":
+        await send_all(chat, render.actions(campaign), back_to_menu(campaign))
+    elif action == "ar":
+        await show_archive(update, context, campaign)
+    elif action in ("menu", "pick"):
+        await show_menu(update, context, campaign)
+    elif action in ("sub", "uns"):
+        reply = await change_subscription(update, context, campaign, on=action == "sub")
+        await chat.send_message(reply)
+        subscribed = await context.storage.is_subscribed(chat.id, campaign.id)
+        markup = menu_keyboard(context, campaign, subscribed=subscribed, chat_type=chat.type)
+        if query.message is not None and isinstance(query.message, Message):
+            try:
+                await query.message.edit_reply_markup(markup)
+            except TelegramError:
+                logger.debug("menu keyboard in chat %d not updated", chat.id)
+
+
+async def other_button(update: Update, context: BotContext) -> None:
+    """Answer the help, campaigns, my-data and erase buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    if query.data == "help":
+        await help_command(update, context)
+    elif query.data == "campaigns":
+        await show_campaigns(update, context)
+    elif query.data == "mydata":
+        await show_mydata(update, context)
+    elif query.data == "forget":
+        await ask_forget(update, context)
+
+
+async def forget_button(update: Update, context: BotContext) -> None:
+    """Erase the presser's data after they confirmed, in their private chat only."""
+    query = update.callback_query
+    chat, user = update.effective_chat, update.effective_user
+    assert query is not None and chat is not None and user is not None
+    await query.answer()
+    # The confirmation acts only for the person whose private chat it is.
+    if chat.type != ChatType.PRIVATE or chat.id != user.id:
+        await chat.send_message(texts.PRIVATE_ONLY)
+        return
+    if query.data == "forget:yes":
+        count = await context.storage.forget(user.id)
+        if context.chat_data is not None:
+            context.chat_data.clear()
+        text = texts.FORGOTTEN.format(count=count)
+    else:
+        text = texts.FORGET_CANCELLED
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text)
+    else:
+        await chat.send_message(text)
+
+
+async def expired_button(update: Update, context: BotContext) -> None:
+    """Answer a press whose data this bot does not recognise (old or forged)."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+
+
+# Membership and groups
+
+
+async def membership_changed(update: Update, context: BotContext) -> None:
+    """Stop sending where the bot was blocked or removed; resume where it was unblocked."""
+    change = update.my_chat_member
+    assert change is not None
+    chat = change.chat
+    status = change.new_chat_member.status
+    storage = context.storage
+    if status in (ChatMember.BANNED, ChatMember.LEFT):
+        if chat.type == ChatType.PRIVATE:
+            await storage.mark_blocked(chat.id)
+        else:
+            await storage.mark_left(chat.id)
+        logger.info("bot membership in chat %d is now %s", chat.id, status)
+    elif chat.type == ChatType.PRIVATE and status == ChatMember.MEMBER:
+        await storage.unblock(chat.id)
+
+
+async def group_migrated(update: Update, context: BotContext) -> None:
+    """Move a group's subscription to its new supergroup id."""
+    message = update.effective_message
+    assert message is not None
+    # Telegram sends both halves (to, in the old group; from, in the new): either suffices.
+    if message.migrate_to_chat_id is not None:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    await context.storage.migrate_chat(old, new)
+    logger.info("chat %d migrated to %d", old, new)
+
+
+# Flood control
+
+
+class FloodGuard:
+    """A per-user token bucket: a burst of commands, then one warning, then silence."""
+
+    def __init__(self, burst: int = 8, per_second: float = 1.0) -> None:
+        self.burst = burst
+        self.per_second = per_second
+        self._buckets: dict[int, tuple[float, float, bool]] = {}
+
+    def allow(self, user_id: int, now: float) -> tuple[bool, bool]:
+        """Return (allowed, warn): whether to handle this update, and whether to say slow down."""
+        tokens, last, warned = self._buckets.get(user_id, (float(self.burst), now, False))
+        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        if tokens >= 1.0:
+            self._buckets[user_id] = (tokens - 1.0, now, False)
+            return True, False
+        self._buckets[user_id] = (tokens, now, True)
+        if len(self._buckets) > 100_000:
+            self._buckets.clear()  # bound memory under a flood of distinct ids
+        return False, not warned
+
+
+async def guard_flood(update: Update, context: BotContext) -> None:
+    """Drop updates from a user sending too fast, warning them once."""
+    user = update.effective_user
+    if user is None or (update.message is None and update.callback_query is None):
+        return
+    guard: FloodGuard = context.bot_data["flood_guard"]
+    allowed, warn = guard.allow(user.id, time.monotonic())
+    if allowed:
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.SLOW_DOWN)
+    elif warn and update.effective_chat is not None:
+        await update.effective_chat.send_message(texts.SLOW_DOWN)
+    raise ApplicationHandlerStop

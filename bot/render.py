@@ -1,0 +1,106 @@
+"""Campaign content rendered into the Telegram HTML messages the bot sends."""
+
+from __future__ import annotations
+
+import html
+
+from bot import texts
+from bot.content import Action, Campaign, Content, Statement
+from bot.markup import escape, pack_messages, render_blocks, render_inline
+
+
+def welcome(campaign: Campaign) -> str:
+    """Return the welcome shown above the menu."""
+    lines = [
+        texts.WELCOME.format(
+            title=escape(campaign.title), organization=escape(campaign.organization)
+        )
+    ]
+    if campaign.summary:
+        lines.append(render_inline(campaign.summary))
+    lines.append(texts.MENU_HINT)
+    return "\n\n".join(lines)
+
+
+def statement(campaign: Campaign, item: Statement) -> list[str]:
+    """Return a statement as messages of at most 4096 characters, split between paragraphs."""
+    byline = texts.STATEMENT_BYLINE.format(
+        date=escape(str(item.date)),
+        organization=escape(item.organization or campaign.organization),
+    )
+    role = f", {escape(item.role)}" if item.role else ""
+    blocks = [
+        f"<b>{escape(item.title)}</b>\n{byline}",
+        *render_blocks(item.body),
+        texts.STATEMENT_SIGNATURE.format(author=escape(item.author), role=role),
+    ]
+    if item.source:
+        blocks.append(texts.STATEMENT_SOURCE.format(url=html.escape(item.source, quote=True)))
+    return pack_messages(blocks)
+
+
+def archive(campaign: Campaign) -> str:
+    """Return the list of a campaign's statements, newest first."""
+    lines = [texts.ARCHIVE_TITLE.format(title=escape(campaign.title))]
+    for number, item in enumerate(campaign.archive, start=1):
+        lines.append(
+            texts.ARCHIVE_LINE.format(
+                number=number, title=escape(item.title), date=escape(str(item.date))
+            )
+        )
+    return "\n".join(lines)
+
+
+def slogans(campaign: Campaign) -> str:
+    """Return the campaign's slogans, one per line."""
+    if not campaign.slogans:
+        return texts.NO_SLOGANS
+    return "\n\n".join(
+        [texts.SLOGANS_TITLE, *(f"✊ <b>{escape(s)}</b>" for s in campaign.slogans)]
+    )
+
+
+def _action(number: int, item: Action) -> str:
+    lines = [f"{number}. <b>{escape(item.title)}</b>", render_inline(item.description)]
+    when = " ".join(
+        part
+        for part in (
+            f"{item.date.day} {item.date:%B %Y}" if item.date else "",
+            f"{item.time:%H:%M}" if item.time else "",
+        )
+        if part
+    )
+    if when:
+        lines.append(texts.ACTION_WHEN.format(when=when))
+    if item.place:
+        lines.append(texts.ACTION_PLACE.format(place=escape(item.place)))
+    if item.link:
+        lines.append(f'🔗 <a href="{html.escape(item.link, quote=True)}">{escape(item.link)}</a>')
+    return "\n".join(lines)
+
+
+def actions(campaign: Campaign) -> list[str]:
+    """Return the campaign's action items as messages."""
+    if not campaign.actions:
+        return [texts.NO_ACTIONS]
+    blocks = [texts.ACTIONS_TITLE, *(_action(n, a) for n, a in enumerate(campaign.actions, 1))]
+    return pack_messages(blocks)
+
+
+def campaign_list(content: Content) -> str:
+    """Return the list of campaigns served."""
+    lines = [texts.PICK_CAMPAIGN]
+    lines.extend(
+        texts.CAMPAIGN_LINE.format(title=escape(c.title), organization=escape(c.organization))
+        for c in content
+    )
+    return "\n".join(lines)
+
+
+def summary(content: Content) -> str:
+    """Return one line per campaign: what is served."""
+    return "; ".join(
+        f"{c.id}: {len(c.statements)} statement(s), {len(c.slogans)} slogan(s), "
+        f"{len(c.actions)} action(s)"
+        for c in content
+    )

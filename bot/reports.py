@@ -1,0 +1,79 @@
+"""Organizer reports: subscriber numbers and the subscriber list as CSV."""
+
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+from bot import texts
+from bot.markup import escape
+from bot.storage import Storage
+
+CSV_COLUMNS = (
+    "chat_id",
+    "chat_type",
+    "campaign",
+    "status",
+    "source",
+    "language_code",
+    "subscribed_at",
+    "updated_at",
+)
+
+
+async def stats_html(storage: Storage) -> str:
+    """Return subscribers per campaign, sign-ups of the last 7 days and the last broadcasts."""
+    lines = [texts.STATS_TITLE]
+    rows = await storage.stats()
+    if not rows:
+        lines.append(texts.STATS_NONE)
+    for row in rows:
+        lines.append(
+            texts.STATS_LINE.format(
+                campaign=escape(row.campaign_id),
+                private=row.active_private,
+                groups=row.active_groups,
+                new=row.new_last_7_days,
+                unsubscribed=row.unsubscribed,
+                blocked=row.blocked,
+            )
+        )
+    broadcasts = await storage.recent_broadcasts()
+    if broadcasts:
+        lines += ["", texts.STATS_BROADCASTS]
+        lines.extend(
+            texts.STATS_BROADCAST_LINE.format(
+                id=p.broadcast_id,
+                campaign=escape(p.campaign_id),
+                date=f"{p.created_at:%Y-%m-%d %H:%M}",
+                state=p.state,
+                sent=p.sent,
+                total=p.total,
+                blocked=p.blocked,
+                failed=p.failed,
+            )
+            for p in broadcasts
+        )
+    return "\n".join(lines)
+
+
+async def write_csv(storage: Storage, out: TextIO, campaign_id: str | None = None) -> int:
+    """Write subscriptions as CSV, streamed from the database; return the row count."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    async for row in storage.subscriptions(campaign_id):
+        writer.writerow(
+            (
+                row.chat_id,
+                row.chat_type,
+                row.campaign_id,
+                row.status,
+                row.source or "",
+                row.language_code or "",
+                row.subscribed_at.isoformat(timespec="seconds"),
+                row.updated_at.isoformat(timespec="seconds"),
+            )
+        )
+        count += 1
+    return count

@@ -1,0 +1,742 @@
+"""What the bot remembers: subscriptions, broadcasts with their outbox, and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """Return the current time in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Status(StrEnum):
+    """Where a chat stands with a campaign."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BLOCKED = "blocked"  # the user blocked the bot, or Telegram answered 403
+    LEFT = "left"  # the bot was removed from the group
+
+
+class Outcome(StrEnum):
+    """Where one recipient of a broadcast stands."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+class BroadcastState(StrEnum):
+    """Where a broadcast stands."""
+
+    DRAFT = "draft"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class _UTCDateTime(TypeDecorator[dt.datetime]):
+    """Store aware datetimes as naive UTC, so SQLite and PostgreSQL read back the same value."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Subscription(_Base):
+    __tablename__ = "subscriptions"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_type: Mapped[str] = mapped_column(String(16))
+    language_code: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    source: Mapped[str | None] = mapped_column(String(64))
+    subscribed_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
+
+
+class _Broadcast(_Base):
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    parts: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_message_id: Mapped[int | None] = mapped_column(Integer)
+    uncertain: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
+
+
+class _Delivery(_Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_status_id", "status", "id"),
+        Index("ux_deliveries_broadcast_chat", "broadcast_id", "chat_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
+
+
+class _AuditEntry(_Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    admin_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    """One chat's standing with one campaign, as stored."""
+
+    chat_id: int
+    campaign_id: str
+    chat_type: str
+    language_code: str | None
+    status: str
+    source: str | None
+    subscribed_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StoredAbout:
+    """Everything stored about one Telegram id."""
+
+    subscriptions: list[SubscriptionRecord]
+    deliveries: int
+    audit_entries: int
+    broadcasts_created: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """One recipient of a broadcast, claimed for sending."""
+
+    delivery_id: int
+    broadcast_id: int
+    chat_id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """How sending to one recipient ended."""
+
+    delivery_id: int
+    outcome: Outcome
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Counts of a broadcast's recipients by outcome."""
+
+    broadcast_id: int
+    campaign_id: str
+    state: str
+    total: int
+    sent: int
+    blocked: int
+    failed: int
+    uncertain: int
+    status_chat_id: int | None
+    status_message_id: int | None
+    created_at: dt.datetime
+
+    @property
+    def done(self) -> int:
+        """Return how many recipients have a final outcome."""
+        return self.sent + self.blocked + self.failed
+
+
+@dataclass(frozen=True)
+class BroadcastDraft:
+    """A broadcast's content as stored."""
+
+    broadcast_id: int
+    campaign_id: str
+    kind: str
+    parts: list[str]
+    created_by: int | None
+    state: str
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    """Subscriber counts for one campaign."""
+
+    campaign_id: str
+    active_private: int
+    active_groups: int
+    unsubscribed: int
+    blocked: int
+    new_last_7_days: int
+
+
+def async_url(url: str) -> str:
+    """Map `sqlite:///...` and `postgresql://...` to the async drivers we ship."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return str(parsed.set(drivername="sqlite+aiosqlite"))
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (stats, export) run while the sender writes; the busy timeout makes a
+    # second writer wait instead of failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Storage:
+    """The bot's database, behind intention-named async methods returning plain values."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._session = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, clock: Clock = utc_now) -> Storage:
+        """Set up the database at `url` without connecting yet (connections bind to a loop)."""
+        target = make_url(async_url(url))
+        if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
+            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(target, pool_pre_ping=True)
+        if target.get_backend_name() == "sqlite":
+            event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        return cls(engine, clock)
+
+    @classmethod
+    async def open(cls, url: str, clock: Clock = utc_now) -> Storage:
+        """Connect to the database at `url`, creating the file and tables on first run."""
+        storage = cls.connect(url, clock)
+        await storage.create_schema()
+        return storage
+
+    async def create_schema(self) -> None:
+        """Create the tables that do not exist yet."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(_Base.metadata.create_all)
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        """Return the database's dialect name (sqlite or postgresql)."""
+        return self.engine.dialect.name
+
+    def _upsert(self, table: Any) -> Any:
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+
+    # Subscriptions
+
+    async def subscribe(
+        self,
+        chat_id: int,
+        campaign_id: str,
+        *,
+        chat_type: str,
+        language_code: str | None = None,
+        source: str | None = None,
+    ) -> bool:
+        """Record a sign-up; return False when the chat was already subscribed."""
+        now = self.clock()
+        async with self._session.begin() as session:
+            current = await session.get(_Subscription, (chat_id, campaign_id))
+            if current is not None and current.status == Status.ACTIVE:
+                return False
+            if current is None:
+                session.add(
+                    _Subscription(
+                        chat_id=chat_id,
+                        campaign_id=campaign_id,
+                        chat_type=chat_type,
+                        language_code=language_code,
+                        status=Status.ACTIVE,
+                        source=source,
+                        subscribed_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                current.status = Status.ACTIVE
+                current.chat_type = chat_type
+                current.language_code = language_code
+                current.source = source or current.source
+                current.subscribed_at = now
+                current.updated_at = now
+        return True
+
+    async def unsubscribe(self, chat_id: int, campaign_id: str) -> bool:
+        """Stop a chat's subscription; return False when it was not subscribed."""
+        return await self._set_status(
+            chat_id, Status.UNSUBSCRIBED, campaign_id=campaign_id, only_from=(Status.ACTIVE,)
+        )
+
+    async def is_subscribed(self, chat_id: int, campaign_id: str) -> bool:
+        """Tell whether a chat receives a campaign's updates."""
+        async with self._session() as session:
+            status = await session.scalar(
+                select(_Subscription.status).where(
+                    _Subscription.chat_id == chat_id, _Subscription.campaign_id == campaign_id
+                )
+            )
+        return status == Status.ACTIVE
+
+    async def mark_blocked(self, chat_id: int) -> bool:
+        """Stop sending to a chat that blocked the bot, until it starts the bot again."""
+        return await self._set_status(chat_id, Status.BLOCKED, only_from=(Status.ACTIVE,))
+
+    async def mark_left(self, chat_id: int) -> bool:
+        """Stop a group's subscriptions because the bot is no longer in it."""
+        return await self._set_status(chat_id, Status.LEFT, only_from=(Status.ACTIVE,))
+
+    async def unblock(self, chat_id: int) -> bool:
+        """Resume the subscriptions a block had stopped."""
+        return await self._set_status(chat_id, Status.ACTIVE, only_from=(Status.BLOCKED,))
+
+    async def _set_status(
+        self,
+        chat_id: int,
+        status: Status,
+        *,
+        only_from: Sequence[Status],
+        campaign_id: str | None = None,
+    ) -> bool:
+        statement = (
+            update(_Subscription)
+            .where(_Subscription.chat_id == chat_id, _Subscription.status.in_(only_from))
+            .values(status=status, updated_at=self.clock())
+        )
+        if campaign_id is not None:
+            statement = statement.where(_Subscription.campaign_id == campaign_id)
+        async with self._session.begin() as session:
+            result = await session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Move a group's subscriptions and pending deliveries to its new supergroup id."""
+        async with self._session.begin() as session:
+            taken = select(_Subscription.campaign_id).where(_Subscription.chat_id == new_chat_id)
+            await session.execute(
+                delete(_Subscription).where(
+                    _Subscription.chat_id == old_chat_id, _Subscription.campaign_id.in_(taken)
+                )
+            )
+            await session.execute(
+                update(_Subscription)
+                .where(_Subscription.chat_id == old_chat_id)
+                .values(chat_id=new_chat_id, chat_type="supergroup", updated_at=self.clock())
+            )
+            await session.execute(
+                update(_Delivery)
+                .where(
+                    _Delivery.chat_id == old_chat_id,
+                    _Delivery.status.in_((Outcome.PENDING, Outcome.SENDING)),
+                )
+                .values(chat_id=new_chat_id)
+            )
+
+    # Privacy
+
+    async def stored_about(self, user_id: int) -> StoredAbout:
+        """Return everything stored about one Telegram id."""
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(_Subscription)
+                .where(_Subscription.chat_id == user_id)
+                .order_by(_Subscription.campaign_id)
+            )
+            subscriptions = [_record(row) for row in rows]
+            deliveries = await session.scalar(
+                select(func.count()).where(_Delivery.chat_id == user_id)
+            )
+            audit = await session.scalar(
+                select(func.count()).where(_AuditEntry.admin_id == user_id)
+            )
+            created = await session.scalar(
+                select(func.count()).where(_Broadcast.created_by == user_id)
+            )
+        return StoredAbout(subscriptions, deliveries or 0, audit or 0, created or 0)
+
+    async def forget(self, user_id: int) -> int:
+        """Erase every row about a Telegram id, in every table; return how many rows changed."""
+        async with self._session.begin() as session:
+            changed = 0
+            for statement in (
+                delete(_Subscription).where(_Subscription.chat_id == user_id),
+                delete(_Delivery).where(_Delivery.chat_id == user_id),
+                delete(_AuditEntry).where(_AuditEntry.admin_id == user_id),
+                update(_Broadcast).where(_Broadcast.created_by == user_id).values(created_by=None),
+                update(_Broadcast)
+                .where(_Broadcast.status_chat_id == user_id)
+                .values(status_chat_id=None, status_message_id=None),
+            ):
+                result = await session.execute(statement)
+                changed += int(getattr(result, "rowcount", 0) or 0)
+        return changed
+
+    # Broadcasts
+
+    async def count_recipients(self, campaign_id: str) -> int:
+        """Return how many chats a broadcast to this campaign would reach now."""
+        async with self._session() as session:
+            count = await session.scalar(
+                select(func.count()).where(
+                    _Subscription.campaign_id == campaign_id,
+                    _Subscription.status == Status.ACTIVE,
+                )
+            )
+        return count or 0
+
+    async def create_broadcast(
+        self, campaign_id: str, kind: str, parts: list[str], created_by: int
+    ) -> int:
+        """Store a broadcast awaiting confirmation; return its id."""
+        async with self._session.begin() as session:
+            broadcast = _Broadcast(
+                campaign_id=campaign_id,
+                kind=kind,
+                parts=parts,
+                created_by=created_by,
+                created_at=self.clock(),
+                state=BroadcastState.DRAFT,
+                uncertain=0,
+            )
+            session.add(broadcast)
+            await session.flush()
+            return broadcast.id
+
+    async def broadcast(self, broadcast_id: int) -> BroadcastDraft | None:
+        """Return a broadcast's content, or None."""
+        async with self._session() as session:
+            row = await session.get(_Broadcast, broadcast_id)
+        if row is None:
+            return None
+        return BroadcastDraft(
+            row.id, row.campaign_id, row.kind, row.parts, row.created_by, row.state
+        )
+
+    async def start_broadcast(
+        self, broadcast_id: int, status_chat_id: int, status_message_id: int
+    ) -> int | None:
+        """Queue one delivery per subscriber; return the count, or None if not a draft."""
+        now = self.clock()
+        async with self._session.begin() as session:
+            claimed = await session.execute(
+                update(_Broadcast)
+                .where(_Broadcast.id == broadcast_id, _Broadcast.state == BroadcastState.DRAFT)
+                .values(
+                    state=BroadcastState.SENDING,
+                    status_chat_id=status_chat_id,
+                    status_message_id=status_message_id,
+                )
+                .returning(_Broadcast.campaign_id)
+            )
+            campaign_id = claimed.scalar_one_or_none()
+            if campaign_id is None:
+                return None
+            # One INSERT ... SELECT: recipients never pass through Python, however many there are.
+            recipients = select(
+                literal(broadcast_id),
+                _Subscription.chat_id,
+                literal(Outcome.PENDING.value),
+                literal(0),
+                literal(now, _UTCDateTime),
+            ).where(
+                _Subscription.campaign_id == campaign_id, _Subscription.status == Status.ACTIVE
+            )
+            result = await session.execute(
+                insert(_Delivery).from_select(
+                    ["broadcast_id", "chat_id", "status", "attempts", "updated_at"], recipients
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def cancel_draft(self, broadcast_id: int) -> bool:
+        """Cancel a broadcast awaiting confirmation; return False if it was not a draft."""
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(_Broadcast)
+                .where(_Broadcast.id == broadcast_id, _Broadcast.state == BroadcastState.DRAFT)
+                .values(state=BroadcastState.CANCELLED, finished_at=self.clock())
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def claim_jobs(self, limit: int) -> list[Job]:
+        """Take up to `limit` pending recipients, oldest first, and mark them in flight."""
+        async with self._session.begin() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        _Delivery.id, _Delivery.broadcast_id, _Delivery.chat_id, _Delivery.attempts
+                    )
+                    .where(_Delivery.status == Outcome.PENDING)
+                    .order_by(_Delivery.id)
+                    .limit(limit)
+                )
+            ).all()
+            if not rows:
+                return []
+            await session.execute(
+                update(_Delivery)
+                .where(_Delivery.id.in_([row.id for row in rows]))
+                .values(status=Outcome.SENDING, attempts=_Delivery.attempts + 1)
+            )
+        return [Job(row.id, row.broadcast_id, row.chat_id, row.attempts + 1) for row in rows]
+
+    async def record_results(self, results: Iterable[Result]) -> None:
+        """Store how each recipient's sending ended, in one transaction."""
+        now = self.clock()
+        async with self._session.begin() as session:
+            for result in results:
+                await session.execute(
+                    update(_Delivery)
+                    .where(_Delivery.id == result.delivery_id)
+                    .values(status=result.outcome, error=result.error, updated_at=now)
+                )
+
+    async def requeue_in_flight(self) -> int:
+        """Put recipients left in flight by a crash back in the queue; return how many."""
+        async with self._session.begin() as session:
+            counts = (
+                await session.execute(
+                    select(_Delivery.broadcast_id, func.count())
+                    .where(_Delivery.status == Outcome.SENDING)
+                    .group_by(_Delivery.broadcast_id)
+                )
+            ).all()
+            for broadcast_id, count in counts:
+                # They may or may not have reached the user before the crash: say so.
+                await session.execute(
+                    update(_Broadcast)
+                    .where(_Broadcast.id == broadcast_id)
+                    .values(uncertain=_Broadcast.uncertain + count)
+                )
+            await session.execute(
+                update(_Delivery)
+                .where(_Delivery.status == Outcome.SENDING)
+                .values(status=Outcome.PENDING)
+            )
+        return sum(count for _, count in counts)
+
+    async def progress(self, broadcast_id: int) -> Progress | None:
+        """Return a broadcast's counts by outcome, or None."""
+        async with self._session() as session:
+            row = await session.get(_Broadcast, broadcast_id)
+            if row is None:
+                return None
+            counts = dict(
+                (
+                    await session.execute(
+                        select(_Delivery.status, func.count())
+                        .where(_Delivery.broadcast_id == broadcast_id)
+                        .group_by(_Delivery.status)
+                    )
+                ).all()
+            )
+        return Progress(
+            broadcast_id=row.id,
+            campaign_id=row.campaign_id,
+            state=row.state,
+            total=sum(counts.values()),
+            sent=counts.get(Outcome.SENT, 0),
+            blocked=counts.get(Outcome.BLOCKED, 0),
+            failed=counts.get(Outcome.FAILED, 0),
+            uncertain=row.uncertain,
+            status_chat_id=row.status_chat_id,
+            status_message_id=row.status_message_id,
+            created_at=row.created_at,
+        )
+
+    async def finish_broadcasts(self) -> list[int]:
+        """Mark sending broadcasts with no one left to send to as done; return their ids."""
+        unfinished = (
+            select(_Delivery.id)
+            .where(
+                _Delivery.broadcast_id == _Broadcast.id,
+                _Delivery.status.in_((Outcome.PENDING, Outcome.SENDING)),
+            )
+            .exists()
+        )
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(_Broadcast)
+                .where(_Broadcast.state == BroadcastState.SENDING, ~unfinished)
+                .values(state=BroadcastState.DONE, finished_at=self.clock())
+                .returning(_Broadcast.id)
+            )
+            return list(result.scalars())
+
+    async def sending_broadcasts(self) -> list[int]:
+        """Return the ids of broadcasts being sent."""
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(_Broadcast.id).where(_Broadcast.state == BroadcastState.SENDING)
+            )
+            return list(rows)
+
+    async def recent_broadcasts(self, limit: int = 5) -> list[Progress]:
+        """Return the latest confirmed broadcasts with their counts, newest first."""
+        async with self._session() as session:
+            ids = list(
+                await session.scalars(
+                    select(_Broadcast.id)
+                    .where(_Broadcast.state.in_((BroadcastState.SENDING, BroadcastState.DONE)))
+                    .order_by(_Broadcast.id.desc())
+                    .limit(limit)
+                )
+            )
+        found = [await self.progress(broadcast_id) for broadcast_id in ids]
+        return [p for p in found if p is not None]
+
+    # Organizers
+
+    async def audit(self, admin_id: int, action: str, detail: str = "") -> None:
+        """Write one admin action to the audit log."""
+        async with self._session.begin() as session:
+            session.add(
+                _AuditEntry(
+                    admin_id=admin_id, action=action, detail=detail[:200], created_at=self.clock()
+                )
+            )
+
+    async def audit_log(self, limit: int = 50) -> list[tuple[int | None, str, str, dt.datetime]]:
+        """Return the latest audit entries, newest first."""
+        async with self._session() as session:
+            rows = await session.execute(
+                select(
+                    _AuditEntry.admin_id,
+                    _AuditEntry.action,
+                    _AuditEntry.detail,
+                    _AuditEntry.created_at,
+                )
+                .order_by(_AuditEntry.id.desc())
+                .limit(limit)
+            )
+            return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def stats(self) -> list[CampaignStats]:
+        """Return subscriber counts per campaign."""
+        week_ago = self.clock() - dt.timedelta(days=7)
+        s = _Subscription
+        active = s.status == Status.ACTIVE
+        is_private = s.chat_type == "private"
+        async with self._session() as session:
+            rows = await session.execute(
+                select(
+                    s.campaign_id,
+                    func.count().filter(active, is_private),
+                    func.count().filter(active, ~is_private),
+                    func.count().filter(s.status == Status.UNSUBSCRIBED),
+                    func.count().filter(s.status.in_((Status.BLOCKED, Status.LEFT))),
+                    func.count().filter(active, s.subscribed_at >= week_ago),
+                )
+                .group_by(s.campaign_id)
+                .order_by(s.campaign_id)
+            )
+            return [CampaignStats(*row) for row in rows]
+
+    async def subscriptions(
+        self, campaign_id: str | None = None, batch: int = 1000
+    ) -> AsyncIterator[SubscriptionRecord]:
+        """Yield subscriptions (of one campaign, or all) in a stable order, streamed."""
+        statement = select(_Subscription).order_by(
+            _Subscription.campaign_id, _Subscription.chat_id
+        )
+        if campaign_id is not None:
+            statement = statement.where(_Subscription.campaign_id == campaign_id)
+        async with self._session() as session:
+            result = await session.stream_scalars(statement.execution_options(yield_per=batch))
+            async for row in result:
+                yield _record(row)
+
+
+def _record(row: _Subscription) -> SubscriptionRecord:
+    return SubscriptionRecord(
+        chat_id=row.chat_id,
+        campaign_id=row.campaign_id,
+        chat_type=row.chat_type,
+        language_code=row.language_code,
+        status=row.status,
+        source=row.source,
+        subscribed_at=row.subscribed_at,
+        updated_at=row.updated_at,
+    )

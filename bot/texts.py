@@ -1,0 +1,169 @@
+"""Every interface sentence the bot says, in one place (campaign wording lives in YAML)."""
+
+from __future__ import annotations
+
+# Buttons
+BUTTON_STATEMENT = "📄 Statement"
+BUTTON_SLOGANS = "📣 Slogans"
+BUTTON_ACTIONS = "✊ Actions"
+BUTTON_ARCHIVE = "🗂 Earlier statements"
+BUTTON_SUBSCRIBE = "🔔 Get updates"
+BUTTON_UNSUBSCRIBE = "🔕 Stop updates"
+BUTTON_SHARE = "↗️ Share"
+BUTTON_CAMPAIGNS = "📋 Campaigns"
+BUTTON_MYDATA = "🔒 My data"
+BUTTON_HELP = "ℹ️ Help"
+BUTTON_MENU = "☰ Menu"
+BUTTON_FORGET = "🗑 Erase my data"
+BUTTON_FORGET_YES = "Yes, erase everything"
+BUTTON_CANCEL = "Cancel"
+BUTTON_SEND = "✅ Send"
+
+# Commands, as published to Telegram's command menu
+PUBLIC_COMMANDS = (
+    ("start", "Open the campaign menu"),
+    ("statement", "Read the latest statement"),
+    ("statements", "Earlier statements"),
+    ("slogans", "The campaign's slogans"),
+    ("actions", "What you can do"),
+    ("subscribe", "Get updates from this campaign"),
+    ("unsubscribe", "Stop getting updates"),
+    ("campaigns", "Choose a campaign"),
+    ("mydata", "See what the bot stores about you"),
+    ("forget", "Erase everything stored about you"),
+    ("help", "How this bot works"),
+)
+ADMIN_COMMANDS = (
+    ("broadcast", "Organizers: send a message to subscribers"),
+    ("announce", "Organizers: send the latest statement to subscribers"),
+    ("stats", "Organizers: subscriber numbers"),
+    ("export", "Organizers: subscriber list as CSV"),
+    ("reload", "Organizers: re-read the campaign files"),
+)
+
+WELCOME = "Welcome. This bot shares <b>{title}</b> from {organization}."
+MENU_HINT = "Choose what to read below, or get updates when there is news."
+UNKNOWN_CAMPAIGN = "I don't know the campaign “{payload}”, so here is {title}."
+PICK_CAMPAIGN = "This bot serves several campaigns. Which one would you like?"
+CAMPAIGN_LINE = "• <b>{title}</b> — {organization}"
+
+HELP = (
+    "<b>How this bot works</b>\n"
+    "/statement — the latest statement\n"
+    "/statements — earlier statements\n"
+    "/slogans — the campaign's slogans\n"
+    "/actions — what you can do\n"
+    "/subscribe — get updates; /unsubscribe — stop them at any time\n"
+    "/campaigns — choose a campaign\n"
+    "/mydata — see what is stored about you; /forget — erase it\n\n"
+    "<b>Privacy.</b> When you subscribe the bot stores only your numeric Telegram id, the "
+    "campaign, the time, your language code and the link you came from. It never stores your "
+    "name, username or messages."
+)
+HELP_ADMIN = (
+    "\n\n<b>Organizers</b>\n"
+    "/broadcast [campaign] text — preview, then send to every subscriber\n"
+    "/announce [campaign] — the same, with the latest statement\n"
+    "/stats — numbers; /export — CSV of subscribers; /reload — re-read campaign files"
+)
+
+STATEMENT_BYLINE = "<i>{date}</i> · {organization}"
+STATEMENT_SIGNATURE = "— <b>{author}</b>{role}"
+STATEMENT_SOURCE = '<a href="{url}">Original source</a>'
+ARCHIVE_TITLE = "<b>Statements of {title}</b>, newest first:"
+ARCHIVE_LINE = "{number}. <b>{title}</b> — <i>{date}</i>"
+NO_ARCHIVE = "There are no earlier statements yet."
+SLOGANS_TITLE = "<b>Slogans</b>"
+NO_SLOGANS = "This campaign has no slogans yet."
+ACTIONS_TITLE = "<b>What you can do</b>"
+NO_ACTIONS = "This campaign lists no actions yet."
+ACTION_WHEN = "🗓 {when}"
+ACTION_PLACE = "📍 {place}"
+
+SUBSCRIBED = (
+    "You will get updates from <b>{title}</b>: new statements and calls to action from the "
+    "organizers. Send /unsubscribe at any time to stop."
+)
+ALREADY_SUBSCRIBED = "You already get updates from <b>{title}</b>. /unsubscribe stops them."
+GROUP_SUBSCRIBED = (
+    "This group will get updates from <b>{title}</b>. A group admin can send /unsubscribe "
+    "at any time to stop them."
+)
+GROUP_ALREADY_SUBSCRIBED = "This group already gets updates from <b>{title}</b>."
+UNSUBSCRIBED = "Done: no more updates from <b>{title}</b>. /subscribe brings them back."
+NOT_SUBSCRIBED = "You were not getting updates from <b>{title}</b>."
+GROUP_ADMINS_ONLY = "Only this group's admins can change its updates."
+
+MYDATA_NONE = (
+    "The bot stores nothing about you: you have not subscribed to anything. "
+    "It never stores names, usernames or messages."
+)
+MYDATA_TITLE = "<b>What the bot stores about you</b> (Telegram id {user_id}):"
+MYDATA_LINE = (
+    "• campaign <b>{campaign}</b>: {status}, chat type {chat_type}, language {language}, "
+    "came from {source}, subscribed {subscribed}, last change {updated}"
+)
+MYDATA_DELIVERIES = "• {count} delivery records (which broadcasts reached you, and when)"
+MYDATA_AUDIT = "• {count} organizer actions in the audit log"
+MYDATA_BROADCASTS = "• {count} broadcasts you created"
+MYDATA_FOOTER = "Nothing else: no name, no username, no messages. /forget erases all of it."
+FORGET_CONFIRM = (
+    "Erase everything the bot stores about you? Your subscriptions end and every record of "
+    "your Telegram id is deleted. This cannot be undone."
+)
+FORGOTTEN = "Done: everything stored about you is erased ({count} records)."
+FORGET_CANCELLED = "Nothing was erased."
+PRIVATE_ONLY = "Please use this in a private chat with me."
+
+SLOW_DOWN = "You are sending commands very fast. Please wait a few seconds."
+BUTTON_EXPIRED = "This button is no longer valid. Send /start for a fresh menu."
+UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
+ERROR = "Sorry, something went wrong on our side. Please try again in a minute."
+
+# Organizers
+NOT_ADMIN = "This command is for the campaign's organizers only."
+ADMIN_PRIVATE_ONLY = "Organizer commands work only in a private chat with me."
+BROADCAST_USAGE = (
+    "Write the message after the command: /broadcast [campaign] text. Campaigns: {campaigns}."
+)
+WHICH_CAMPAIGN = (
+    "Several campaigns are served: say which one first, e.g. /{command} {example}. "
+    "Campaigns: {campaigns}."
+)
+BROADCAST_PREVIEW = (
+    "👆 This is exactly what subscribers of <b>{campaign}</b> will receive "
+    "({parts} message{plural}).\nRecipients now: <b>{count}</b>. Send it?"
+)
+BROADCAST_NO_RECIPIENTS = (
+    "Nobody is subscribed to <b>{campaign}</b> yet, so there is no one to send to."
+)
+BROADCAST_QUEUED = "📤 Sending to {total} recipients…"
+BROADCAST_ALREADY = "This broadcast was already sent or cancelled."
+BROADCAST_CANCELLED = "Broadcast cancelled; nothing was sent."
+BROADCAST_PROGRESS = (
+    "📤 Broadcast #{id} to <b>{campaign}</b>: {done}/{total}\n"
+    "sent {sent} · blocked {blocked} · failed {failed}"
+)
+BROADCAST_DONE = (
+    "✅ Broadcast #{id} to <b>{campaign}</b> finished: {total} recipients\n"
+    "sent {sent} · blocked {blocked} · failed {failed}"
+)
+BROADCAST_UNCERTAIN = (
+    "\n⚠️ {uncertain} were in flight when the bot restarted and were sent again; "
+    "some of them may have got it twice."
+)
+STATS_TITLE = "<b>Subscribers</b>"
+STATS_LINE = (
+    "<b>{campaign}</b>: {private} people, {groups} groups · +{new} in the last 7 days · "
+    "{unsubscribed} left · {blocked} blocked the bot"
+)
+STATS_NONE = "No subscribers yet."
+STATS_BROADCASTS = "<b>Last broadcasts</b>"
+STATS_BROADCAST_LINE = (
+    "#{id} {campaign} {date}: {state}, sent {sent}/{total}, blocked {blocked}, failed {failed}"
+)
+EXPORT_CAPTION = "Subscribers ({count} rows). Keep this file safe: it identifies people."
+RELOADED = "Campaign files re-read: {summary}."
+RELOAD_FAILED = (
+    "The campaign files have problems, so I kept serving the previous content:\n{problems}"
+)

@@ -1,0 +1,190 @@
+"""Read YAML for organizers: plain data only, every value kept as written, every node located."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_FILE_BYTES = 1024 * 1024
+
+# Tags an organizer's file may carry: the ones YAML gives plain scalars, lists and maps by itself.
+# Anything else (`!!python/object`, `!secret`, ...) is refused, not constructed.
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {
+    _CORE + name
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
+}
+_NULL_WORDS = {"", "~", "null", "Null", "NULL"}
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in a file, 1-based, as editors show it."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    """One thing wrong with a file, at one place."""
+
+    path: Path
+    position: Position
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.position.line}:{self.position.column}: {self.message}"
+
+
+class YamlError(Exception):
+    """A file that cannot be read as plain organizer YAML."""
+
+    def __init__(self, problems: list[YamlProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class Located:
+    """Plain data read from a file, with where each value stands in it."""
+
+    data: Any
+    positions: dict[Path_, Position] = field(default_factory=dict)
+    key_positions: dict[Path_, Position] = field(default_factory=dict)
+
+    def position_of(self, path: Path_) -> Position:
+        """Return the position of the value at `path`, or of its nearest located parent."""
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(path[:end])
+            if found is not None:
+                return found
+        return Position(1, 1)
+
+
+def _position(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Reader:
+    """Turn a composed YAML node tree into plain lists, dicts and strings."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.positions: dict[Path_, Position] = {}
+        self.key_positions: dict[Path_, Position] = {}
+        self.problems: list[YamlProblem] = []
+
+    def problem(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(YamlProblem(self.path, _position(node), message))
+
+    def read(self, node: yaml.Node, where: Path_) -> Any:
+        self.positions[where] = _position(node)
+        if node.tag not in _ALLOWED_TAGS:
+            self.problem(node, f"the tag {node.tag!r} is not allowed here; write plain text")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self.read_mapping(node, where)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.read(item, (*where, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        return self.read_scalar(node)
+
+    def read_scalar(self, node: yaml.ScalarNode) -> str | None:
+        # YAML 1.1 would turn `14:00` into 840 and `no` into False. Organizers mean the text they
+        # typed, so every scalar stays a string and the schema converts it where it wants a date.
+        if node.style is None and node.tag == _CORE + "null" and node.value in _NULL_WORDS:
+            return None
+        return str(node.value)
+
+    def read_mapping(self, node: yaml.MappingNode, where: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _CORE + "merge":
+                self.problem(key_node, "merge keys (<<) are not allowed; write the keys out")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, "a key must be a plain word, not a list or a map")
+                continue
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                self.problem(
+                    key_node,
+                    f"duplicate key {key!r}: already given on line {first_line[key]}, "
+                    f"again on line {line}",
+                )
+                continue
+            first_line[key] = line
+            self.key_positions[(*where, key)] = _position(key_node)
+            result[key] = self.read(value_node, (*where, key))
+        return result
+
+
+class _Composer(yaml.SafeLoader):
+    """A safe loader that refuses anchors and aliases while composing."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        # Refusing aliases outright closes the "billion laughs" expansion and keeps every value
+        # in one visible place for the organizer reading the file.
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(
+                problem="aliases (*name) are not allowed; write the value out",
+                problem_mark=event.start_mark,  # type: ignore[arg-type]
+            )
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise yaml.MarkedYAMLError(
+                problem="anchors (&name) are not allowed; write the value out",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def read_yaml(path: Path) -> Located:
+    """Read one YAML file as plain data with positions, or raise YamlError saying where."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise YamlError(
+            [YamlProblem(path, Position(1, 1), f"file is {size} bytes; the limit is 1 MiB")]
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        message = "the file is not UTF-8 text; save it as UTF-8"
+        raise YamlError([YamlProblem(path, Position(line, column), message)]) from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path) -> Located:
+    """Parse YAML text as plain data with positions, or raise YamlError saying where."""
+    try:
+        loader = _Composer(text)  # the reader checks characters here, before any parsing
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+        message = error.problem or error.context or "not valid YAML"
+        raise YamlError([YamlProblem(path, position, message)]) from None
+    except yaml.reader.ReaderError as error:
+        before = text[: error.position]
+        position = Position(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        message = f"character {chr(error.character)!r} is not allowed in YAML; remove it"
+        raise YamlError([YamlProblem(path, position, message)]) from None
+    if node is None:
+        raise YamlError([YamlProblem(path, Position(1, 1), "the file is empty")])
+    reader = _Reader(path)
+    data = reader.read(node, ())
+    if reader.problems:
+        raise YamlError(reader.problems)
+    return Located(data, reader.positions, reader.key_positions)

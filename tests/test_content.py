@@ -1,0 +1,213 @@
+"""Campaign files: the schema, the safe loader, and every located error an organizer can meet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from bot.content import ContentError, load_campaign, load_campaigns
+
+VALID = """\
+id: test
+title: Test campaign
+organization: Test Org
+statements:
+  - title: Older
+    date: 2024-01-05
+    author: A. Person
+    body: Old text.
+  - title: Newer
+    date: 2024-02-01
+    author: B. Person
+    role: Chair
+    source: https://example.org/s
+    body: |
+      First paragraph.
+
+      ## Heading
+
+      Second paragraph.
+slogans:
+  - Free Palestine!
+  - no
+actions:
+  - title: March
+    description: Join the march.
+    date: 2024-03-09
+    time: 14:00
+    place: City square
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(dedent(text), encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ContentError) as caught:
+        load_campaign(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_valid_campaign_loads_with_latest_statement_first(tmp_path: Path) -> None:
+    """A valid file loads, and the latest statement by date is "the statement"."""
+    campaign = load_campaign(write(tmp_path, VALID))
+    assert campaign.id == "test"
+    assert campaign.statement.title == "Newer"
+    assert [s.title for s in campaign.archive] == ["Newer", "Older"]
+    assert campaign.statement.role == "Chair"
+
+
+def test_yaml_11_traps_keep_the_text_as_written(tmp_path: Path) -> None:
+    """`time: 14:00` is 14:00 (not 840) and a slogan `no` is "no" (not false)."""
+    campaign = load_campaign(write(tmp_path, VALID))
+    assert campaign.actions[0].time == dt.time(14, 0)
+    assert campaign.actions[0].date == dt.date(2024, 3, 9)
+    assert campaign.slogans == ["Free Palestine!", "no"]
+
+
+def test_month_precision_dates_are_shown_as_month(tmp_path: Path) -> None:
+    """A statement dated YYYY-MM is shown as month and year, not an invented day."""
+    campaign = load_campaign(write(tmp_path, VALID.replace("2024-02-01", "2024-03")))
+    assert str(campaign.statement.date) == "March 2024"
+    assert campaign.statement.title == "Newer"
+
+
+def test_duplicate_keys_name_both_lines(tmp_path: Path) -> None:
+    """A key given twice is reported at the second, naming the first line."""
+    path = write(tmp_path, "id: a\ntitle: One\ntitle: Two\n")
+    assert problems(path) == [
+        f"{path}:3:1: duplicate key 'title': already given on line 2, again on line 3"
+    ]
+
+
+def test_aliases_and_anchors_are_refused(tmp_path: Path) -> None:
+    """Anchors and aliases are refused with their position."""
+    path = write(tmp_path, "id: a\ntitle: &t Title\norganization: *t\n")
+    assert problems(path) == [f"{path}:2:8: anchors (&name) are not allowed; write the value out"]
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """A billion-laughs file is refused at once instead of expanding."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [
+        f"a{i}: &a{i} [*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1}]" for i in range(1, 10)
+    ]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    found = problems(path)
+    assert time.perf_counter() - started < 1.0
+    assert found == [f"{path}:1:5: anchors (&name) are not allowed; write the value out"]
+
+
+def test_python_tags_are_refused(tmp_path: Path) -> None:
+    """A python tag is refused, never constructed."""
+    path = write(tmp_path, 'id: a\ntitle: !!python/object/apply:os.system ["echo pwned"]\n')
+    found = problems(path)
+    assert len(found) == 1
+    assert found[0].startswith(
+        f"{path}:2:8: the tag 'tag:yaml.org,2002:python/object/apply:os.system'"
+    )
+
+
+def test_files_over_one_mebibyte_are_refused(tmp_path: Path) -> None:
+    """A file over 1 MiB is refused before it is parsed."""
+    path = tmp_path / "big.yaml"
+    path.write_text("id: a\nbody: '" + "x" * (1024 * 1024) + "'\n", encoding="utf-8")
+    found = problems(path)
+    assert found == [f"{path}:1:1: file is {path.stat().st_size} bytes; the limit is 1 MiB"]
+
+
+def test_unknown_and_missing_keys_are_located(tmp_path: Path) -> None:
+    """A misspelt key is an error at its line; a missing one points at its map."""
+    text = VALID.replace("slogans:", "sloagns:").replace("    author: A. Person\n", "")
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:5:5: missing required key 'author'",
+        f"{path}:19:1: unknown key 'sloagns'",
+    ]
+
+
+def test_wrong_types_are_located(tmp_path: Path) -> None:
+    """A list where text belongs, and a date that is not one, are errors at their place."""
+    text = VALID.replace("title: Test campaign", "title: [a, b]").replace("2024-03-09", "no")
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:2:8: title: expected text here",
+        f"{path}:26:11: actions.0.date: 'no' is not a date; write it as YYYY-MM-DD",
+    ]
+
+
+def test_bad_time_and_link_are_located(tmp_path: Path) -> None:
+    """An impossible time and a link without http(s) are errors at their place."""
+    text = VALID.replace("14:00", "25:00").replace("https://example.org/s", "example.org")
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:13:13: statements.1.source: a link must start with http:// or https://",
+        f"{path}:27:11: actions.0.time: '25:00' is not a time; write it as HH:MM (24-hour)",
+    ]
+
+
+def test_bad_campaign_id_is_located(tmp_path: Path) -> None:
+    """An id that cannot go in a t.me link is refused."""
+    path = write(tmp_path, VALID.replace("id: test", "id: my campaign!"))
+    assert problems(path) == [
+        f"{path}:1:5: id: an id is 1-64 letters, digits, '-' or '_' (it goes in a t.me link)"
+    ]
+
+
+def test_syntax_errors_are_located(tmp_path: Path) -> None:
+    """Broken YAML syntax is reported at the line and column the parser stopped."""
+    path = write(tmp_path, "id: a\ntitle: [unclosed\norganization: x\n")
+    found = problems(path)
+    assert len(found) == 1
+    assert found[0].startswith(f"{path}:3:")
+
+
+def test_tab_indentation_and_control_characters_are_located(tmp_path: Path) -> None:
+    """A control character is named with its position."""
+    path = write(tmp_path, "id: a\ntitle: bell\x07here\n")
+    assert problems(path) == [f"{path}:2:12: character '\\x07' is not allowed in YAML; remove it"]
+
+
+def test_non_utf8_files_are_located(tmp_path: Path) -> None:
+    """A file in another encoding is refused at the first bad byte."""
+    path = tmp_path / "latin.yaml"
+    path.write_bytes("id: a\ntitle: caf\xe9\n".encode("latin-1"))
+    assert problems(path) == [f"{path}:2:11: the file is not UTF-8 text; save it as UTF-8"]
+
+
+def test_empty_and_scalar_files_are_refused(tmp_path: Path) -> None:
+    """An empty file and a file holding one word are refused."""
+    assert problems(write(tmp_path, "", "empty.yaml")) == [
+        f"{tmp_path / 'empty.yaml'}:1:1: the file is empty"
+    ]
+    assert problems(write(tmp_path, "hello\n", "word.yaml")) == [
+        f"{tmp_path / 'word.yaml'}:1:1: expected keys and values"
+    ]
+
+
+def test_folder_reports_every_file_and_duplicate_ids(tmp_path: Path) -> None:
+    """Loading a folder reports problems of every file, and an id used twice."""
+    write(tmp_path, VALID, "a.yaml")
+    write(tmp_path, VALID, "b.yaml")
+    write(tmp_path, "id: x\ntitle: x\ntitle: y\n", "c.yaml")
+    with pytest.raises(ContentError) as caught:
+        load_campaigns(tmp_path)
+    found = [str(p) for p in caught.value.problems]
+    assert found == [
+        f"{tmp_path / 'b.yaml'}:1:1: campaign id 'test' is already used by {tmp_path / 'a.yaml'}",
+        f"{tmp_path / 'c.yaml'}:3:1: duplicate key 'title': already given on line 2, again on line 3",
+    ]
+
+
+def test_empty_folder_is_an_error(tmp_path: Path) -> None:
+    """A folder without campaign files is an error, not an empty bot."""
+    with pytest.raises(ContentError, match="no campaign files"):
+        load_campaigns(tmp_path)

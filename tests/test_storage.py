@@ -1,0 +1,157 @@
+"""Storage on SQLite and PostgreSQL: subscriptions, the outbox, privacy, numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from sqlalchemy import inspect, text
+
+from bot import reports
+from bot.storage import Outcome, Result, Status, Storage
+
+ANA, BEN, GROUP = 1001, 1002, -100500
+
+
+async def scan_for(storage: Storage, value: int) -> list[str]:
+    """Return 'table.column' for every stored cell equal to `value`, in every table."""
+    found = []
+    async with storage.engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        for table in tables:
+            columns = await connection.run_sync(
+                lambda c, t=table: [col["name"] for col in inspect(c).get_columns(t)]
+            )
+            for column in columns:
+                query = text(f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS TEXT) = :v')
+                count = (await connection.execute(query, {"v": str(value)})).scalar_one()
+                if count:
+                    found.append(f"{table}.{column}")
+    return found
+
+
+async def test_subscribe_is_idempotent_and_unsubscribe_stops(storage: Storage) -> None:
+    """Subscribing twice stores one row; unsubscribing stops it at once."""
+    assert await storage.subscribe(ANA, "rafah", chat_type="private", source="rafah")
+    assert not await storage.subscribe(ANA, "rafah", chat_type="private")
+    assert await storage.is_subscribed(ANA, "rafah")
+    assert await storage.count_recipients("rafah") == 1
+    assert await storage.unsubscribe(ANA, "rafah")
+    assert not await storage.unsubscribe(ANA, "rafah")
+    assert not await storage.is_subscribed(ANA, "rafah")
+    assert await storage.count_recipients("rafah") == 0
+
+
+async def test_blocked_chats_are_skipped_until_they_return(storage: Storage) -> None:
+    """A chat that blocked the bot gets nothing until it is unblocked."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    assert await storage.mark_blocked(ANA)
+    assert await storage.count_recipients("rafah") == 0
+    assert await storage.unblock(ANA)
+    assert await storage.is_subscribed(ANA, "rafah")
+
+
+async def test_unblock_does_not_resubscribe_people_who_left(storage: Storage) -> None:
+    """Unblocking restores only what a block stopped, not an unsubscription."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    await storage.unsubscribe(ANA, "rafah")
+    assert not await storage.unblock(ANA)
+    assert not await storage.is_subscribed(ANA, "rafah")
+
+
+async def test_group_migration_moves_the_subscription(storage: Storage) -> None:
+    """A group upgraded to a supergroup keeps its subscription under the new id."""
+    await storage.subscribe(-5, "rafah", chat_type="group")
+    await storage.migrate_chat(-5, GROUP)
+    assert await storage.is_subscribed(GROUP, "rafah")
+    assert not await storage.is_subscribed(-5, "rafah")
+    records = [r async for r in storage.subscriptions("rafah")]
+    assert [(r.chat_id, r.chat_type) for r in records] == [(GROUP, "supergroup")]
+
+
+async def test_forget_leaves_no_row_with_the_id(storage: Storage) -> None:
+    """After forget, no cell in any table holds the person's id."""
+    await storage.subscribe(ANA, "rafah", chat_type="private", language_code="en")
+    await storage.subscribe(ANA, "other", chat_type="private")
+    await storage.subscribe(BEN, "rafah", chat_type="private")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=ANA)
+    await storage.start_broadcast(broadcast_id, ANA, 7)
+    await storage.audit(ANA, "broadcast_send", "x")
+    assert len(await scan_for(storage, ANA)) >= 5
+    assert await storage.forget(ANA) > 0
+    assert await scan_for(storage, ANA) == []
+    assert await storage.is_subscribed(BEN, "rafah")
+
+
+async def test_broadcast_starts_once_with_one_delivery_per_subscriber(storage: Storage) -> None:
+    """Confirming twice queues the recipients once."""
+    for chat in (ANA, BEN, GROUP):
+        await storage.subscribe(chat, "rafah", chat_type="private" if chat > 0 else "supergroup")
+    await storage.subscribe(BEN + 1, "other", chat_type="private")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=ANA)
+    assert await storage.start_broadcast(broadcast_id, ANA, 7) == 3
+    assert await storage.start_broadcast(broadcast_id, ANA, 7) is None
+    assert not await storage.cancel_draft(broadcast_id)
+    jobs = await storage.claim_jobs(10)
+    assert sorted(job.chat_id for job in jobs) == sorted([ANA, BEN, GROUP])
+    assert await storage.claim_jobs(10) == []
+
+
+async def test_cancelled_draft_cannot_be_sent(storage: Storage) -> None:
+    """A cancelled broadcast can no longer be started."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=ANA)
+    assert await storage.cancel_draft(broadcast_id)
+    assert await storage.start_broadcast(broadcast_id, ANA, 7) is None
+
+
+async def test_crash_leftovers_are_requeued_and_counted_uncertain(storage: Storage) -> None:
+    """Deliveries in flight at a crash go back to the queue and are counted as uncertain."""
+    for chat in (ANA, BEN):
+        await storage.subscribe(chat, "rafah", chat_type="private")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=ANA)
+    await storage.start_broadcast(broadcast_id, ANA, 7)
+    first, second = await storage.claim_jobs(10)
+    await storage.record_results([Result(first.delivery_id, Outcome.SENT)])
+    assert await storage.requeue_in_flight() == 1
+    again = await storage.claim_jobs(10)
+    assert [job.delivery_id for job in again] == [second.delivery_id]
+    assert again[0].attempts == 2
+    await storage.record_results([Result(second.delivery_id, Outcome.FAILED, "Bad Request")])
+    assert await storage.finish_broadcasts() == [broadcast_id]
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert (progress.state, progress.total, progress.sent, progress.failed) == ("done", 2, 1, 1)
+    assert progress.uncertain == 1
+
+
+async def test_stats_count_people_groups_and_last_week(storage: Storage) -> None:
+    """Stats split people from groups and count last week's sign-ups."""
+    now = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
+    storage.clock = lambda: now - dt.timedelta(days=10)
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    storage.clock = lambda: now
+    await storage.subscribe(BEN, "rafah", chat_type="private")
+    await storage.subscribe(GROUP, "rafah", chat_type="supergroup")
+    await storage.subscribe(BEN + 1, "rafah", chat_type="private")
+    await storage.unsubscribe(BEN + 1, "rafah")
+    await storage.subscribe(BEN + 2, "rafah", chat_type="private")
+    await storage.mark_blocked(BEN + 2)
+    [row] = await storage.stats()
+    assert (row.active_private, row.active_groups, row.new_last_7_days) == (2, 1, 2)
+    assert (row.unsubscribed, row.blocked) == (1, 1)
+
+
+async def test_csv_export_has_no_names_and_every_row(storage: Storage) -> None:
+    """The CSV lists every subscription with ids, status and source only."""
+    await storage.subscribe(ANA, "rafah", chat_type="private", language_code="ar", source="flyer")
+    await storage.subscribe(GROUP, "rafah", chat_type="supergroup")
+    out = io.StringIO()
+    assert await reports.write_csv(storage, out, "rafah") == 2
+    lines = out.getvalue().splitlines()
+    assert lines[0] == (
+        "chat_id,chat_type,campaign,status,source,language_code,subscribed_at,updated_at"
+    )
+    assert lines[1].startswith(f"{GROUP},supergroup,rafah,active,,,")
+    assert lines[2].startswith(f"{ANA},private,rafah,active,flyer,ar,")
+    assert Status.ACTIVE == "active"
