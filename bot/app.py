@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import (
@@ -68,6 +69,7 @@ def build_application(
     token: str | None = None,
     request: BaseRequest | None = None,
     sender_options: dict[str, Any] | None = None,
+    flood_guard: handlers.FloodGuard | None = None,
 ) -> BotApplication:
     """Build the bot: handlers, shared services, start-up and shutdown hooks."""
     builder = (
@@ -83,15 +85,15 @@ def build_application(
             )
         )
         .concurrent_updates(16)
-        .post_init(_start_services)
-        .post_stop(_stop_services)
+        .post_init(start_services)
+        .post_stop(stop_services)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()
     services = Services(config=config, content=content, storage=storage)
     application.bot_data["services"] = services
-    application.bot_data["flood_guard"] = handlers.FloodGuard()
+    application.bot_data["flood_guard"] = flood_guard or handlers.FloodGuard()
     application.bot_data["sender_options"] = sender_options or {}
     _add_handlers(application, config)
     application.add_error_handler(_on_error)
@@ -137,7 +139,7 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     )
 
 
-async def _start_services(application: BotApplication) -> None:
+async def start_services(application: BotApplication) -> None:
     """Publish the command menus and start the broadcast sender."""
     services: Services = application.bot_data["services"]
     await services.storage.create_schema()
@@ -147,13 +149,26 @@ async def _start_services(application: BotApplication) -> None:
     application.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="sender")
 
 
-async def _stop_services(application: BotApplication) -> None:
+async def stop_services(application: BotApplication) -> None:
     """Stop the sender, letting it store what it knows."""
     task: asyncio.Task[None] | None = application.bot_data.pop("sender_task", None)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
+    """Run the application without polling (the preview and tests feed it updates)."""
+    async with application:
+        await start_services(application)
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.stop()
+            await stop_services(application)
 
 
 async def publish_commands(application: BotApplication, config: Config) -> None:

@@ -137,7 +137,7 @@ BROADCAST_PREVIEW = (
 BROADCAST_NO_RECIPIENTS = (
     "Nobody is subscribed to <b>{campaign}</b> yet, so there is no one to send to."
 )
-BROADCAST_QUEUED = "📤 Sending to {total} recipients…"
+BROADCAST_QUEUED = "📤 Sending… recipients: {total}"
 BROADCAST_ALREADY = "This broadcast was already sent or cancelled."
 BROADCAST_CANCELLED = "Broadcast cancelled; nothing was sent."
 BROADCAST_PROGRESS = (
@@ -145,7 +145,7 @@ BROADCAST_PROGRESS = (
     "sent {sent} · blocked {blocked} · failed {failed}"
 )
 BROADCAST_DONE = (
-    "✅ Broadcast #{id} to <b>{campaign}</b> finished: {total} recipients\n"
+    "✅ Broadcast #{id} to <b>{campaign}</b> finished. Recipients: {total}\n"
     "sent {sent} · blocked {blocked} · failed {failed}"
 )
 BROADCAST_UNCERTAIN = (
@@ -154,15 +154,15 @@ BROADCAST_UNCERTAIN = (
 )
 STATS_TITLE = "<b>Subscribers</b>"
 STATS_LINE = (
-    "<b>{campaign}</b>: {private} people, {groups} groups · +{new} in the last 7 days · "
-    "{unsubscribed} left · {blocked} blocked the bot"
+    "<b>{campaign}</b>: people {private} · groups {groups} · new in the last 7 days {new} · "
+    "unsubscribed {unsubscribed} · blocked or removed the bot {blocked}"
 )
 STATS_NONE = "No subscribers yet."
 STATS_BROADCASTS = "<b>Last broadcasts</b>"
 STATS_BROADCAST_LINE = (
     "#{id} {campaign} {date}: {state}, sent {sent}/{total}, blocked {blocked}, failed {failed}"
 )
-EXPORT_CAPTION = "Subscribers ({count} rows). Keep this file safe: it identifies people."
+EXPORT_CAPTION = "Subscriber list, rows: {count}. Keep this file safe: it identifies people."
 RELOADED = "Campaign files re-read: {summary}."
 RELOAD_FAILED = (
     "The campaign files have problems, so I kept serving the previous content:\n{problems}"

@@ -203,7 +203,8 @@ def test_folder_reports_every_file_and_duplicate_ids(tmp_path: Path) -> None:
     found = [str(p) for p in caught.value.problems]
     assert found == [
         f"{tmp_path / 'b.yaml'}:1:1: campaign id 'test' is already used by {tmp_path / 'a.yaml'}",
-        f"{tmp_path / 'c.yaml'}:3:1: duplicate key 'title': already given on line 2, again on line 3",
+        f"{tmp_path / 'c.yaml'}:3:1: duplicate key 'title': already given on line 2, "
+        "again on line 3",
     ]
 
 

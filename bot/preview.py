@@ -1,0 +1,220 @@
+"""The offline console: try the bot in a terminal through the real handlers, with no token."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+import tempfile
+from typing import Any, TextIO
+
+from telegram import Update
+
+from bot.app import build_application, running
+from bot.config import Config
+from bot.console import to_terminal
+from bot.context import BotApplication, Services
+from bot.handlers import FloodGuard
+from bot.local_api import LocalBotAPI, LocalRequest, callback_update, message_update
+from bot.storage import Storage
+
+PREVIEW_USER = 10001
+PREVIEW_GROUP = -1001000000001
+PREVIEW_TOKEN = "0:preview-needs-no-token"
+
+BANNER = """\
+solidarity-bot preview: the real bot, offline (no token, no network).
+You are Telegram user {user}, an organizer here, in a private chat with the bot.
+Type a command (/start, /statement, /subscribe, /broadcast hello, ...), a button's number
+to press it, :group or :private to switch chats, :quit to leave.
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Button:
+    chat_id: int
+    message_id: int
+    label: str
+    data: str | None
+    url: str | None
+
+
+class Console:
+    """Feeds typed lines to the application as updates and prints what the bot sends."""
+
+    def __init__(
+        self, application: BotApplication, api: LocalBotAPI, out: TextIO, *, color: bool
+    ) -> None:
+        self.application = application
+        self.api = api
+        self.out = out
+        self.color = color
+        self.chat_id = PREVIEW_USER
+        self.chat_type = "private"
+        self.buttons: list[_Button] = []
+        self.seen = len(api.calls)
+        self.next_message_id = 1
+
+    async def handle(self, line: str) -> bool:
+        """Act on one typed line; return False when the user wants to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        if line in (":quit", ":q", ":exit"):
+            return False
+        if line == ":group":
+            self.chat_id, self.chat_type = PREVIEW_GROUP, "supergroup"
+            self.api.member_status[(PREVIEW_GROUP, PREVIEW_USER)] = "administrator"
+            self.say("(now in a group chat where you are an admin)")
+            return True
+        if line == ":private":
+            self.chat_id, self.chat_type = PREVIEW_USER, "private"
+            self.say("(now in your private chat with the bot)")
+            return True
+        if line.isdigit():
+            await self.press(int(line))
+        else:
+            self.next_message_id += 1
+            update = message_update(
+                line,
+                user_id=PREVIEW_USER,
+                chat_id=self.chat_id,
+                chat_type=self.chat_type,
+                message_id=self.next_message_id,
+            )
+            await self.feed(update)
+            if not line.startswith("/"):
+                self.say("(the bot answers commands and buttons, not plain messages)")
+        return True
+
+    async def press(self, number: int) -> None:
+        """Press the button shown with this number."""
+        if not 1 <= number <= len(self.buttons):
+            self.say(f"(no button {number})")
+            return
+        button = self.buttons[number - 1]
+        if button.data is None:
+            self.say(f"(a link button: it opens {button.url})")
+            return
+        chat_type = "private" if button.chat_id > 0 else "supergroup"
+        update = callback_update(
+            button.data,
+            user_id=PREVIEW_USER,
+            chat_id=button.chat_id,
+            chat_type=chat_type,
+            message_id=button.message_id,
+        )
+        await self.feed(update)
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        """Process one update through the application, then show what the bot did."""
+        self.next_message_id += 1
+        update = {"update_id": self.next_message_id, **update}
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+        await self.settle()
+        self.show_new_calls()
+
+    async def settle(self) -> None:
+        """Wait for a broadcast the last update started to be sent and reported."""
+        services: Services = self.application.bot_data["services"]
+        for _ in range(200):
+            if not await services.storage.sending_broadcasts():
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
+
+    def say(self, text: str) -> None:
+        """Print a line of the console's own."""
+        print(text, file=self.out)
+
+    def show_new_calls(self) -> None:
+        """Print every Bot API call the bot made since the last look."""
+        for call in self.api.calls[self.seen :]:
+            self.show(call.method.lower(), call.params, call.result)
+        self.seen = len(self.api.calls)
+
+    def show(self, method: str, params: dict[str, Any], result: Any) -> None:
+        """Print one call the way a Telegram user would see its effect."""
+        chat = params.get("chat_id")
+        where = "" if chat == self.chat_id else f" [to chat {chat}]"
+        if method == "sendmessage":
+            self.say(f"\n🤖{where}")
+            self.say(self.indent(to_terminal(str(params.get("text", "")), color=self.color)))
+            self.show_buttons(params, result)
+        elif method == "editmessagetext":
+            self.say(f"\n🤖 (edited message {params.get('message_id')}){where}")
+            self.say(self.indent(to_terminal(str(params.get("text", "")), color=self.color)))
+            self.show_buttons(params, result)
+        elif method == "editmessagereplymarkup":
+            self.say(f"(buttons of message {params.get('message_id')} updated)")
+            self.show_buttons(params, result)
+        elif method == "answercallbackquery" and params.get("text"):
+            self.say(f"💬 {params['text']}")
+        elif method == "senddocument":
+            self.say(f"\n📎 a document{where}: {params.get('caption', '')}")
+
+    def show_buttons(self, params: dict[str, Any], message: Any) -> None:
+        """Number the inline buttons of a message so they can be pressed by typing the number."""
+        markup = params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+        if not isinstance(message, dict):
+            return
+        chat_id, message_id = message["chat"]["id"], message["message_id"]
+        for row in rows:
+            labels = []
+            for button in row:
+                data, url = button.get("callback_data"), button.get("url")
+                self.buttons.append(_Button(chat_id, message_id, button["text"], data, url))
+                labels.append(f"[{len(self.buttons)}] {button['text']}")
+            self.say("   " + "   ".join(labels))
+
+    @staticmethod
+    def indent(text: str) -> str:
+        """Indent the bot's words under its marker."""
+        return "\n".join(f"   {line}" for line in text.splitlines())
+
+
+async def run_preview(
+    config: Config,
+    *,
+    database: str | None = None,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> None:
+    """Run the console until the input ends or the user types :quit."""
+    from bot.cli import load_or_fail
+
+    content = load_or_fail(config.campaigns_dir)
+    interactive = stdin.isatty()
+    color = stdout.isatty() and "NO_COLOR" not in os.environ
+    with tempfile.TemporaryDirectory(prefix="solidarity-preview-") as scratch:
+        storage = await Storage.open(database or f"sqlite:///{scratch}/preview.db")
+        api = LocalBotAPI()
+        preview_config = dataclasses.replace(config, admins=config.admins | {PREVIEW_USER})
+        application = build_application(
+            preview_config,
+            content,
+            storage,
+            token=PREVIEW_TOKEN,
+            request=LocalRequest(api),
+            sender_options={"flush_interval": 0.05, "idle_poll": 0.2, "progress_interval": 0.0},
+            # Piped input arrives faster than any person types: let the one preview user through.
+            flood_guard=FloodGuard(burst=10_000),
+        )
+        try:
+            async with running(application):
+                console = Console(application, api, stdout, color=color)
+                console.say(BANNER.format(user=PREVIEW_USER))
+                while True:
+                    if interactive:
+                        print("> ", end="", file=stdout, flush=True)
+                    line = await asyncio.to_thread(stdin.readline)
+                    if not line:
+                        break
+                    if not interactive:
+                        console.say(f"\n> {line.rstrip()}")
+                    if not await console.handle(line):
+                        break
+        finally:
+            await storage.close()

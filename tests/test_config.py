@@ -1,0 +1,108 @@
+"""Settings: defaults, .env files, and one clear sentence for each malformed value."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError, load_config
+from bot.logs import RedactSecrets
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+def test_defaults_need_nothing_but_a_token_to_run(tmp_path: Path) -> None:
+    """With an empty environment every setting has its documented default."""
+    config = load_config({}, env_file=tmp_path / "missing.env")
+    assert config == Config()
+    assert config.database_url == "sqlite:///data/solidarity.db"
+    assert config.api_url == "https://api.telegram.org"
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
+        config.require_token()
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    """A .env file supplies values; the environment overrides them."""
+    env = tmp_path / ".env"
+    env.write_text(
+        f"# organizer settings\nTELEGRAM_BOT_TOKEN='{TOKEN}'\nBOT_ADMINS=11, 22\nLOG_LEVEL=debug\n"
+        "export CAMPAIGNS_DIR=mine\n",
+        encoding="utf-8",
+    )
+    config = load_config({"LOG_LEVEL": "WARNING"}, env_file=env)
+    assert config.require_token() == TOKEN
+    assert config.admins == frozenset({11, 22})
+    assert config.log_level == "WARNING"
+    assert config.campaigns_dir == Path("mine")
+
+
+def test_token_never_appears_in_repr() -> None:
+    """Printing the config does not print the token."""
+    assert TOKEN not in repr(Config(token=TOKEN))
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"BOT_ADMINS": "12, @ana"}, "BOT_ADMINS: '@ana' is not a numeric Telegram user id"),
+        ({"BOT_ADMINS": "1087968824"}, "anonymous group admin"),
+        ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "does not look like a bot token"),
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL: unsupported database 'mysql'"),
+        ({"DATABASE_URL": "::nonsense"}, "DATABASE_URL: not a database URL"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL: 'LOUD' is not a level"),
+        ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL: 'ftp://x' is not an http"),
+    ],
+)
+def test_malformed_values_are_one_sentence(
+    tmp_path: Path, environ: dict[str, str], message: str
+) -> None:
+    """Each malformed setting is refused with a sentence naming it."""
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        load_config(environ, env_file=None)
+
+
+def test_bad_token_message_does_not_echo_it() -> None:
+    """A malformed token is refused without repeating it."""
+    with pytest.raises(ConfigError) as caught:
+        load_config({"TELEGRAM_BOT_TOKEN": "123:short"}, env_file=None)
+    assert "123:short" not in str(caught.value)
+
+
+def test_bad_env_file_line_is_located(tmp_path: Path) -> None:
+    """A .env line that is not KEY=VALUE is reported with its line number."""
+    env = tmp_path / ".env"
+    env.write_text("LOG_LEVEL=INFO\nthis is wrong\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\.env:2: expected KEY=VALUE"):
+        load_config({}, env_file=env)
+
+
+def test_api_url_accepts_a_self_hosted_server() -> None:
+    """A self-hosted Bot API URL is used as given, with or without /bot."""
+    assert load_config({"TELEGRAM_API_URL": "http://127.0.0.1:8081/"}, env_file=None).api_url == (
+        "http://127.0.0.1:8081"
+    )
+    assert (
+        load_config({"TELEGRAM_API_URL": "http://h:1/bot"}, env_file=None).api_url == "http://h:1"
+    )
+
+
+def test_redaction_removes_the_token_from_messages_and_tracebacks() -> None:
+    """A log record holding the token, in its text or its traceback, is rewritten."""
+    redact = RedactSecrets([TOKEN])
+    record = logging.LogRecord(
+        "httpx", logging.INFO, __file__, 1, "POST %s", (f"https://api/bot{TOKEN}/getMe",), None
+    )
+    assert redact.filter(record)
+    assert record.getMessage() == "POST https://api/bot[redacted]/getMe"
+    try:
+        raise RuntimeError(f"failed at /bot{TOKEN}/sendMessage")
+    except RuntimeError:
+        import sys
+
+        failing = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    redact.filter(failing)
+    assert failing.exc_text is not None
+    assert TOKEN not in failing.exc_text
+    assert "[redacted]" in failing.exc_text
