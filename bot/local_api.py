@@ -344,14 +344,15 @@ class LocalRequest(BaseRequest):
             result = await self.api.call(url.rsplit("/", 1)[-1], params)
         except ApiError as error:
             return error.code, json.dumps(error.to_json()).encode()
-        return 200, json.dumps({"ok": True, "result": _jsonable(result)}).encode()
+        return 200, json.dumps({"ok": True, "result": jsonable(result)}).encode()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Return a result without the raw bytes kept for inspection (uploaded files)."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items() if not isinstance(v, bytes)}
+        return {k: jsonable(v) for k, v in value.items() if not isinstance(v, bytes)}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 

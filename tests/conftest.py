@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from telegram import Update
 
+from bot.app import build_application, running
+from bot.config import Config
+from bot.content import Content, load_campaigns
+from bot.context import BotApplication
+from bot.local_api import Call, LocalBotAPI, LocalRequest, callback_update, message_update
 from bot.storage import Storage, _Base
+
+from .fake_telegram import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGNS = ROOT / "campaigns"
@@ -39,3 +50,110 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     opened = await open_storage(request.param, tmp_path)
     yield opened
     await opened.close()
+
+
+# The bot, running for real against the in-process Bot API stand-in.
+
+ADMIN, ANA, BEN = 42, 1001, 1002
+GROUP = -1001234
+FAST_SENDER = {
+    "rate": 1000.0,
+    "flush_interval": 0.02,
+    "idle_poll": 0.05,
+    "progress_interval": 0.0,
+    "network_retry_delays": (0.01, 0.01, 0.01),
+}
+
+
+class Harness:
+    """The real Application fed updates by the tests, and what it sent to Telegram."""
+
+    def __init__(self, application: BotApplication, api: LocalBotAPI, storage: Storage) -> None:
+        self.application = application
+        self.api = api
+        self.storage = storage
+        self._update_ids = itertools.count(1)
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        """Process one update through every handler, as polling would."""
+        update = {"update_id": next(self._update_ids), **update}
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+
+    async def command(
+        self,
+        text: str,
+        *,
+        user: int,
+        chat: int | None = None,
+        chat_type: str = "private",
+        **extra: Any,
+    ) -> None:
+        """Send a message (usually a command) from a user."""
+        await self.feed(
+            message_update(text, user_id=user, chat_id=chat, chat_type=chat_type, **extra)
+        )
+
+    async def press(
+        self, data: str, *, user: int, chat: int | None = None, message_id: int = 1
+    ) -> None:
+        """Press an inline button carrying `data`."""
+        chat_type = "private" if (chat or user) > 0 else "supergroup"
+        await self.feed(
+            callback_update(
+                data, user_id=user, chat_id=chat, chat_type=chat_type, message_id=message_id
+            )
+        )
+
+    def texts(self, chat: int) -> list[str]:
+        """Return the texts sent to a chat, edits applied."""
+        return self.api.texts_to(chat)
+
+    def last(self, chat: int) -> dict[str, Any]:
+        """Return the last message sent to a chat."""
+        return self.api.sent_to(chat)[-1]
+
+    def buttons(self, chat: int) -> dict[str, str]:
+        """Return the last message's buttons, label to callback data (or URL)."""
+        markup = self.last(chat).get("reply_markup") or {}
+        return {
+            b["text"]: b.get("callback_data") or b.get("url")
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        }
+
+    def answers(self) -> list[Call]:
+        """Return the answerCallbackQuery calls, in order."""
+        return self.api.calls_to("answerCallbackQuery")
+
+    async def settle(self, seconds: float = 10.0) -> None:
+        """Wait until no broadcast is being sent and the sender has reported."""
+        for _ in range(int(seconds / 0.02)):
+            if not await self.storage.sending_broadcasts():
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("broadcast still sending")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def content() -> Content:
+    """The campaigns shipped in campaigns/."""
+    return load_campaigns(CAMPAIGNS)
+
+
+@pytest.fixture
+async def bot(storage: Storage, content: Content) -> AsyncIterator[Harness]:
+    """The real Application with ADMIN as organizer, running against the local Bot API."""
+    api = LocalBotAPI()
+    config = Config(admins=frozenset({ADMIN}))
+    application = build_application(
+        config,
+        content,
+        storage,
+        token=TOKEN,
+        request=LocalRequest(api),
+        sender_options=FAST_SENDER,
+    )
+    async with running(application):
+        yield Harness(application, api, storage)
