@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -121,6 +122,8 @@ class Sender:
         self._touched: set[int] = set()
         self._last_progress: dict[int, float] = {}
         self._check_finished = True
+        self._queue: collections.deque[Job] = collections.deque()
+        self._stopping = asyncio.Event()
 
     def wake(self) -> None:
         """Tell the sender that new deliveries are queued."""
@@ -137,24 +140,32 @@ class Sender:
         try:
             await self._send_loop()
         finally:
-            flusher.cancel()
+            # An orderly stop: let the flusher finish the write it may be in the middle of
+            # (cancelling it there would lose results and resend those messages), let sends in
+            # flight finish, and hand claimed-but-unsent recipients back to the queue.
+            self._stopping.set()
+            await flusher
             await self._drain()
+            await self.storage.release_jobs([job.delivery_id for job in self._queue])
 
     async def _send_loop(self) -> None:
-        queue: collections.deque[Job] = collections.deque()
         while True:
-            if not queue:
-                queue.extend(await self.storage.claim_jobs(self.batch))
-            if not queue:
+            try:
+                if not self._queue:
+                    self._queue.extend(await self.storage.claim_jobs(self.batch))
+                    logger.debug("claimed %d deliveries", len(self._queue))
+            except SQLAlchemyError:
+                logger.exception("cannot read the outbox; retrying in %.0f s", self.idle_poll)
+                await asyncio.sleep(self.idle_poll)
+                continue
+            if not self._queue:
                 self._wake.clear()
-                if not self._tasks:
-                    await self._flush()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
                 continue
             await self._slots.acquire()
             await self.pacer.acquire()
-            task = asyncio.create_task(self._deliver(queue.popleft()))
+            task = asyncio.create_task(self._deliver(self._queue.popleft()))
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
 
@@ -238,15 +249,23 @@ class Sender:
             await self.pacer.acquire()
 
     async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
-            await self._flush()
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.flush_interval)
+            try:
+                await self._flush()
+            except SQLAlchemyError:
+                logger.exception("cannot store delivery results; retrying")
 
     async def _flush(self) -> None:
         """Store finished results in one transaction, then tell organizers how it goes."""
         results, self._results = self._results, []
         if results:
-            await self.storage.record_results(results)
+            try:
+                await self.storage.record_results(results)
+            except BaseException:
+                self._results[:0] = results  # keep them for the next try: nothing is lost
+                raise
         touched, self._touched = self._touched, set()
         finished: set[int] = set()
         if results or touched or self._check_finished:

@@ -502,6 +502,9 @@ class FloodGuard:
 async def guard_flood(update: Update, context: BotContext) -> None:
     """Drop updates from a user sending too fast, warning them once."""
     user = update.effective_user
+    # Ids and kinds only: the update's text and the sender's names stay out of logs.
+    chat_id = update.effective_chat.id if update.effective_chat else None
+    logger.debug("update %d in chat %s", update.update_id, chat_id)
     if user is None or (update.message is None and update.callback_query is None):
         return
     guard: FloodGuard = context.bot_data["flood_guard"]

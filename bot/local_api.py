@@ -91,7 +91,7 @@ class LocalBotAPI:
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}
         self.bad_request: dict[int, str] = {}
-        self._failures: list[ApiError] = []
+        self._failures: list[tuple[int | None, ApiError]] = []
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -100,10 +100,17 @@ class LocalBotAPI:
     # Faults and inspection
 
     def fail_next(
-        self, code: int, description: str, parameters: dict[str, Any] | None = None, times: int = 1
+        self,
+        code: int,
+        description: str,
+        parameters: dict[str, Any] | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next `times` send calls fail with this error."""
-        self._failures.extend(ApiError(code, description, parameters) for _ in range(times))
+        """Make the next `times` send calls (to `chat_id`, or to any chat) fail this way."""
+        self._failures.extend(
+            (chat_id, ApiError(code, description, parameters)) for _ in range(times)
+        )
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         """Return the messages sent to a chat, in order."""
@@ -155,8 +162,10 @@ class LocalBotAPI:
         return result
 
     def _check_faults(self, chat_id: int) -> None:
-        if self._failures:
-            raise self._failures.pop(0)
+        for index, (target, error) in enumerate(self._failures):
+            if target is None or target == chat_id:
+                del self._failures[index]
+                raise error
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.migrated:

@@ -37,5 +37,9 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    for noisy in ("httpx", "httpcore"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG, python-telegram-bot logs whole updates and replies: people's names and messages.
+    # Our own modules may be verbose; the library never below INFO.
+    telegram = logging.getLogger("telegram")
+    telegram.setLevel(max(logging.INFO, logging.getLevelName(level)))

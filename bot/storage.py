@@ -562,6 +562,17 @@ class Storage:
             )
         return [Job(row.id, row.broadcast_id, row.chat_id, row.attempts + 1) for row in rows]
 
+    async def release_jobs(self, delivery_ids: Sequence[int]) -> None:
+        """Hand claimed recipients that were never sent back to the queue."""
+        if not delivery_ids:
+            return
+        async with self._session.begin() as session:
+            await session.execute(
+                update(_Delivery)
+                .where(_Delivery.id.in_(delivery_ids), _Delivery.status == Outcome.SENDING)
+                .values(status=Outcome.PENDING, attempts=_Delivery.attempts - 1)
+            )
+
     async def record_results(self, results: Iterable[Result]) -> None:
         """Store how each recipient's sending ended, in one transaction."""
         now = self.clock()

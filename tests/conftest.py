@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,15 @@ FAST_SENDER = {
 }
 
 
+async def until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    """Wait until `condition()` holds, or fail saying what never happened."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.02)
+
+
 class Harness:
     """The real Application fed updates by the tests, and what it sent to Telegram."""
 
@@ -120,6 +130,12 @@ class Harness:
             for row in markup.get("inline_keyboard", [])
             for b in row
         }
+
+    async def report(self, chat: int, message_id: int) -> str:
+        """Wait for a broadcast's final report in its status message, and return it."""
+        key = (chat, message_id)
+        await until(lambda: "finished" in self.api.messages[key]["text"], "the final report")
+        return str(self.api.messages[key]["text"])
 
     def answers(self) -> list[Call]:
         """Return the answerCallbackQuery calls, in order."""

@@ -286,7 +286,7 @@ async def test_broadcast_previews_then_sends_once(bot: Harness) -> None:
     await bot.settle()
     for chat in (ANA, BEN, GROUP):
         assert bot.texts(chat) == [preview]
-    status = bot.api.messages[(ADMIN, confirm_id)]["text"]
+    status = await bot.report(ADMIN, confirm_id)
     assert status.startswith("✅ Broadcast #1 to <b>rafah</b> finished. Recipients: 3")
     assert "sent 3 · blocked 0 · failed 0" in status
     await bot.press(buttons[texts.BUTTON_SEND], user=ADMIN, message_id=confirm_id)
@@ -433,3 +433,30 @@ async def test_unknown_commands_get_a_hint_in_private(bot: Harness) -> None:
     await bot.command("/frobnicate", user=ANA, chat=GROUP, chat_type="supergroup")
     assert bot.texts(ANA) == [texts.UNKNOWN_COMMAND]
     assert bot.texts(GROUP) == []
+
+
+async def test_updates_of_one_chat_are_handled_in_order() -> None:
+    """Within a chat updates run one by one in arrival order; other chats run alongside."""
+    import asyncio
+
+    from telegram import Update
+
+    from bot.app import PerChatOrder
+    from bot.local_api import message_update
+
+    done: list[str] = []
+
+    async def handle(name: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        done.append(name)
+
+    def update(n: int, chat: int) -> Update:
+        return Update.de_json({"update_id": n, **message_update("/x", user_id=chat)}, None)
+
+    processor = PerChatOrder(8)
+    await asyncio.gather(
+        processor.process_update(update(1, ANA), handle("ana-start", 0.05)),
+        processor.process_update(update(2, ANA), handle("ana-subscribe", 0.0)),
+        processor.process_update(update(3, BEN), handle("ben-start", 0.0)),
+    )
+    assert done == ["ben-start", "ana-start", "ana-subscribe"]

@@ -1,0 +1,236 @@
+"""The broadcast sender: every Telegram answer handled, pacing, and restarts that lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram import Bot
+
+from bot.delivery import Pacer, Sender
+from bot.local_api import LocalBotAPI, LocalRequest
+from bot.storage import Outcome, Storage
+
+from .conftest import ADMIN, FAST_SENDER, until
+from .fake_telegram import TOKEN, FakeTelegram
+
+PEOPLE = [2001, 2002, 2003, 2004]
+GROUP, NEW_GROUP = -500, -1009999
+
+
+@pytest.fixture
+async def api() -> LocalBotAPI:
+    """The local Bot API with the organizer's status message already sent."""
+    local = LocalBotAPI()
+    await local.call("sendMessage", {"chat_id": ADMIN, "text": "status"})
+    return local
+
+
+@contextlib.asynccontextmanager
+async def sending(storage: Storage, bot: Bot, **options: object) -> AsyncIterator[Sender]:
+    """Run a sender in the background for the duration of the block."""
+    sender = Sender(bot, storage, **{**FAST_SENDER, **options})  # type: ignore[arg-type]
+    task = asyncio.create_task(sender.run())
+    try:
+        yield sender
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def queue(storage: Storage, chats: list[int], parts: list[str] | None = None) -> int:
+    """Subscribe the chats and queue a confirmed broadcast to them; return its id."""
+    for chat in chats:
+        await storage.subscribe(chat, "rafah", chat_type="private" if chat > 0 else "group")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", parts or ["news"], ADMIN)
+    assert await storage.start_broadcast(broadcast_id, ADMIN, 1) == len(chats)
+    return broadcast_id
+
+
+async def finished(api: LocalBotAPI, broadcast_id: int) -> None:
+    """Wait until the sender reports the broadcast finished in the organizer's status message."""
+
+    def reported() -> bool:
+        status = str(api.messages[(ADMIN, 1)]["text"])
+        return status.startswith(f"✅ Broadcast #{broadcast_id} ") and "finished" in status
+
+    await until(reported, f"broadcast {broadcast_id} is reported finished")
+
+
+def local_bot(api: LocalBotAPI) -> Bot:
+    return Bot(TOKEN, request=LocalRequest(api))
+
+
+async def test_every_recipient_gets_every_part_in_order(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """Each recipient gets all parts, in order, and the organizer gets the final report."""
+    broadcast_id = await queue(storage, [*PEOPLE, GROUP], ["part one", "part two"])
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    for chat in [*PEOPLE, GROUP]:
+        assert api.texts_to(chat) == ["part one", "part two"]
+    report = api.texts_to(ADMIN)[0]
+    assert "finished. Recipients: 5" in report
+    assert "sent 5 · blocked 0 · failed 0" in report
+
+
+async def test_retry_after_pauses_everything_then_retries(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """A 429 pauses all sending for the time Telegram asks, then the message goes out."""
+    broadcast_id = await queue(storage, PEOPLE)
+    api.fail_next(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+    started = time.monotonic()
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    assert time.monotonic() - started >= 1.0
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert (progress.sent, progress.failed) == (4, 0)
+    assert all(api.texts_to(chat) == ["news"] for chat in PEOPLE)
+
+
+async def test_forbidden_marks_the_chat_blocked_and_skips_it_next_time(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """A 403 ends that recipient as blocked, and the next broadcast does not include it."""
+    api.blocked.add(PEOPLE[1])
+    first = await queue(storage, PEOPLE)
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, first)
+        progress = await storage.progress(first)
+        assert progress is not None
+        assert (progress.sent, progress.blocked) == (3, 1)
+        assert not await storage.is_subscribed(PEOPLE[1], "rafah")
+        second = await storage.create_broadcast("rafah", "broadcast", ["again"], ADMIN)
+        assert await storage.start_broadcast(second, ADMIN, 1) == 3
+        await finished(api, second)
+    assert api.texts_to(PEOPLE[1]) == []
+
+
+async def test_migrated_group_gets_it_at_its_new_id(storage: Storage, api: LocalBotAPI) -> None:
+    """A group that became a supergroup is moved and gets the message at its new id."""
+    api.migrated[GROUP] = NEW_GROUP
+    broadcast_id = await queue(storage, [GROUP])
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    assert api.texts_to(NEW_GROUP) == ["news"]
+    assert await storage.is_subscribed(NEW_GROUP, "rafah")
+    assert not await storage.is_subscribed(GROUP, "rafah")
+
+
+async def test_bad_request_is_recorded_for_that_recipient(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """A 400 fails only that recipient, with Telegram's reason kept."""
+    api.bad_request[PEOPLE[0]] = "chat not found"
+    broadcast_id = await queue(storage, PEOPLE)
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert (progress.sent, progress.failed) == (3, 1)
+    async with storage.engine.connect() as connection:
+        from sqlalchemy import text
+
+        errors = (
+            await connection.execute(
+                text("SELECT chat_id, error FROM deliveries WHERE status = 'failed'")
+            )
+        ).all()
+    assert [tuple(row) for row in errors] == [(PEOPLE[0], "Chat not found")]
+
+
+async def test_network_errors_are_retried_then_given_up(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """Two server errors are retried through; a persistent one ends as failed with its reason."""
+    broadcast_id = await queue(storage, PEOPLE[:1])
+    api.fail_next(502, "Bad Gateway", times=2, chat_id=PEOPLE[0])
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    assert api.texts_to(PEOPLE[0]) == ["news"]
+    second = await storage.create_broadcast("rafah", "broadcast", ["again"], ADMIN)
+    await storage.start_broadcast(second, ADMIN, 1)
+    api.fail_next(502, "Bad Gateway", times=10, chat_id=PEOPLE[0])
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, second)
+    progress = await storage.progress(second)
+    assert progress is not None
+    assert (progress.sent, progress.failed) == (0, 1)
+
+
+async def test_restart_mid_broadcast_resumes_without_losing_anyone(storage: Storage) -> None:
+    """Stopping the sender mid-broadcast and starting a new one delivers to everyone, once."""
+    people = list(range(3000, 3060))
+    async with FakeTelegram() as telegram:
+        await telegram.api.call("sendMessage", {"chat_id": ADMIN, "text": "status"})
+        telegram.latency = 0.01
+        broadcast_id = await queue(storage, people)
+        async with Bot(TOKEN, base_url=f"{telegram.url}/bot") as bot:
+            async with sending(storage, bot, rate=100.0):
+                await asyncio.sleep(0.25)
+            progress = await storage.progress(broadcast_id)
+            assert progress is not None
+            assert 0 < progress.sent < len(people)
+            async with sending(storage, bot, rate=100.0):
+                await finished(telegram.api, broadcast_id)
+    counts = [len(telegram.api.texts_to(chat)) for chat in people]
+    assert counts == [1] * len(people)
+
+
+async def test_crash_leftovers_are_resent_and_reported_as_uncertain(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """Recipients a crash left in flight are sent on restart, and the report says how many."""
+    broadcast_id = await queue(storage, PEOPLE)
+    in_flight = await storage.claim_jobs(2)  # what a killed process leaves behind
+    assert len(in_flight) == 2
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    assert all(api.texts_to(chat) == ["news"] for chat in PEOPLE)
+    report = api.texts_to(ADMIN)[0]
+    assert "sent 4 · blocked 0 · failed 0" in report
+    assert "2 were in flight when the bot restarted" in report
+
+
+async def test_pacer_spaces_sends_at_the_rate() -> None:
+    """At 50 per second, 26 slots take at least half a second."""
+    pacer = Pacer(rate=50.0)
+    started = time.monotonic()
+    for _ in range(26):
+        await pacer.acquire()
+    assert time.monotonic() - started >= 0.49
+
+
+def test_pacer_holds_a_group_after_twenty_a_minute() -> None:
+    """The 21st message to one group within a minute waits; other chats do not."""
+    now = [1000.0]
+    pacer = Pacer(clock=lambda: now[0])
+    for _ in range(20):
+        assert pacer.group_delay(GROUP) == 0.0
+        pacer.record(GROUP)
+        now[0] += 1.0
+    assert pacer.group_delay(GROUP) == pytest.approx(40.0)
+    assert pacer.group_delay(-777) == 0.0
+    assert pacer.group_delay(PEOPLE[0]) == 0.0
+    now[0] += 41.0
+    assert pacer.group_delay(GROUP) == 0.0
+
+
+async def test_outcomes_are_final_for_everyone(storage: Storage, api: LocalBotAPI) -> None:
+    """With a mix of answers, every recipient ends sent, blocked or failed: none pending."""
+    api.blocked.add(PEOPLE[0])
+    api.bad_request[PEOPLE[1]] = "message is too long"
+    broadcast_id = await queue(storage, PEOPLE)
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert (progress.sent, progress.blocked, progress.failed, progress.total) == (2, 1, 1, 4)
+    assert Outcome.SENT == "sent"
