@@ -28,10 +28,26 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class ShortNetworkErrors(logging.Filter):
+    """Drop the traceback from python-telegram-bot's network retry messages: one line says it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record, without a traceback when it is a network retry report."""
+        text = record.getMessage()
+        if record.name.startswith("telegram") and text.startswith("Network Retry Loop"):
+            if record.exc_info and record.exc_info[1] is not None:
+                record.msg = f"{text} ({record.exc_info[1]})"
+                record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     """Log to stderr at `level`, redacting secrets, with HTTP request logs quieted."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ShortNetworkErrors())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -7,16 +7,21 @@ import dataclasses
 import io
 import json
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot import texts
+from bot.app import build_application, running
+from bot.config import Config
 from bot.content import campaign_key, load_campaigns
-from bot.local_api import my_chat_member_update
+from bot.local_api import LocalBotAPI, LocalRequest, my_chat_member_update
 from bot.markup import MESSAGE_LIMIT, telegram_length
+from bot.storage import Storage
 
-from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, GROUP, Harness
+from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, FAST_SENDER, GROUP, Harness
+from .fake_telegram import TOKEN
 from .test_storage import scan_for
 
 KEY = campaign_key("rafah")
@@ -460,3 +465,87 @@ async def test_updates_of_one_chat_are_handled_in_order() -> None:
         processor.process_update(update(3, BEN), handle("ben-start", 0.0)),
     )
     assert done == ["ben-start", "ana-start", "ana-subscribe"]
+
+
+OTHER = """\
+id: other
+title: Another campaign
+organization: Another Org
+statements:
+  - title: Older word
+    date: 2024-01-01
+    author: A. Person
+    body: The older statement.
+  - title: Newest word
+    date: 2024-05-01
+    author: B. Person
+    body: The newest statement.
+slogans:
+  - Other slogan!
+"""
+
+
+@pytest.fixture
+async def two_campaigns(storage: Storage, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot serving the shipped campaign and a second one."""
+    folder = tmp_path / "campaigns"
+    shutil.copytree(CAMPAIGNS, folder)
+    (folder / "other.yaml").write_text(OTHER, encoding="utf-8")
+    api = LocalBotAPI()
+    config = Config(admins=frozenset({ADMIN}), campaigns_dir=folder)
+    application = build_application(
+        config,
+        load_campaigns(folder),
+        storage,
+        token=TOKEN,
+        request=LocalRequest(api),
+        sender_options=FAST_SENDER,
+    )
+    async with running(application):
+        yield Harness(application, api, storage)
+
+
+async def test_several_campaigns_are_listed_and_picked(two_campaigns: Harness) -> None:
+    """/start offers the campaigns; picking one serves its content from then on."""
+    bot = two_campaigns
+    await bot.command("/start", user=ANA)
+    assert bot.texts(ANA)[0].startswith(texts.PICK_CAMPAIGN)
+    assert set(bot.buttons(ANA).values()) == {f"pick:{KEY}", f"pick:{campaign_key('other')}"}
+    await bot.press(f"pick:{campaign_key('other')}", user=ANA)
+    assert "<b>Another campaign</b>" in bot.texts(ANA)[-1]
+    assert texts.BUTTON_CAMPAIGNS in bot.buttons(ANA)
+    assert texts.BUTTON_ARCHIVE in bot.buttons(ANA)
+    await bot.command("/statement", user=ANA)
+    assert bot.texts(ANA)[-1].startswith("<b>Newest word</b>")
+    await bot.command("/statements", user=ANA)
+    assert "1. <b>Newest word</b>" in bot.texts(ANA)[-1]
+    assert "2. <b>Older word</b>" in bot.texts(ANA)[-1]
+    await bot.press(f"old:1:{campaign_key('other')}", user=ANA)
+    assert bot.texts(ANA)[-1].startswith("<b>Older word</b>")
+    await bot.command("/subscribe", user=ANA)
+    assert await bot.storage.is_subscribed(ANA, "other")
+    assert not await bot.storage.is_subscribed(ANA, "rafah")
+    await bot.command("/start rafah", user=BEN)
+    assert "<b>All eyes on Rafah</b>" in bot.texts(BEN)[-1]
+
+
+async def test_organizers_say_which_campaign_when_there_are_several(
+    two_campaigns: Harness,
+) -> None:
+    """With several campaigns, /broadcast needs an id and reaches that campaign only."""
+    bot = two_campaigns
+    await bot.storage.subscribe(ANA, "other", chat_type="private")
+    await bot.storage.subscribe(BEN, "rafah", chat_type="private")
+    await bot.command("/broadcast hello", user=ADMIN)
+    assert bot.texts(ADMIN)[-1].startswith("Several campaigns are served")
+    await bot.command("/broadcast other hello there", user=ADMIN)
+    assert bot.texts(ADMIN)[-2] == "hello there"
+    assert "subscribers of <b>other</b>" in bot.texts(ADMIN)[-1]
+    assert "Recipients now: <b>1</b>" in bot.texts(ADMIN)[-1]
+    confirm_id = bot.last(ADMIN)["message_id"]
+    await bot.press(bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=confirm_id)
+    await bot.report(ADMIN, confirm_id)
+    assert bot.texts(ANA) == ["hello there"]
+    assert bot.texts(BEN) == []
+    await bot.command("/export other", user=ADMIN)
+    assert bot.last(ADMIN)["document"]["file_name"].startswith("subscribers-other-")
