@@ -133,12 +133,14 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     # Group -1 runs first: a flooding user's update stops there.
     application.add_handler(TypeHandler(Update, handlers.guard_flood), group=-1)
 
-    organizer = filters.User(user_id=config.admins) & filters.ChatType.PRIVATE
+    # New messages only: editing an old /subscribe or /broadcast must not run it again.
+    new = filters.UpdateType.MESSAGE
+    organizer = filters.User(user_id=config.admins) & filters.ChatType.PRIVATE & new
     for name, callback in ORGANIZER.items():
         application.add_handler(CommandHandler(name, callback, filters=organizer))
-        application.add_handler(CommandHandler(name, admin.refuse))
+        application.add_handler(CommandHandler(name, admin.refuse, filters=new))
     for name, callback in PUBLIC.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(name, callback, filters=new))
 
     application.add_handler(
         CallbackQueryHandler(admin.confirm_button, pattern=r"^bc:(send|cancel):\d{1,12}$")
@@ -164,7 +166,7 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.group_migrated))
     application.add_handler(
-        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, handlers.unknown_command)
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new, handlers.unknown_command)
     )
 
 

@@ -549,3 +549,17 @@ async def test_organizers_say_which_campaign_when_there_are_several(
     assert bot.texts(BEN) == []
     await bot.command("/export other", user=ADMIN)
     assert bot.last(ADMIN)["document"]["file_name"].startswith("subscribers-other-")
+
+
+async def test_edited_commands_and_channel_posts_do_nothing(bot: Harness) -> None:
+    """Editing an old command does not run it again; a channel post is ignored without error."""
+    from bot.local_api import message_update
+
+    edited = message_update("/subscribe", user_id=ANA)
+    await bot.feed({"edited_message": {**edited["message"], "edit_date": 1}})
+    post = message_update("/subscribe", user_id=ANA, chat_id=-100777, chat_type="channel")
+    del post["message"]["from"]
+    await bot.feed({"channel_post": post["message"]})
+    assert bot.api.calls_to("sendMessage") == []
+    assert not await bot.storage.is_subscribed(ANA, "rafah")
+    assert not await bot.storage.is_subscribed(-100777, "rafah")
