@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,28 +43,28 @@ def _check_url(value: str) -> str:
     return value
 
 
-def _parse_day(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+def _iso(parse: Callable[[str], Any], what: str) -> Callable[[Any], Any]:
+    """Return a validator reading text as written (YYYY-MM-DD, HH:MM) into a date or time."""
 
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not {what}") from None
 
-def _parse_time(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return dt.time.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not a time; write it as HH:MM (24-hour)") from None
+    return convert
 
 
 CampaignId = Annotated[str, AfterValidator(_check_id)]
 Url = Annotated[str, AfterValidator(_check_url)]
-Day = Annotated[dt.date, BeforeValidator(_parse_day)]
-TimeOfDay = Annotated[dt.time, BeforeValidator(_parse_time)]
+Day = Annotated[
+    dt.date, BeforeValidator(_iso(dt.date.fromisoformat, "a date; write it as YYYY-MM-DD"))
+]
+TimeOfDay = Annotated[
+    dt.time, BeforeValidator(_iso(dt.time.fromisoformat, "a time; write it as HH:MM (24-hour)"))
+]
 
 
 @dataclass(frozen=True, order=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import time
@@ -158,14 +159,14 @@ def content() -> Content:
     return load_campaigns(CAMPAIGNS)
 
 
-@pytest.fixture
-async def bot(storage: Storage, content: Content) -> AsyncIterator[Harness]:
-    """The real Application with ADMIN as organizer, running against the local Bot API."""
+@contextlib.asynccontextmanager
+async def serving(storage: Storage, campaigns_dir: Path = CAMPAIGNS) -> AsyncIterator[Harness]:
+    """Run the real Application, ADMIN as organizer, against a fresh local Bot API."""
     api = LocalBotAPI()
-    config = Config(admins=frozenset({ADMIN}))
+    config = Config(admins=frozenset({ADMIN}), campaigns_dir=campaigns_dir)
     application = build_application(
         config,
-        content,
+        load_campaigns(campaigns_dir),
         storage,
         token=TOKEN,
         request=LocalRequest(api),
@@ -173,3 +174,10 @@ async def bot(storage: Storage, content: Content) -> AsyncIterator[Harness]:
     )
     async with running(application):
         yield Harness(application, api, storage)
+
+
+@pytest.fixture
+async def bot(storage: Storage) -> AsyncIterator[Harness]:
+    """The bot serving the shipped campaigns."""
+    async with serving(storage) as harness:
+        yield harness

@@ -13,15 +13,12 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.app import build_application, running
-from bot.config import Config
 from bot.content import campaign_key, load_campaigns
-from bot.local_api import LocalBotAPI, LocalRequest, my_chat_member_update
+from bot.local_api import my_chat_member_update
 from bot.markup import MESSAGE_LIMIT, telegram_length
 from bot.storage import Storage
 
-from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, FAST_SENDER, GROUP, Harness
-from .fake_telegram import TOKEN
+from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, GROUP, Harness, serving
 from .test_storage import scan_for
 
 KEY = campaign_key("rafah")
@@ -491,18 +488,8 @@ async def two_campaigns(storage: Storage, tmp_path: Path) -> AsyncIterator[Harne
     folder = tmp_path / "campaigns"
     shutil.copytree(CAMPAIGNS, folder)
     (folder / "other.yaml").write_text(OTHER, encoding="utf-8")
-    api = LocalBotAPI()
-    config = Config(admins=frozenset({ADMIN}), campaigns_dir=folder)
-    application = build_application(
-        config,
-        load_campaigns(folder),
-        storage,
-        token=TOKEN,
-        request=LocalRequest(api),
-        sender_options=FAST_SENDER,
-    )
-    async with running(application):
-        yield Harness(application, api, storage)
+    async with serving(storage, folder) as harness:
+        yield harness
 
 
 async def test_several_campaigns_are_listed_and_picked(two_campaigns: Harness) -> None:
