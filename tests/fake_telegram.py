@@ -69,7 +69,7 @@ class FakeTelegram:
             reader = await request.multipart()
             async for part in reader:
                 if part.filename:  # type: ignore[union-attr]
-                    params[part.name] = (part.filename, await part.read())  # type: ignore[union-attr]
+                    params[part.name] = (part.filename, bytes(await part.read()))  # type: ignore[union-attr]
                 else:
                     params[part.name] = await part.text()  # type: ignore[union-attr]
         elif request.can_read_body:

@@ -199,6 +199,13 @@ async def test_run_serves_subscribers_and_broadcasts_over_http(
         assert api.texts_to(person)[-1] == "Rally at noon"
     assert api.texts_to(-1009990001) == ["Rally at noon"]
 
+    api.push_update(message_update("/export", user_id=ADMIN))
+    await until(lambda: "document" in api.sent_to(ADMIN)[-1], "the export")
+    exported = api.sent_to(ADMIN)[-1]["content"].decode()
+    assert f"\n{ANA},private,rafah,active,rafah,en," in exported
+    assert "\n3001,private,rafah,blocked,rafah,en," in exported
+    assert "\n-1009990001,supergroup,rafah,active,,," in exported
+
     assert await bot.stop() == 0
     log = bot.log.read_text(encoding="utf-8")
     assert " DEBUG " in log  # the most verbose level we ship was on
