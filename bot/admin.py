@@ -118,40 +118,46 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     """Send or cancel a prepared broadcast, once, and only for an organizer."""
     query = update.callback_query
     user = update.effective_user
-    assert query is not None and query.data is not None and user is not None
+    assert query is not None
+    assert query.data is not None
+    assert user is not None
     # Checked again here: a button's data can be forged, and admins can change between steps.
     if user.id not in context.services.config.admins:
         await query.answer(texts.NOT_ADMIN, show_alert=True)
         logger.warning("refused a broadcast confirmation from a non-organizer")
         return
-    await query.answer()
+    message = query.message
+    if message is None:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
     _, action, number = query.data.split(":")
     broadcast_id = int(number)
     storage = context.storage
-    message = query.message
-    assert message is not None
     if action == "cancel":
-        cancelled = await storage.cancel_draft(broadcast_id)
-        if cancelled:
-            await storage.audit(user.id, "broadcast_cancel", f"broadcast {broadcast_id}")
+        if not await storage.cancel_draft(broadcast_id):
+            # Leave the message alone: it may hold the final report of a sent broadcast.
+            await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
+            return
+        await query.answer()
+        await storage.audit(user.id, "broadcast_cancel", f"broadcast {broadcast_id}")
         await context.bot.edit_message_text(
-            texts.BROADCAST_CANCELLED if cancelled else texts.BROADCAST_ALREADY,
-            message.chat.id,
-            message.message_id,
+            texts.BROADCAST_CANCELLED, message.chat.id, message.message_id
         )
         return
     total = await storage.start_broadcast(broadcast_id, message.chat.id, message.message_id)
     if total is None:
-        await context.bot.edit_message_text(
-            texts.BROADCAST_ALREADY, message.chat.id, message.message_id
-        )
+        await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
         return
+    await query.answer()
     await storage.audit(user.id, "broadcast_send", f"broadcast {broadcast_id}: {total} recipients")
-    await context.bot.edit_message_text(
-        texts.BROADCAST_QUEUED.format(total=total), message.chat.id, message.message_id
-    )
-    if context.services.sender is not None:
-        context.services.sender.wake()
+    try:
+        # Edited before the sender is woken, so this cannot overwrite its first report.
+        await context.bot.edit_message_text(
+            texts.BROADCAST_QUEUED.format(total=total), message.chat.id, message.message_id
+        )
+    finally:
+        if context.services.sender is not None:
+            context.services.sender.wake()
 
 
 async def stats(update: Update, context: BotContext) -> None:

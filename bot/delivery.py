@@ -189,20 +189,32 @@ class Sender:
 
     async def _deliver(self, job: Job) -> None:
         """Send one recipient every part of its broadcast; the first slot is already taken."""
-        parts = await self._parts_of(job.broadcast_id)
         chat_id = job.chat_id
-        outcome, error = Outcome.SENT, None
-        for index, part in enumerate(parts):
-            if index:
-                await self.pacer.acquire()
-            chat_id, outcome, error = await self._send_part(chat_id, part)
-            if outcome is not Outcome.SENT:
-                break
-        self._results.append(Result(job.delivery_id, outcome, error))
+        outcome: Outcome | None = Outcome.SENT
+        error: str | None = None
+        try:
+            for index, part in enumerate(await self._parts_of(job.broadcast_id)):
+                if index:
+                    await self.pacer.acquire()
+                chat_id, outcome, error = await self._send_part(job, chat_id, part)
+                if outcome is not Outcome.SENT:
+                    break
+        except SQLAlchemyError:
+            # Without this the delivery would stay "sending" and be retried at every restart.
+            logger.exception("database error while sending delivery %d", job.delivery_id)
+            outcome, error = Outcome.FAILED, "database error while sending"
+        if outcome is not None:
+            self._results.append(Result(job.delivery_id, outcome, error))
         self._touched.add(job.broadcast_id)
 
-    async def _send_part(self, chat_id: int, text: str) -> tuple[int, Outcome, str | None]:
-        """Send one message, handling each of Telegram's answers; return the final chat id."""
+    async def _send_part(
+        self, job: Job, chat_id: int, text: str
+    ) -> tuple[int, Outcome | None, str | None]:
+        """Send one message, handling each of Telegram's answers; return the final chat id.
+
+        The outcome is None when the recipient turned out to be a duplicate of another one
+        (a migrated group subscribed under both ids): its row is gone and nothing is sent.
+        """
         retry_afters = 0
         network_failures = 0
         while True:
@@ -234,7 +246,9 @@ class Sender:
                 logger.info(
                     "chat %d migrated to %d; moving its subscription", chat_id, error.new_chat_id
                 )
-                await self.storage.migrate_chat(chat_id, error.new_chat_id)
+                duplicates = await self.storage.migrate_chat(chat_id, error.new_chat_id)
+                if job.broadcast_id in duplicates:
+                    return error.new_chat_id, None, None
                 chat_id = error.new_chat_id
                 continue
             except BadRequest as error:

@@ -6,13 +6,36 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-_SEND_METHODS = {"sendmessage", "senddocument", "editmessagetext"}
+# Free-text parameters: over HTTP every value is a string, and "007" or "[1]" must stay text.
+_TEXT_PARAMS = frozenset({"text", "caption", "callback_query_id", "parse_mode", "action", "url"})
+_SEND_METHODS = frozenset({"sendmessage", "senddocument", "editmessagetext"})
+# https://core.telegram.org/bots/api#formatting-options: Telegram refuses any other HTML tag.
+_HTML_TAGS = "b strong i em u ins s strike del span tg-spoiler a tg-emoji code pre blockquote"
+_TAG = re.compile(r"<(/?)([^\s<>/]*)[^<>]*>?")
+_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
+MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
+BOT_ID, BOT_USERNAME = 100, "solidarity_preview_bot"
+GROUP_ANONYMOUS_BOT, TELEGRAM_SERVICE = 1087968824, 777000
+# The rights Telegram always sends in a ChatMemberAdministrator, and a ChatMemberRestricted.
+_ADMIN_RIGHTS = (
+    "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members"
+    " can_promote_members can_change_info can_invite_users can_post_stories can_edit_stories"
+    " can_delete_stories"
+)
+_MEMBER_RIGHTS = (
+    "can_send_messages can_send_audios can_send_documents can_send_photos can_send_videos"
+    " can_send_video_notes can_send_voice_notes can_send_polls can_send_other_messages"
+    " can_add_web_page_previews can_change_info can_invite_users can_pin_messages"
+    " can_manage_topics can_edit_tag can_react_to_messages"
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +45,14 @@ class Call:
     method: str
     params: dict[str, Any]
     result: Any = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded in a multipart request."""
+
+    filename: str
+    content: bytes
 
 
 class ApiError(Exception):
@@ -35,30 +66,23 @@ class ApiError(Exception):
 
     def to_json(self) -> dict[str, Any]:
         """Return Telegram's error body."""
-        body: dict[str, Any] = {
-            "ok": False,
-            "error_code": self.code,
-            "description": self.description,
-        }
+        body: dict[str, Any] = {"ok": False, "error_code": self.code}
+        body["description"] = self.description
         if self.parameters:
             body["parameters"] = self.parameters
         return body
 
 
-def _decode(value: Any) -> Any:
-    """Decode a form value the way Telegram does: numbers, booleans and JSON objects."""
-    if not isinstance(value, str):
-        return value
-    if value.lstrip("-").isdigit():
-        return int(value)
-    if value in ("true", "false"):
-        return value == "true"
-    if value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+def decode_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Decode form values as Telegram does: numbers, booleans and JSON objects; text stays text."""
+    decoded = dict(params)
+    for key, value in params.items():
+        if isinstance(value, str) and key not in _TEXT_PARAMS:
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(value)
+                if not isinstance(parsed, str):
+                    decoded[key] = parsed
+    return decoded
 
 
 def user_dict(
@@ -71,31 +95,104 @@ def user_dict(
     return user
 
 
-def chat_dict(chat_id: int, chat_type: str) -> dict[str, Any]:
-    """Return a Telegram Chat."""
+def bot_dict(bot_id: int = BOT_ID, username: str = BOT_USERNAME) -> dict[str, Any]:
+    """Return the bot as a Telegram User."""
+    return user_dict(bot_id, None, is_bot=True) | {
+        "first_name": "Solidarity",
+        "username": username,
+    }
+
+
+def chat_dict(chat_id: int, chat_type: str | None = None) -> dict[str, Any]:
+    """Return a Telegram Chat; by default a private chat for a positive id, else a supergroup."""
+    chat_type = chat_type or ("private" if chat_id > 0 else "supergroup")
     if chat_type == "private":
         return {"id": chat_id, "type": "private", "first_name": f"Person{chat_id}"}
     return {"id": chat_id, "type": chat_type, "title": f"Group {chat_id}"}
 
 
-class LocalBotAPI:
-    """The Bot API methods the bot calls, answered in memory, with faults to inject."""
+def member_dict(user: dict[str, Any], status: str) -> dict[str, Any]:
+    """Return a ChatMember with the fields Telegram always sends for that status."""
+    member: dict[str, Any] = {"status": status, "user": user}
+    if status in ("creator", "administrator"):
+        member["is_anonymous"] = False
+    if status == "administrator":
+        member |= dict.fromkeys(_ADMIN_RIGHTS.split(), True) | {"can_be_edited": False}
+    if status == "restricted":
+        member |= dict.fromkeys(_MEMBER_RIGHTS.split(), False) | {"is_member": True}
+    if status in ("restricted", "kicked"):
+        member["until_date"] = 0  # 0 means "forever"
+    return member
 
-    def __init__(self, bot_id: int = 100, bot_username: str = "solidarity_preview_bot") -> None:
-        self.bot = {**user_dict(bot_id, None, is_bot=True), "username": bot_username}
-        self.bot["first_name"] = "Solidarity"
+
+def check_html(text: str) -> None:
+    """Raise ApiError for HTML that Telegram cannot parse (an unknown or unclosed tag)."""
+    open_tags: list[str] = []
+    for tag in _TAG.finditer(text):
+        closing, name = tag.group(1) == "/", tag.group(2).lower()
+        offset = len(text[: tag.start()].encode())
+        if not closing and (name not in _HTML_TAGS.split() or not tag.group(0).endswith(">")):
+            raise _parse_error(f'Unsupported start tag "{name}" at byte offset {offset}')
+        if not closing:
+            open_tags.append(name)
+        elif not open_tags:
+            raise _parse_error(f"Unexpected end tag at byte offset {offset}")
+        elif open_tags[-1] != name:
+            expected = open_tags[-1]
+            raise _parse_error(
+                f'Unmatched end tag at byte offset {offset}, expected "</{expected}>", '
+                f'found "</{name}>"'
+            )
+        else:
+            open_tags.pop()
+    if open_tags:
+        raise _parse_error(f"Can't find end tag corresponding to start tag {open_tags[-1]}")
+
+
+def _parse_error(reason: str) -> ApiError:
+    return ApiError(400, f"Bad Request: can't parse entities: {reason}")
+
+
+def _visible_length(text: str, parse_mode: Any) -> int:
+    """Return the length Telegram limits: UTF-16 units of the text once its HTML is parsed."""
+    if str(parse_mode).upper() == "HTML":
+        check_html(text)
+        text = _ENTITY.sub("&", _TAG.sub("", text))  # every entity is one character
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _public(value: Any) -> Any:
+    """Return a copy fit for JSON: without the uploaded bytes kept for inspection."""
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items() if not isinstance(v, bytes)}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    return value
+
+
+class LocalBotAPI:
+    """The Bot API methods the bot calls, answered in memory, with faults to inject.
+
+    Sent texts are stored as the bot sent them, HTML tags included, so tests can assert on them.
+    """
+
+    def __init__(self, bot_id: int = BOT_ID, bot_username: str = BOT_USERNAME) -> None:
+        self.bot = bot_dict(bot_id, bot_username)
         self.calls: list[Call] = []
+        self.chats: dict[int, dict[str, Any]] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
-        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # by scope_key(scope)
         self.member_status: dict[tuple[int, int], str] = {}
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}
         self.bad_request: dict[int, str] = {}
+        # A long poll answers after at most this many seconds, so a stopping bot is not kept.
+        self.poll_cap = 1.0
         self._failures: list[tuple[int | None, ApiError]] = []
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
-        self._new_updates = asyncio.Event()
+        self._arrived = asyncio.Event()
 
     # Faults and inspection
 
@@ -108,12 +205,11 @@ class LocalBotAPI:
         chat_id: int | None = None,
     ) -> None:
         """Make the next `times` send calls (to `chat_id`, or to any chat) fail this way."""
-        self._failures.extend(
-            (chat_id, ApiError(code, description, parameters)) for _ in range(times)
-        )
+        error = ApiError(code, description, parameters)
+        self._failures.extend((chat_id, error) for _ in range(times))
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
-        """Return the messages sent to a chat, in order."""
+        """Return the messages (documents included) sent to a chat, in order, edits applied."""
         return [m for (chat, _), m in sorted(self.messages.items()) if chat == chat_id]
 
     def texts_to(self, chat_id: int) -> list[str]:
@@ -127,34 +223,45 @@ class LocalBotAPI:
     # Updates
 
     def push_update(self, update: dict[str, Any]) -> int:
-        """Queue an incoming update for getUpdates; return its id."""
+        """Queue an incoming update for getUpdates and remember its chats; return its id."""
         update_id = next(self._update_ids)
+        self.register_chats(update)
         self._updates.append({**update, "update_id": update_id})
-        self._new_updates.set()
+        self._arrived.set()
         return update_id
 
-    async def wait_for_updates(self, seconds: float) -> None:
-        """Return when an update is queued, or after `seconds`."""
-        if self._updates:
-            return
-        self._new_updates.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._new_updates.wait(), seconds)
+    def register_chats(self, value: Any) -> None:
+        """Remember every chat an update mentions, so replies carry its type and title."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("chat", "sender_chat") and isinstance(item, dict):
+                    self.chats[item["id"]] = item
+                self.register_chats(item)
+
+    async def wait_for_updates(self, seconds: float, offset: int = 0) -> None:
+        """Return when an update with an id >= `offset` is queued, or after `seconds`."""
+        while not any(u["update_id"] >= offset for u in self._updates):
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), seconds)
+            except TimeoutError:
+                return
 
     # Calls
 
-    async def call(self, method: str, params: dict[str, Any]) -> Any:
+    async def call(self, method: str, params: Mapping[str, Any]) -> Any:
         """Answer one Bot API method as Telegram would, or raise ApiError."""
-        name = method.lower()
-        decoded = {key: _decode(value) for key, value in params.items()}
+        name, decoded = method.lower(), decode_params(params)
         handler = getattr(self, f"_{name}", None)
-        if handler is None:
-            self.calls.append(Call(method, decoded))
-            raise ApiError(404, "Not Found: method not found")
         try:
+            if handler is None:
+                raise ApiError(404, "Not Found: method not found")
+            if name == "getupdates":
+                timeout = min(float(decoded.get("timeout", 0)), self.poll_cap)
+                await self.wait_for_updates(timeout, int(decoded.get("offset", 0)))
             if name in _SEND_METHODS:
                 self._check_faults(int(decoded["chat_id"]))
-            result = handler(decoded)
+            result = _public(handler(decoded))
         except ApiError:
             self.calls.append(Call(method, decoded))
             raise
@@ -163,7 +270,7 @@ class LocalBotAPI:
 
     def _check_faults(self, chat_id: int) -> None:
         for index, (target, error) in enumerate(self._failures):
-            if target is None or target == chat_id:
+            if target in (None, chat_id):
                 del self._failures[index]
                 raise error
         if chat_id in self.blocked:
@@ -177,118 +284,132 @@ class LocalBotAPI:
         if chat_id in self.bad_request:
             raise ApiError(400, f"Bad Request: {self.bad_request[chat_id]}")
 
-    def _new_message(self, chat_id: int, extra: dict[str, Any]) -> dict[str, Any]:
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        return self.chats.get(chat_id) or chat_dict(chat_id)
+
+    def _store(self, params: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        _check_markup(params.get("reply_markup"))
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
-        message = {
-            "message_id": next(counter),
-            "date": int(time.time()),
-            "chat": chat_dict(chat_id, "private" if chat_id > 0 else "supergroup"),
-            "from": self.bot,
-            **extra,
-        }
+        message: dict[str, Any] = {"message_id": next(counter), "from": self.bot}
+        message["chat"] = self._chat(chat_id)
+        message |= {"date": int(time.time()), **fields}
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
         self.messages[(chat_id, message["message_id"])] = message
         return message
 
+    def _find(self, params: dict[str, Any], missing: str) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            raise ApiError(400, f"Bad Request: message to {missing} not found")
+        return self.messages[key]
+
     def _getme(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **self.bot,
+        return self.bot | {
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
 
     def _getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        offset = int(params.get("offset") or 0)
-        self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        limit = int(params.get("limit") or 100)
-        return self._updates[:limit]
+        # Telegram forgets the updates below the offset; a negative offset counts from the end.
+        offset = int(params.get("offset", 0))
+        if offset < 0:
+            self._updates = self._updates[offset:]
+        else:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        return self._updates[: int(params.get("limit", 100))]
+
+    def _deletewebhook(self, params: dict[str, Any]) -> bool:
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
 
     def _true(self, params: dict[str, Any]) -> bool:
         return True
 
-    _deletewebhook = _logout = _close = _sendchataction = _deletemessage = _leavechat = _true
+    _logout = _close = _sendchataction = _leavechat = _answercallbackquery = _true
 
     def _setmycommands(self, params: dict[str, Any]) -> bool:
-        scope = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
-        self.commands[scope] = list(params.get("commands") or [])
+        self.commands[scope_key(params.get("scope"))] = list(params["commands"])
         return True
 
     def _deletemycommands(self, params: dict[str, Any]) -> bool:
-        self.commands.pop(
-            json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True), None
-        )
+        self.commands.pop(scope_key(params.get("scope")), None)
         return True
 
     def _getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.commands.get(
-            json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True), []
-        )
+        return self.commands.get(scope_key(params.get("scope")), [])
 
     def _sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        extra: dict[str, Any] = {"text": str(params["text"])}
-        if params.get("reply_markup"):
-            extra["reply_markup"] = params["reply_markup"]
-        return self._new_message(int(params["chat_id"]), extra)
+        text = str(params.get("text", ""))
+        _check_length(text, params.get("parse_mode"), MAX_TEXT, "message is too long")
+        return self._store(params, {"text": text})
 
     def _senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        caption = str(params.get("caption", ""))
+        if caption:
+            _check_length(
+                caption, params.get("parse_mode"), MAX_CAPTION, "message caption is too long"
+            )
+        # A document re-sent by file_id or URL arrives as a string: it has no bytes here.
         upload = params.get("document")
-        name, content = upload if isinstance(upload, tuple) else ("file", b"")
-        extra = {
-            "document": {
-                "file_id": f"doc{len(self.messages)}",
-                "file_unique_id": "u",
-                "file_name": name,
-                "file_size": len(content),
-            },
-            "caption": str(params.get("caption", "")),
-            "content": content,
+        if not isinstance(upload, Upload):
+            upload = Upload(str(upload), b"")
+        file_id = f"doc{len(self.calls) + 1}"
+        document: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": upload.filename,
         }
-        return self._new_message(int(params["chat_id"]), extra)
-
-    def _find(self, params: dict[str, Any]) -> dict[str, Any]:
-        key = (int(params["chat_id"]), int(params["message_id"]))
-        if key not in self.messages:
-            raise ApiError(400, "Bad Request: message to edit not found")
-        return self.messages[key]
+        document["file_size"] = len(upload.content)
+        fields: dict[str, Any] = {"document": document, "content": upload.content}
+        if caption:
+            fields["caption"] = caption
+        return self._store(params, fields)
 
     def _editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
-        message = self._find(params)
-        markup = params.get("reply_markup")
-        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
+        message = self._find(params, "edit")
+        text, markup = str(params.get("text", "")), params.get("reply_markup")
+        _check_length(text, params.get("parse_mode"), MAX_TEXT, "message is too long")
+        _check_markup(markup)
+        if message.get("text") == text and message.get("reply_markup") == markup:
             raise ApiError(
                 400,
-                "Bad Request: message is not modified: specified new message "
-                "content and reply markup are exactly the same",
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
             )
-        message["text"] = str(params["text"])
+        message["text"] = text
+        return self._edited(message, markup)
+
+    def _editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_markup(params.get("reply_markup"))
+        return self._edited(self._find(params, "edit"), params.get("reply_markup"))
+
+    def _edited(self, message: dict[str, Any], markup: Any) -> dict[str, Any]:
         message.pop("reply_markup", None)
         if markup:
             message["reply_markup"] = markup
+        message["edit_date"] = int(time.time())
         return message
 
-    def _editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
-        message = self._find(params)
-        message.pop("reply_markup", None)
-        if params.get("reply_markup"):
-            message["reply_markup"] = params["reply_markup"]
-        return message
-
-    def _answercallbackquery(self, params: dict[str, Any]) -> bool:
+    def _deletemessage(self, params: dict[str, Any]) -> bool:
+        self._find(params, "delete")
+        del self.messages[(int(params["chat_id"]), int(params["message_id"]))]
         return True
 
     def _getchat(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = int(params["chat_id"])
-        return chat_dict(chat_id, "private" if chat_id > 0 else "supergroup")
+        # getChat answers a ChatFullInfo, whose few required fields PTB insists on.
+        gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
+        accepted = dict.fromkeys((*gifts, "gifts_from_channels"), False)
+        extra = {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": accepted}
+        return self._chat(int(params["chat_id"])) | extra
 
     def _getchatmember(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
         status = self.member_status.get((chat_id, user_id), "member")
-        member: dict[str, Any] = {"status": status, "user": user_dict(user_id)}
-        if status == "administrator":
-            member |= {key: True for key in _ADMIN_RIGHTS} | {"can_be_edited": False}
-        if status == "creator":
-            member["is_anonymous"] = False
-        return member
+        return member_dict(self.bot if user_id == self.bot["id"] else user_dict(user_id), status)
 
     def _getchatadministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         chat_id = int(params["chat_id"])
@@ -299,19 +420,25 @@ class LocalBotAPI:
         ]
 
 
-_ADMIN_RIGHTS = (
-    "is_anonymous",
-    "can_manage_chat",
-    "can_delete_messages",
-    "can_manage_video_chats",
-    "can_restrict_members",
-    "can_promote_members",
-    "can_change_info",
-    "can_invite_users",
-    "can_post_stories",
-    "can_edit_stories",
-    "can_delete_stories",
-)
+def scope_key(scope: Any) -> str:
+    """Return the key of `LocalBotAPI.commands` for a BotCommandScope (None: the default)."""
+    return json.dumps(scope or {"type": "default"}, sort_keys=True)
+
+
+def _check_length(text: str, parse_mode: Any, limit: int, too_long: str) -> None:
+    length = _visible_length(text, parse_mode)
+    if length == 0:
+        raise ApiError(400, "Bad Request: message text is empty")
+    if length > limit:
+        raise ApiError(400, f"Bad Request: {too_long}")
+
+
+def _check_markup(markup: Any) -> None:
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    for button in itertools.chain.from_iterable(rows):
+        data = button.get("callback_data")
+        if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
+            raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
 
 
 class LocalRequest(BaseRequest):
@@ -341,33 +468,34 @@ class LocalRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        """Answer a request with Telegram's JSON envelope and HTTP status."""
+        """Answer a request with Telegram's JSON envelope and HTTP status; PTB raises from it."""
         params: dict[str, Any] = {}
         if request_data is not None:
-            params.update(request_data.json_parameters)
-            if request_data.contains_files and request_data.multipart_data:
-                for name, part in request_data.multipart_data.items():
-                    if isinstance(part, tuple):
-                        params[name] = (part[0], part[1])
+            params.update(request_data.parameters)
+            # An uploaded file is not among the parameters, only in the multipart data.
+            for name, (filename, content, *_) in request_data.multipart_data.items():
+                data = content if isinstance(content, bytes) else content.read()
+                params[name] = Upload(filename or name, data)
         try:
             result = await self.api.call(url.rsplit("/", 1)[-1], params)
         except ApiError as error:
             return error.code, json.dumps(error.to_json()).encode()
-        return 200, json.dumps({"ok": True, "result": jsonable(result)}).encode()
-
-
-def jsonable(value: Any) -> Any:
-    """Return a result without the raw bytes kept for inspection (uploaded files)."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items() if not isinstance(v, bytes)}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    return value
+        return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
 # Incoming updates, shaped as Telegram sends them (push_update adds the update_id).
 
 _ids = itertools.count(1)
+
+
+def with_id(update: dict[str, Any], update_id: int) -> dict[str, Any]:
+    """Return the update with an update_id, for feeding it to Update.de_json directly."""
+    return {**update, "update_id": update_id}
+
+
+def _message(chat: dict[str, Any], sender: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    message = {"message_id": next(_ids), "date": int(time.time()), "chat": chat, "from": sender}
+    return message | fields
 
 
 def message_update(
@@ -382,22 +510,20 @@ def message_update(
 ) -> dict[str, Any]:
     """Return an update carrying a text message (a command gets its bot_command entity)."""
     chat = chat_dict(user_id if chat_id is None else chat_id, chat_type)
-    message: dict[str, Any] = {
-        "message_id": next(_ids) if message_id is None else message_id,
-        "date": int(time.time()),
-        "chat": chat,
-        "from": user_dict(user_id, language_code),
-        "text": text,
-    }
+    message = _message(chat, user_dict(user_id, language_code), text=text)
+    if message_id is not None:
+        message["message_id"] = message_id
     if text.startswith("/"):
-        command = text.split(maxsplit=1)[0]
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        command = text.split(maxsplit=1)[0]  # "/start@bot_name" included
+        length = len(command.encode("utf-16-le")) // 2  # Telegram counts UTF-16 units
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
     if sender_chat_id is not None:
-        message["sender_chat"] = chat_dict(sender_chat_id, chat_type)
-        message["from"] = {
-            **user_dict(1087968824, None, is_bot=True),
-            "username": "GroupAnonymousBot",
-        }
+        # An anonymous admin writes as the group itself; a linked channel's posts come via
+        # Telegram's service account.
+        own = sender_chat_id == chat["id"]
+        message["sender_chat"] = chat if own else chat_dict(sender_chat_id, "channel")
+        sender = GROUP_ANONYMOUS_BOT if own else TELEGRAM_SERVICE
+        message["from"] = user_dict(sender, None, is_bot=sender == GROUP_ANONYMOUS_BOT)
     return {"message": message}
 
 
@@ -412,21 +538,9 @@ def callback_update(
 ) -> dict[str, Any]:
     """Return an update for a press on an inline button of a message the bot sent."""
     chat = chat_dict(user_id if chat_id is None else chat_id, chat_type)
-    message = {
-        "message_id": message_id,
-        "date": int(time.time()),
-        "chat": chat,
-        "text": message_text,
-    }
-    return {
-        "callback_query": {
-            "id": str(next(_ids)),
-            "from": user_dict(user_id),
-            "chat_instance": str(chat["id"]),
-            "message": message,
-            "data": data,
-        }
-    }
+    message = _message(chat, bot_dict(), text=message_text) | {"message_id": message_id}
+    query = {"id": str(next(_ids)), "from": user_dict(user_id), "message": message}
+    return {"callback_query": query | {"chat_instance": str(chat["id"]), "data": data}}
 
 
 def my_chat_member_update(
@@ -436,38 +550,21 @@ def my_chat_member_update(
     user_id: int,
     old_status: str,
     new_status: str,
-    bot_id: int = 100,
+    bot_id: int = BOT_ID,
 ) -> dict[str, Any]:
     """Return an update saying the bot's own membership in a chat changed."""
-    bot = {**user_dict(bot_id, None, is_bot=True), "username": "solidarity_preview_bot"}
-
-    def member(status: str) -> dict[str, Any]:
-        found: dict[str, Any] = {"status": status, "user": bot}
-        if status == "kicked":
-            found["until_date"] = 0
-        if status == "administrator":
-            found |= {key: False for key in _ADMIN_RIGHTS} | {"can_be_edited": False}
-        return found
-
-    return {
-        "my_chat_member": {
-            "chat": chat_dict(chat_id, chat_type),
-            "from": user_dict(user_id),
-            "date": int(time.time()),
-            "old_chat_member": member(old_status),
-            "new_chat_member": member(new_status),
-        }
+    bot = bot_dict(bot_id)
+    change = {
+        "chat": chat_dict(chat_id, chat_type),
+        "from": user_dict(user_id),
+        "date": int(time.time()),
+        "old_chat_member": member_dict(bot, old_status),
+        "new_chat_member": member_dict(bot, new_status),
     }
+    return {"my_chat_member": change}
 
 
 def migrate_update(*, old_chat_id: int, new_chat_id: int, user_id: int) -> dict[str, Any]:
     """Return the service message in an old group saying it became a supergroup."""
-    return {
-        "message": {
-            "message_id": next(_ids),
-            "date": int(time.time()),
-            "chat": chat_dict(old_chat_id, "group"),
-            "from": user_dict(user_id),
-            "migrate_to_chat_id": new_chat_id,
-        }
-    }
+    chat = chat_dict(old_chat_id, "group")
+    return {"message": _message(chat, user_dict(user_id), migrate_to_chat_id=new_chat_id)}

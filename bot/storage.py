@@ -38,6 +38,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+MAX_ATTEMPTS = 3
 
 
 def utc_now() -> dt.datetime:
@@ -345,7 +346,8 @@ class Storage:
         return True
 
     async def unsubscribe(self, chat_id: int, campaign_id: str) -> bool:
-        """Stop a chat's subscription; return False when it was not subscribed."""
+        """Stop a chat's subscription at once, queued messages included; False if none."""
+        await self._drop_queued(chat_id, campaign_id)
         return await self._set_status(
             chat_id, Status.UNSUBSCRIBED, campaign_id=campaign_id, only_from=(Status.ACTIVE,)
         )
@@ -365,8 +367,20 @@ class Storage:
         return await self._set_status(chat_id, Status.BLOCKED, only_from=(Status.ACTIVE,))
 
     async def mark_left(self, chat_id: int) -> bool:
-        """Stop a group's subscriptions because the bot is no longer in it."""
+        """Stop a group's subscriptions, queued messages included: the bot is not in it."""
+        await self._drop_queued(chat_id)
         return await self._set_status(chat_id, Status.LEFT, only_from=(Status.ACTIVE,))
+
+    async def _drop_queued(self, chat_id: int, campaign_id: str | None = None) -> None:
+        """Take a chat's not-yet-sent deliveries (of one campaign, or all) out of the queue."""
+        statement = delete(_Delivery).where(
+            _Delivery.chat_id == chat_id, _Delivery.status == Outcome.PENDING
+        )
+        if campaign_id is not None:
+            of_campaign = select(_Broadcast.id).where(_Broadcast.campaign_id == campaign_id)
+            statement = statement.where(_Delivery.broadcast_id.in_(of_campaign))
+        async with self._session.begin() as session:
+            await session.execute(statement)
 
     async def unblock(self, chat_id: int) -> bool:
         """Resume the subscriptions a block had stopped."""
@@ -391,8 +405,13 @@ class Storage:
             result = await session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
-    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        """Move a group's subscriptions and pending deliveries to its new supergroup id."""
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> set[int]:
+        """Move a group's subscriptions and queued deliveries to its new supergroup id.
+
+        Return the broadcasts whose delivery to the old id was dropped because the new id
+        already had one (the group was subscribed under both ids): sending it would repeat it.
+        """
+        unsent = (Outcome.PENDING, Outcome.SENDING)
         async with self._session.begin() as session:
             taken = select(_Subscription.campaign_id).where(_Subscription.chat_id == new_chat_id)
             await session.execute(
@@ -405,14 +424,23 @@ class Storage:
                 .where(_Subscription.chat_id == old_chat_id)
                 .values(chat_id=new_chat_id, chat_type="supergroup", updated_at=self.clock())
             )
-            await session.execute(
-                update(_Delivery)
+            already = select(_Delivery.broadcast_id).where(_Delivery.chat_id == new_chat_id)
+            dropped = await session.scalars(
+                delete(_Delivery)
                 .where(
                     _Delivery.chat_id == old_chat_id,
-                    _Delivery.status.in_((Outcome.PENDING, Outcome.SENDING)),
+                    _Delivery.status.in_(unsent),
+                    _Delivery.broadcast_id.in_(already),
                 )
+                .returning(_Delivery.broadcast_id)
+            )
+            duplicates = set(dropped)
+            await session.execute(
+                update(_Delivery)
+                .where(_Delivery.chat_id == old_chat_id, _Delivery.status.in_(unsent))
                 .values(chat_id=new_chat_id)
             )
+        return duplicates
 
     # Privacy
 
@@ -601,6 +629,17 @@ class Storage:
                     .where(_Broadcast.id == broadcast_id)
                     .values(uncertain=_Broadcast.uncertain + count)
                 )
+            # A recipient that was in flight at every one of several crashes may be what
+            # crashes the process: give it up rather than crash again forever.
+            await session.execute(
+                update(_Delivery)
+                .where(_Delivery.status == Outcome.SENDING, _Delivery.attempts >= MAX_ATTEMPTS)
+                .values(
+                    status=Outcome.FAILED,
+                    error=f"interrupted by a restart {MAX_ATTEMPTS} times",
+                    updated_at=self.clock(),
+                )
+            )
             await session.execute(
                 update(_Delivery)
                 .where(_Delivery.status == Outcome.SENDING)

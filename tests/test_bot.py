@@ -292,8 +292,11 @@ async def test_broadcast_previews_then_sends_once(bot: Harness) -> None:
     assert status.startswith("✅ Broadcast #1 to <b>rafah</b> finished. Recipients: 3")
     assert "sent 3 · blocked 0 · failed 0" in status
     await bot.press(buttons[texts.BUTTON_SEND], user=ADMIN, message_id=confirm_id)
+    await bot.press(buttons[texts.BUTTON_CANCEL], user=ADMIN, message_id=confirm_id)
     await bot.settle()
     assert bot.texts(ANA) == [preview]
+    assert bot.api.messages[(ADMIN, confirm_id)]["text"] == status  # the report stays
+    assert [a.params.get("text") for a in bot.answers()[-2:]] == [texts.BROADCAST_ALREADY] * 2
     actions = [entry[1] for entry in await bot.storage.audit_log()]
     assert actions == ["broadcast_send", "broadcast_preview"]
 
@@ -336,7 +339,9 @@ async def test_cancel_discards_the_broadcast(bot: Harness) -> None:
     await bot.press("bc:send:1", user=ADMIN, message_id=confirm_id)
     await bot.settle()
     assert bot.texts(ANA) == []
-    assert bot.api.messages[(ADMIN, confirm_id)]["text"] == texts.BROADCAST_ALREADY
+    assert bot.api.messages[(ADMIN, confirm_id)]["text"] == texts.BROADCAST_CANCELLED
+    assert bot.answers()[-1].params["text"] == texts.BROADCAST_ALREADY
+    assert bot.answers()[-1].params["show_alert"] is True
 
 
 async def test_broadcast_without_text_or_recipients_explains(bot: Harness) -> None:
