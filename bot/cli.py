@@ -16,9 +16,9 @@ from telegram.error import InvalidToken, NetworkError
 from bot import render, reports
 from bot.config import Config, ConfigError, load_config
 from bot.console import to_terminal
-from bot.content import Content, ContentError, campaign_files, load_campaign, load_campaigns
+from bot.content import Content, ContentError, load_campaigns
 from bot.logs import configure_logging
-from bot.storage import Storage
+from bot.storage import Storage, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the bot (long polling); needs TELEGRAM_BOT_TOKEN")
     validate = commands.add_parser("validate", help="check campaign files")
     validate.add_argument("directory", nargs="?", type=Path, help="default: CAMPAIGNS_DIR")
-    preview = commands.add_parser("preview", help="try the bot in this terminal, offline")
-    preview.add_argument(
-        "--database",
-        help="database URL to use (default: a throwaway one, so nothing is kept)",
-    )
+    commands.add_parser("preview", help="try the bot in this terminal, offline")
     export = commands.add_parser("export", help="print subscribers as CSV")
     export.add_argument("--campaign", help="only this campaign's subscribers")
     commands.add_parser("stats", help="print subscriber numbers and the last broadcasts")
@@ -63,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "preview":
             from bot.preview import run_preview
 
-            asyncio.run(run_preview(config, database=args.database))
+            asyncio.run(run_preview(config, load_or_fail(config.campaigns_dir)))
         elif args.command == "export":
             asyncio.run(export(config, args.campaign))
         elif args.command == "stats":
@@ -79,39 +75,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _problems(error: ContentError, summary: str) -> Failure:
+    lines = [str(p) for p in error.problems]
+    lines.append(summary.format(count=len(error.problems)))
+    return Failure("\n".join(lines))
+
+
 def load_or_fail(directory: Path) -> Content:
     """Load campaigns or raise Failure listing every located problem."""
     try:
         return load_campaigns(directory)
     except ContentError as error:
-        lines = [str(p) for p in error.problems]
-        lines.append(f"{len(error.problems)} problem(s): nothing was served")
-        raise Failure("\n".join(lines)) from None
+        raise _problems(error, "{count} problem(s): nothing was served") from None
 
 
 def validate(directory: Path) -> None:
     """Check every campaign file; print one line per campaign, or every located problem."""
-    if not directory.is_dir() or not campaign_files(directory):
-        load_or_fail(directory)
-    problems = []
-    for path in campaign_files(directory):
-        try:
-            campaign = load_campaign(path)
-        except ContentError as error:
-            problems.extend(error.problems)
-            continue
+    try:
+        content = load_campaigns(directory)
+    except ContentError as error:
+        raise _problems(error, "{count} problem(s) found") from None
+    for path, campaign in zip(content.files, content, strict=True):
         print(
             f"{path}: ok: {campaign.id} — {campaign.title}: {len(campaign.statements)} "
             f"statement(s), latest {campaign.statement.date}; {len(campaign.slogans)} slogan(s); "
             f"{len(campaign.actions)} action(s)"
         )
-    # Ids unique across files is a folder-level rule: load the whole folder to check it.
-    if not problems:
-        load_or_fail(directory)
-        return
-    lines = [str(p) for p in problems]
-    lines.append(f"{len(problems)} problem(s) found")
-    raise Failure("\n".join(lines))
 
 
 def run(config: Config) -> None:
@@ -121,7 +110,10 @@ def run(config: Config) -> None:
     token = config.require_token()
     configure_logging(config.log_level, [token])
     content = load_or_fail(config.campaigns_dir)
-    storage = Storage.connect(config.database_url)
+    try:
+        storage = Storage.connect(config.database_url)
+    except (SQLAlchemyError, OSError) as error:
+        raise _database_failure(error) from None
     application = build_application(config, content, storage, token=token)
     logger.info("serving %s", render.summary(content))
     try:
@@ -133,15 +125,18 @@ def run(config: Config) -> None:
             f"cannot reach the Telegram Bot API at {config.api_url}: {error.message}"
         ) from None
     except (SQLAlchemyError, OSError) as error:
-        raise Failure(
-            f"cannot open the database ({type(error).__name__}): check DATABASE_URL"
-        ) from None
+        raise _database_failure(error) from None
 
 
 async def export(config: Config, campaign_id: str | None) -> None:
     """Print the subscriber list as CSV on stdout."""
-    storage = await _open(config)
+    storage = await _open_existing(config)
     try:
+        if campaign_id is not None and not await storage.count_subscriptions(campaign_id):
+            known = _campaign_ids(config)
+            if campaign_id not in known:
+                names = ", ".join(sorted(known)) or "none could be read"
+                raise Failure(f"unknown campaign {campaign_id!r} (campaigns: {names})")
         await reports.write_csv(storage, sys.stdout, campaign_id)
     finally:
         await storage.close()
@@ -149,17 +144,33 @@ async def export(config: Config, campaign_id: str | None) -> None:
 
 async def stats(config: Config) -> None:
     """Print subscriber numbers and the last broadcasts."""
-    storage = await _open(config)
+    storage = await _open_existing(config)
     try:
         print(to_terminal(await reports.stats_html(storage)))
     finally:
         await storage.close()
 
 
-async def _open(config: Config) -> Storage:
+def _campaign_ids(config: Config) -> set[str]:
+    try:
+        return {c.id for c in load_campaigns(config.campaigns_dir)}
+    except ContentError:
+        return set()
+
+
+def _database_failure(error: Exception) -> Failure:
+    return Failure(f"cannot open the database ({type(error).__name__}): check DATABASE_URL")
+
+
+async def _open_existing(config: Config) -> Storage:
+    """Open the configured database for reading reports; a missing SQLite file is an error."""
+    path = sqlite_file(config.database_url)
+    if path is not None and not path.exists():
+        raise Failure(
+            f"no database at {path.resolve()}: nothing to report yet "
+            "(run the bot first, or set DATABASE_URL)"
+        )
     try:
         return await Storage.open(config.database_url)
     except (SQLAlchemyError, OSError) as error:
-        raise Failure(
-            f"cannot open the database ({type(error).__name__}): check DATABASE_URL"
-        ) from None
+        raise _database_failure(error) from None

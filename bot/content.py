@@ -165,6 +165,7 @@ class Content:
     """All campaigns being served, in file-name order."""
 
     campaigns: tuple[Campaign, ...]
+    files: tuple[Path, ...] = ()
 
     def __iter__(self) -> Iterator[Campaign]:
         return iter(self.campaigns)
@@ -256,14 +257,15 @@ def campaign_files(directory: Path) -> list[Path]:
 def load_campaigns(directory: Path) -> Content:
     """Load every campaign file in a folder, or raise ContentError listing every problem."""
     if not directory.is_dir():
-        where = YamlProblem(directory, Position(1, 1), "no such folder")
-        raise ContentError([where])
+        message = f"no such folder (looked for {directory.resolve()}; set CAMPAIGNS_DIR)"
+        raise ContentError([YamlProblem(directory, Position(1, 1), message)])
     files = campaign_files(directory)
     if not files:
         where = YamlProblem(directory, Position(1, 1), "no campaign files (*.yaml) here")
         raise ContentError([where])
     problems: list[YamlProblem] = []
     campaigns: list[Campaign] = []
+    loaded: list[Path] = []
     first_file: dict[str, Path] = {}
     for path in files:
         try:
@@ -277,6 +279,7 @@ def load_campaigns(directory: Path) -> Content:
             continue
         first_file[campaign.id] = path
         campaigns.append(campaign)
+        loaded.append(path)
     if problems:
         raise ContentError(problems)
-    return Content(tuple(campaigns))
+    return Content(tuple(campaigns), tuple(loaded))

@@ -14,6 +14,7 @@ from telegram import Update
 from bot.app import build_application, running
 from bot.config import Config
 from bot.console import to_terminal
+from bot.content import Content
 from bot.context import BotApplication, Services
 from bot.handlers import FloodGuard
 from bot.local_api import LocalBotAPI, LocalRequest, callback_update, message_update
@@ -177,19 +178,18 @@ class Console:
 
 async def run_preview(
     config: Config,
+    content: Content,
     *,
-    database: str | None = None,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
 ) -> None:
     """Run the console until the input ends or the user types :quit."""
-    from bot.cli import load_or_fail
-
-    content = load_or_fail(config.campaigns_dir)
     interactive = stdin.isatty()
     color = stdout.isatty() and "NO_COLOR" not in os.environ
     with tempfile.TemporaryDirectory(prefix="solidarity-preview-") as scratch:
-        storage = await Storage.open(database or f"sqlite:///{scratch}/preview.db")
+        # Always a throwaway database: the preview's sender "delivers" to the stand-in, so
+        # pointed at a real database it would mark real broadcasts sent.
+        storage = await Storage.open(f"sqlite:///{scratch}/preview.db")
         api = LocalBotAPI()
         preview_config = dataclasses.replace(config, admins=config.admins | {PREVIEW_USER})
         application = build_application(

@@ -246,6 +246,14 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of an SQLite URL, or None for other databases and in-memory ones."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (stats, export) run while the sender writes; the busy timeout makes a
     # second writer wait instead of failing with "database is locked".
@@ -269,8 +277,9 @@ class Storage:
     def connect(cls, url: str, clock: Clock = utc_now) -> Storage:
         """Set up the database at `url` without connecting yet (connections bind to a loop)."""
         target = make_url(async_url(url))
-        if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
-            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+        file = sqlite_file(url)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(target, pool_pre_ping=True)
         if target.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
@@ -482,6 +491,14 @@ class Storage:
         return changed
 
     # Broadcasts
+
+    async def count_subscriptions(self, campaign_id: str) -> int:
+        """Return how many chats ever subscribed to a campaign, whatever their status."""
+        async with self._session() as session:
+            count = await session.scalar(
+                select(func.count()).where(_Subscription.campaign_id == campaign_id)
+            )
+        return count or 0
 
     async def count_recipients(self, campaign_id: str) -> int:
         """Return how many chats a broadcast to this campaign would reach now."""

@@ -116,6 +116,19 @@ async def test_export_and_stats_from_the_command_line(tmp_path: Path) -> None:
     assert stats.returncode == 0, stats.stderr
     assert "rafah: people 1 · groups 0" in stats.stdout
     assert "other: people 1" in stats.stdout
+    unknown = bot_command("export", "--campaign", "nosuch", env={"DATABASE_URL": url})
+    assert unknown.returncode == 1
+    assert unknown.stderr == "unknown campaign 'nosuch' (campaigns: rafah)\n"
+
+
+def test_reports_refuse_a_database_that_does_not_exist(tmp_path: Path) -> None:
+    """`stats` and `export` do not create an empty database where there is none."""
+    url = f"sqlite:///{tmp_path / 'missing.db'}"
+    for command in ("stats", "export"):
+        done = bot_command(command, env={"DATABASE_URL": url})
+        assert done.returncode == 1
+        assert done.stderr.startswith(f"no database at {tmp_path / 'missing.db'}")
+    assert not (tmp_path / "missing.db").exists()
 
 
 # `python -m bot run` for real, over HTTP, against the fake Bot API.
