@@ -28,7 +28,6 @@ CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Body = Annotated[str, StringConstraints(min_length=1)]
 
 
 def _check_id(value: str) -> str:
@@ -40,6 +39,17 @@ def _check_id(value: str) -> str:
 def _check_url(value: str) -> str:
     if not _URL.match(value):
         raise ValueError("a link must start with http:// or https://")
+    return value
+
+
+def _time(text: str) -> dt.time:
+    # 9:30 is as clear as 09:30; Python's ISO parser wants the zero.
+    return dt.time.fromisoformat(f"0{text}" if re.fullmatch(r"\d:\d\d", text) else text)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
     return value
 
 
@@ -57,14 +67,13 @@ def _iso(parse: Callable[[str], Any], what: str) -> Callable[[Any], Any]:
     return convert
 
 
+Body = Annotated[str, AfterValidator(_not_blank)]
 CampaignId = Annotated[str, AfterValidator(_check_id)]
 Url = Annotated[str, AfterValidator(_check_url)]
 Day = Annotated[
     dt.date, BeforeValidator(_iso(dt.date.fromisoformat, "a date; write it as YYYY-MM-DD"))
 ]
-TimeOfDay = Annotated[
-    dt.time, BeforeValidator(_iso(dt.time.fromisoformat, "a time; write it as HH:MM (24-hour)"))
-]
+TimeOfDay = Annotated[dt.time, BeforeValidator(_iso(_time, "a time; write it as HH:MM (24-hour)"))]
 
 
 @dataclass(frozen=True, order=True)
@@ -221,10 +230,11 @@ def _describe(error: ErrorDetails) -> str:
 
 
 def _validate(located: Located, path: Path) -> Campaign:
+    problems = list(located.problems)
     try:
-        return Campaign.model_validate(located.data)
+        campaign = Campaign.model_validate(located.data)
     except ValidationError as error:
-        problems = []
+        reported = {p.position for p in problems}
         for detail in error.errors(include_url=False):
             loc = tuple(detail["loc"])
             # A missing key has no position of its own: point at the map that lacks it.
@@ -234,8 +244,12 @@ def _validate(located: Located, path: Path) -> Campaign:
                 position = located.key_positions.get(loc) or located.position_of(loc)
             else:
                 position = located.position_of(loc)
-            problems.append(YamlProblem(path, position, _describe(detail)))
-        raise ContentError(problems) from None
+            if position not in reported:  # a refused value reads as missing: say it once
+                problems.append(YamlProblem(path, position, _describe(detail)))
+    if problems:
+        problems.sort(key=lambda p: (p.position.line, p.position.column))
+        raise ContentError(problems)
+    return campaign
 
 
 def load_campaign(path: Path) -> Campaign:

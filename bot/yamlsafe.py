@@ -57,6 +57,9 @@ class Located:
     data: Any
     positions: dict[Path_, Position] = field(default_factory=dict)
     key_positions: dict[Path_, Position] = field(default_factory=dict)
+    # Problems found while reading (duplicate keys, refused tags): the data is still usable,
+    # with the first of two duplicates and None for refused values, so it can be checked too.
+    problems: list[YamlProblem] = field(default_factory=list)
 
     def position_of(self, path: Path_) -> Position:
         """Return the position of the value at `path`, or of its nearest located parent."""
@@ -173,8 +176,13 @@ def parse_yaml(text: str, path: Path) -> Located:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        if error.context_mark and "end of stream" in (error.problem or ""):
+            # An unclosed quote or bracket: where it opens helps, the end of the file does not.
+            mark = error.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
         message = error.problem or error.context or "not valid YAML"
+        if error.context and error.problem:
+            message = f"{error.context}: {error.problem}"
         raise YamlError([YamlProblem(path, position, message)]) from None
     except yaml.reader.ReaderError as error:
         before = text[: error.position]
@@ -185,6 +193,4 @@ def parse_yaml(text: str, path: Path) -> Located:
         raise YamlError([YamlProblem(path, Position(1, 1), "the file is empty")])
     reader = _Reader(path)
     data = reader.read(node, ())
-    if reader.problems:
-        raise YamlError(reader.problems)
-    return Located(data, reader.positions, reader.key_positions)
+    return Located(data, reader.positions, reader.key_positions, reader.problems)

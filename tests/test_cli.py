@@ -47,13 +47,18 @@ def test_validate_prints_one_line_per_campaign() -> None:
 
 def test_validate_prints_every_problem_located(tmp_path: Path) -> None:
     """`validate DIR` exits 1 listing each problem as file:line:col: message."""
-    (tmp_path / "a.yaml").write_text("id: a\nid: b\n", encoding="utf-8")
+    valid = (CAMPAIGNS / "rafah.yaml").read_text(encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(
+        valid.replace("id: rafah\n", "id: a\nid: b\n"), encoding="utf-8"
+    )
     (tmp_path / "b.yaml").write_text("id: [\n", encoding="utf-8")
     done = bot_command("validate", str(tmp_path))
     assert done.returncode == 1
     lines = done.stderr.splitlines()
+    first = valid.splitlines().index("id: rafah") + 1
     assert lines[0] == (
-        f"{tmp_path / 'a.yaml'}:2:1: duplicate key 'id': already given on line 1, again on line 2"
+        f"{tmp_path / 'a.yaml'}:{first + 1}:1: duplicate key 'id': already given on line {first}, "
+        f"again on line {first + 1}"
     )
     assert lines[1].startswith(f"{tmp_path / 'b.yaml'}:2:1: ")
     assert lines[-1] == "2 problem(s) found"
@@ -79,12 +84,13 @@ def test_malformed_admins_stop_every_command() -> None:
 
 def test_run_refuses_broken_campaigns_with_located_errors(tmp_path: Path) -> None:
     """`run` with a broken campaign file lists the problems and serves nothing."""
-    (tmp_path / "x.yaml").write_text(
-        "id: x\ntitle: !!python/name:os.system ''\n", encoding="utf-8"
-    )
+    valid = (CAMPAIGNS / "rafah.yaml").read_text(encoding="utf-8")
+    broken = valid.replace("title: All eyes on Rafah", "title: !!python/name:os.system ''")
+    (tmp_path / "x.yaml").write_text(broken, encoding="utf-8")
     done = bot_command("run", env={"TELEGRAM_BOT_TOKEN": TOKEN, "CAMPAIGNS_DIR": str(tmp_path)})
     assert done.returncode == 1
-    assert done.stderr.startswith(f"{tmp_path / 'x.yaml'}:2:8: the tag ")
+    line = valid.splitlines().index("title: All eyes on Rafah") + 1
+    assert done.stderr.startswith(f"{tmp_path / 'x.yaml'}:{line}:8: the tag ")
     assert done.stderr.rstrip().endswith("1 problem(s): nothing was served")
 
 

@@ -81,7 +81,7 @@ def test_month_precision_dates_are_shown_as_month(tmp_path: Path) -> None:
 
 def test_duplicate_keys_name_both_lines(tmp_path: Path) -> None:
     """A key given twice is reported at the second, naming the first line."""
-    path = write(tmp_path, "id: a\ntitle: One\ntitle: Two\n")
+    path = write(tmp_path, VALID.replace("title: Test campaign\n", "title: One\ntitle: Two\n"))
     assert problems(path) == [
         f"{path}:3:1: duplicate key 'title': already given on line 2, again on line 3"
     ]
@@ -108,7 +108,8 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
 
 def test_python_tags_are_refused(tmp_path: Path) -> None:
     """A python tag is refused, never constructed."""
-    path = write(tmp_path, 'id: a\ntitle: !!python/object/apply:os.system ["echo pwned"]\n')
+    text = 'title: !!python/object/apply:os.system ["echo pwned"]'
+    path = write(tmp_path, VALID.replace("title: Test campaign", text))
     found = problems(path)
     assert len(found) == 1
     assert found[0].startswith(
@@ -197,7 +198,11 @@ def test_folder_reports_every_file_and_duplicate_ids(tmp_path: Path) -> None:
     """Loading a folder reports problems of every file, and an id used twice."""
     write(tmp_path, VALID, "a.yaml")
     write(tmp_path, VALID, "b.yaml")
-    write(tmp_path, "id: x\ntitle: x\ntitle: y\n", "c.yaml")
+    write(
+        tmp_path,
+        VALID.replace("id: test\ntitle: Test campaign", "id: x\ntitle: x\ntitle: y"),
+        "c.yaml",
+    )
     with pytest.raises(ContentError) as caught:
         load_campaigns(tmp_path)
     found = [str(p) for p in caught.value.problems]
@@ -206,6 +211,39 @@ def test_folder_reports_every_file_and_duplicate_ids(tmp_path: Path) -> None:
         f"{tmp_path / 'c.yaml'}:3:1: duplicate key 'title': already given on line 2, "
         "again on line 3",
     ]
+
+
+def test_every_problem_of_a_file_is_reported_in_line_order(tmp_path: Path) -> None:
+    """A duplicate key does not hide the schema's problems; all come sorted by line."""
+    text = (
+        VALID.replace("slogans:", "slogans:\n  - extra\nslogans:")
+        .replace("14:00", "9:61")
+        .replace("https://example.org/s", "javascript:alert(1)")
+    )
+    path = write(tmp_path, text)
+    found = problems(path)
+    assert [line.split(": ", 1)[0].removeprefix(f"{path}:") for line in found] == [
+        "13:13",
+        "22:1",
+        "29:11",
+    ]
+    assert "duplicate key 'slogans'" in found[1]
+
+
+def test_nine_thirty_is_a_time_and_a_blank_body_is_not_text(tmp_path: Path) -> None:
+    """`time: 9:30` reads as 09:30; a body of spaces is refused."""
+    campaign = load_campaign(write(tmp_path, VALID.replace("14:00", "9:30")))
+    assert campaign.actions[0].time == dt.time(9, 30)
+    path = write(tmp_path, VALID.replace("body: Old text.", "body: '   '"), "blank.yaml")
+    assert problems(path) == [f"{path}:8:11: statements.0.body: must not be empty"]
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path: Path) -> None:
+    """An unterminated quote points at its opening, not at the end of the file."""
+    path = write(tmp_path, VALID.replace("title: Test campaign", 'title: "Test campaign'))
+    found = problems(path)
+    assert len(found) == 1
+    assert found[0].startswith(f"{path}:2:8: while scanning a quoted scalar")
 
 
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
