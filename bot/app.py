@@ -37,6 +37,7 @@ from bot.config import Config
 from bot.content import Content
 from bot.context import BotApplication, BotContext, Services
 from bot.delivery import Sender
+from bot.flood import FloodGuard
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def build_application(
     token: str | None = None,
     request: BaseRequest | None = None,
     sender_options: dict[str, Any] | None = None,
-    flood_guard: handlers.FloodGuard | None = None,
+    flood_guard: FloodGuard | None = None,
 ) -> BotApplication:
     """Build the bot: handlers, shared services, start-up and shutdown hooks."""
     builder = (
@@ -120,10 +121,13 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()
-    services = Services(config=config, content=content, storage=storage)
-    application.bot_data["services"] = services
-    application.bot_data["flood_guard"] = flood_guard or handlers.FloodGuard()
-    application.bot_data["sender_options"] = sender_options or {}
+    application.bot_data["services"] = Services(
+        config=config,
+        content=content,
+        storage=storage,
+        flood_guard=flood_guard or FloodGuard(),
+        sender_options=sender_options or {},
+    )
     _add_handlers(application, config)
     application.add_error_handler(_on_error)
     return application
@@ -175,14 +179,14 @@ async def start_services(application: BotApplication) -> None:
     services: Services = application.bot_data["services"]
     await services.storage.create_schema()
     await publish_commands(application, services.config)
-    sender = Sender(application.bot, services.storage, **application.bot_data["sender_options"])
-    services.sender = sender
-    application.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="sender")
+    services.sender = Sender(application.bot, services.storage, **services.sender_options)
+    services.sender_task = asyncio.create_task(services.sender.run(), name="sender")
 
 
 async def stop_services(application: BotApplication) -> None:
     """Stop the sender, letting it store what it knows."""
-    task: asyncio.Task[None] | None = application.bot_data.pop("sender_task", None)
+    services: Services = application.bot_data["services"]
+    task, services.sender_task = services.sender_task, None
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -9,10 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.exc import ArgumentError
-
-from bot.storage import async_url
-
 DEFAULT_DATABASE_URL = "sqlite:///data/solidarity.db"
 TELEGRAM_API_URL = "https://api.telegram.org"
 
@@ -86,6 +82,17 @@ def _parse_admins(text: str) -> frozenset[int]:
     return frozenset(admins)
 
 
+def _check_database_url(url: str) -> None:
+    scheme = re.match(r"^([a-z][a-z0-9]*)(?:\+[a-z0-9_]+)?://", url)
+    if scheme is None:
+        reason = "not a database URL"
+    elif scheme[1] not in ("sqlite", "postgresql", "postgres"):
+        reason = f"unsupported database {scheme[1]!r}: use sqlite:/// or postgresql://"
+    else:
+        return
+    raise ConfigError(f"DATABASE_URL: {reason} (e.g. {DEFAULT_DATABASE_URL})")
+
+
 def _parse_api_url(text: str) -> str:
     url = text.strip().rstrip("/")
     if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
@@ -110,11 +117,7 @@ def load_config(
             "copy it again from @BotFather)"
         )
     database_url = values.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
-    try:
-        async_url(database_url)
-    except (ValueError, ArgumentError) as error:
-        reason = str(error) if isinstance(error, ValueError) else "not a database URL"
-        raise ConfigError(f"DATABASE_URL: {reason} (e.g. {DEFAULT_DATABASE_URL})") from None
+    _check_database_url(database_url)
     log_level = values.get("LOG_LEVEL", "").strip().upper() or "INFO"
     if log_level not in logging.getLevelNamesMapping():
         raise ConfigError(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -10,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Config
 from bot.content import Campaign, Content
 from bot.delivery import Sender
+from bot.flood import FloodGuard
 from bot.storage import Storage
 
 
@@ -20,7 +22,10 @@ class Services:
     config: Config
     content: Content
     storage: Storage
+    flood_guard: FloodGuard = field(default_factory=FloodGuard)
+    sender_options: dict[str, Any] = field(default_factory=dict)
     sender: Sender | None = None
+    sender_task: asyncio.Task[None] | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

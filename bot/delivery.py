@@ -69,6 +69,11 @@ class Pacer:
             if self.clock() >= self._paused_until:
                 return
 
+    async def hold_while_paused(self) -> None:
+        """Wait out a pause that began after this send took its slot, then take a new slot."""
+        if self.clock() < self._paused_until:
+            await self.acquire()
+
     def group_delay(self, chat_id: int) -> float:
         """Return how long a group must wait before its next message (0 for private chats)."""
         if chat_id > 0:
@@ -222,6 +227,7 @@ class Sender:
             if delay > 0:
                 await asyncio.sleep(delay)
                 await self.pacer.acquire()
+            await self.pacer.hold_while_paused()
             try:
                 await self.bot.send_message(
                     chat_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import quote
 
 from telegram import (
@@ -129,6 +129,18 @@ async def show_statement(
     await send_all(chat, render.statement(campaign, item), back_to_menu(campaign))
 
 
+async def show_slogans(update: Update, context: BotContext, campaign: Campaign) -> None:
+    """Send the campaign's slogans."""
+    assert update.effective_chat is not None
+    await send_all(update.effective_chat, [render.slogans(campaign)], back_to_menu(campaign))
+
+
+async def show_actions(update: Update, context: BotContext, campaign: Campaign) -> None:
+    """Send the campaign's action items."""
+    assert update.effective_chat is not None
+    await send_all(update.effective_chat, render.actions(campaign), back_to_menu(campaign))
+
+
 async def show_archive(update: Update, context: BotContext, campaign: Campaign) -> None:
     """Send the list of statements, each a button."""
     chat = update.effective_chat
@@ -167,19 +179,21 @@ async def may_manage_chat(
 async def change_subscription(
     update: Update, context: BotContext, campaign: Campaign, *, on: bool
 ) -> str:
-    """Subscribe or unsubscribe the chat the update came from; return the reply."""
+    """Subscribe or unsubscribe the chat the update came from; return the reply.
+
+    Callers check first that the person may (`may_manage_chat`).
+    """
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None
-    message = update.message
-    if not await may_manage_chat(context, chat, user, message):
-        return texts.GROUP_ADMINS_ONLY
     title = escape(campaign.title)
     storage = context.storage
     if not on:
         changed = await storage.unsubscribe(chat.id, campaign.id)
         return (texts.UNSUBSCRIBED if changed else texts.NOT_SUBSCRIBED).format(title=title)
     private = chat.type == ChatType.PRIVATE
-    source = context.chat_data.get("source") if context.chat_data else None
+    # The deep link counts only for the campaign it opened, not for one picked later.
+    came_from = context.chat_data.get("source") if context.chat_data else None
+    source = came_from[1] if came_from and came_from[0] == campaign.id else None
     changed = await storage.subscribe(
         chat.id,
         campaign.id,
@@ -264,7 +278,7 @@ async def start(update: Update, context: BotContext) -> None:
         campaign = context.content.get(payload) if CAMPAIGN_ID.match(payload) else None
         if campaign is not None:
             if context.chat_data is not None:
-                context.chat_data["source"] = payload
+                context.chat_data["source"] = (campaign.id, payload)
             await show_menu(update, context, campaign)
             return
         note = texts.UNKNOWN_CAMPAIGN.format(
@@ -304,18 +318,12 @@ async def statements(update: Update, context: BotContext) -> None:
 
 async def slogans(update: Update, context: BotContext) -> None:
     """Send the slogans."""
-    campaign = context.campaign()
-    assert update.effective_chat is not None
-    await update.effective_chat.send_message(
-        render.slogans(campaign), reply_markup=back_to_menu(campaign)
-    )
+    await show_slogans(update, context, context.campaign())
 
 
 async def actions(update: Update, context: BotContext) -> None:
     """Send the action items."""
-    campaign = context.campaign()
-    assert update.effective_chat is not None
-    await send_all(update.effective_chat, render.actions(campaign), back_to_menu(campaign))
+    await show_actions(update, context, context.campaign())
 
 
 async def campaigns(update: Update, context: BotContext) -> None:
@@ -323,18 +331,24 @@ async def campaigns(update: Update, context: BotContext) -> None:
     await show_campaigns(update, context)
 
 
+async def _subscription_command(update: Update, context: BotContext, *, on: bool) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    if await may_manage_chat(context, chat, update.effective_user, update.message):
+        reply = await change_subscription(update, context, context.campaign(), on=on)
+    else:
+        reply = texts.GROUP_ADMINS_ONLY
+    await chat.send_message(reply)
+
+
 async def subscribe(update: Update, context: BotContext) -> None:
     """Sign the chat up for updates."""
-    assert update.effective_chat is not None
-    reply = await change_subscription(update, context, context.campaign(), on=True)
-    await update.effective_chat.send_message(reply)
+    await _subscription_command(update, context, on=True)
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
     """Stop the chat's updates."""
-    assert update.effective_chat is not None
-    reply = await change_subscription(update, context, context.campaign(), on=False)
-    await update.effective_chat.send_message(reply)
+    await _subscription_command(update, context, on=False)
 
 
 async def mydata(update: Update, context: BotContext) -> None:
@@ -355,44 +369,63 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 # Buttons
 
+_SHOW: dict[str, Callable[[Update, BotContext, Campaign], Awaitable[None]]] = {
+    "st": show_statement,
+    "sl": show_slogans,
+    "ac": show_actions,
+    "ar": show_archive,
+    "menu": show_menu,
+    "pick": show_menu,
+}
+
 
 async def menu_button(update: Update, context: BotContext) -> None:
     """Answer a press on a campaign menu button."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    assert query.data is not None
     action, _, key = query.data.partition(":")
     index = 0
     if action == "old":
         number, _, key = key.partition(":")
         index = int(number)
     campaign = context.content.by_key(key)
-    if campaign is None:
+    chat = update.effective_chat
+    if campaign is None or chat is None:
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    if action in ("sub", "uns"):
+        await subscription_button(update, context, campaign, on=action == "sub")
         return
     await query.answer()
     context.choose(campaign)
-    chat = update.effective_chat
-    assert chat is not None
-    if action in ("st", "old"):
+    if action == "old":
         await show_statement(update, context, campaign, index)
-    elif action == "sl":
-        await chat.send_message(render.slogans(campaign), reply_markup=back_to_menu(campaign))
-    elif action == "ac":
-        await send_all(chat, render.actions(campaign), back_to_menu(campaign))
-    elif action == "ar":
-        await show_archive(update, context, campaign)
-    elif action in ("menu", "pick"):
-        await show_menu(update, context, campaign)
-    elif action in ("sub", "uns"):
-        reply = await change_subscription(update, context, campaign, on=action == "sub")
-        await chat.send_message(reply)
-        subscribed = await context.storage.is_subscribed(chat.id, campaign.id)
-        markup = menu_keyboard(context, campaign, subscribed=subscribed, chat_type=chat.type)
-        if query.message is not None and isinstance(query.message, Message):
-            try:
-                await query.message.edit_reply_markup(markup)
-            except TelegramError:
-                logger.debug("menu keyboard in chat %d not updated", chat.id)
+    else:
+        await _SHOW[action](update, context, campaign)
+
+
+async def subscription_button(
+    update: Update, context: BotContext, campaign: Campaign, *, on: bool
+) -> None:
+    """Subscribe or unsubscribe from the menu, and turn the button over."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None
+    assert chat is not None
+    if not await may_manage_chat(context, chat, update.effective_user, None):
+        # An alert for the presser alone: the group is not told each time someone tries.
+        await query.answer(texts.GROUP_ADMINS_ONLY, show_alert=True)
+        return
+    await query.answer()
+    context.choose(campaign)
+    await chat.send_message(await change_subscription(update, context, campaign, on=on))
+    subscribed = await context.storage.is_subscribed(chat.id, campaign.id)
+    markup = menu_keyboard(context, campaign, subscribed=subscribed, chat_type=chat.type)
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_reply_markup(markup)
+        except TelegramError:
+            logger.debug("menu keyboard in chat %d not updated", chat.id)
 
 
 async def other_button(update: Update, context: BotContext) -> None:
@@ -478,27 +511,6 @@ async def group_migrated(update: Update, context: BotContext) -> None:
 # Flood control
 
 
-class FloodGuard:
-    """A per-user token bucket: a burst of commands, then one warning, then silence."""
-
-    def __init__(self, burst: int = 8, per_second: float = 1.0) -> None:
-        self.burst = burst
-        self.per_second = per_second
-        self._buckets: dict[int, tuple[float, float, bool]] = {}
-
-    def allow(self, user_id: int, now: float) -> tuple[bool, bool]:
-        """Return (allowed, warn): whether to handle this update, and whether to say slow down."""
-        tokens, last, warned = self._buckets.get(user_id, (float(self.burst), now, False))
-        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
-        if tokens >= 1.0:
-            self._buckets[user_id] = (tokens - 1.0, now, False)
-            return True, False
-        self._buckets[user_id] = (tokens, now, True)
-        if len(self._buckets) > 100_000:
-            self._buckets.clear()  # bound memory under a flood of distinct ids
-        return False, not warned
-
-
 async def guard_flood(update: Update, context: BotContext) -> None:
     """Drop updates from a user sending too fast, warning them once."""
     user = update.effective_user
@@ -507,8 +519,7 @@ async def guard_flood(update: Update, context: BotContext) -> None:
     logger.debug("update %d in chat %s", update.update_id, chat_id)
     if user is None or (update.message is None and update.callback_query is None):
         return
-    guard: FloodGuard = context.bot_data["flood_guard"]
-    allowed, warn = guard.allow(user.id, time.monotonic())
+    allowed, warn = context.services.flood_guard.allow(user.id, time.monotonic())
     if allowed:
         return
     if update.callback_query is not None:

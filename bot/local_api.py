@@ -9,7 +9,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
@@ -45,6 +45,8 @@ class Call:
     method: str
     params: dict[str, Any]
     result: Any = None
+    error: int | None = None  # the error code, when the call was refused
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -262,8 +264,8 @@ class LocalBotAPI:
             if name in _SEND_METHODS:
                 self._check_faults(int(decoded["chat_id"]))
             result = _public(handler(decoded))
-        except ApiError:
-            self.calls.append(Call(method, decoded))
+        except ApiError as error:
+            self.calls.append(Call(method, decoded, error=error.code))
             raise
         self.calls.append(Call(method, decoded, result))
         return result

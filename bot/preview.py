@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.console import to_terminal
 from bot.content import Content
 from bot.context import BotApplication, Services
-from bot.handlers import FloodGuard
+from bot.flood import FloodGuard
 from bot.local_api import LocalBotAPI, LocalRequest, callback_update, message_update
 from bot.storage import Storage
 

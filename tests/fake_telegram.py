@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
@@ -24,6 +22,7 @@ class FakeTelegram:
         self.api = LocalBotAPI()
         self.api.poll_cap = poll_cap
         self.latency = 0.0  # seconds added to every answer, to let calls overlap
+        self.received: list[str] = []  # every method asked for, as it arrived
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -69,6 +68,7 @@ class FakeTelegram:
             body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
             return web.json_response(body, status=401)
         params = await _params(request)
+        self.received.append(request.match_info["method"])
         if self.latency:
             await asyncio.sleep(self.latency)
         try:
@@ -93,10 +93,3 @@ async def _params(request: web.Request) -> dict[str, Any]:
     elif request.can_read_body:
         params.update({key: str(value) for key, value in (await request.post()).items()})
     return params
-
-
-@contextlib.asynccontextmanager
-async def fake_telegram(token: str = TOKEN) -> AsyncIterator[FakeTelegram]:
-    """Run a FakeTelegram for the length of a `with` block (for a fixture)."""
-    async with FakeTelegram(token) as fake:
-        yield fake

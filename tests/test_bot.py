@@ -502,6 +502,9 @@ async def test_several_campaigns_are_listed_and_picked(two_campaigns: Harness) -
     bot = two_campaigns
     await bot.command("/start", user=ANA)
     assert bot.texts(ANA)[0].startswith(texts.PICK_CAMPAIGN)
+    await bot.command("/campaigns", user=BEN)
+    await bot.press("campaigns", user=BEN)
+    assert bot.texts(BEN) == [bot.texts(ANA)[0]] * 2
     assert set(bot.buttons(ANA).values()) == {f"pick:{KEY}", f"pick:{campaign_key('other')}"}
     await bot.press(f"pick:{campaign_key('other')}", user=ANA)
     assert "<b>Another campaign</b>" in bot.texts(ANA)[-1]
@@ -519,6 +522,10 @@ async def test_several_campaigns_are_listed_and_picked(two_campaigns: Harness) -
     assert not await bot.storage.is_subscribed(ANA, "rafah")
     await bot.command("/start rafah", user=BEN)
     assert "<b>All eyes on Rafah</b>" in bot.texts(BEN)[-1]
+    await bot.press(f"pick:{campaign_key('other')}", user=BEN)
+    await bot.command("/subscribe", user=BEN)
+    sources = {(r.chat_id, r.campaign_id): r.source async for r in bot.storage.subscriptions()}
+    assert sources[(BEN, "other")] is None  # the rafah link does not count for "other"
 
 
 async def test_organizers_say_which_campaign_when_there_are_several(
@@ -555,3 +562,37 @@ async def test_edited_commands_and_channel_posts_do_nothing(bot: Harness) -> Non
     assert bot.api.calls_to("sendMessage") == []
     assert not await bot.storage.is_subscribed(ANA, "rafah")
     assert not await bot.storage.is_subscribed(-100777, "rafah")
+
+
+async def test_help_mydata_forget_and_menu_buttons(bot: Harness) -> None:
+    """The Help, My data, Erase and Menu buttons give what their commands give."""
+    await bot.command("/help", user=BEN)
+    await bot.command("/subscribe", user=ANA)
+    await bot.command("/mydata", user=ANA)
+    await bot.command("/forget", user=ANA)
+    await bot.command("/start", user=ANA)
+    by_command = bot.texts(ANA)
+    for data in ("help", "mydata", "forget", f"menu:{KEY}"):  # 8 updates: within the burst
+        await bot.press(data, user=ANA)
+    pressed = bot.texts(ANA)[len(by_command) :]
+    assert pressed == [bot.texts(BEN)[0], *by_command[1:]]
+    assert len(bot.answers()) == 4
+
+
+async def test_mydata_button_in_a_group_shows_nothing(bot: Harness) -> None:
+    """A My data press in a group (forged: the group menu has none) reveals nothing there."""
+    await bot.command("/subscribe", user=ANA)
+    await bot.press("mydata", user=ANA, chat=GROUP)
+    assert bot.texts(GROUP) == [texts.PRIVATE_ONLY]
+
+
+async def test_group_subscribe_button_answers_non_admins_privately(bot: Harness) -> None:
+    """A non-admin pressing Get updates in a group gets an alert; the group hears nothing."""
+    await bot.press(f"sub:{KEY}", user=ANA, chat=GROUP)
+    assert bot.texts(GROUP) == []
+    assert bot.answers()[-1].params["text"] == texts.GROUP_ADMINS_ONLY
+    assert not await bot.storage.is_subscribed(GROUP, "rafah")
+    bot.api.member_status[(GROUP, BEN)] = "administrator"
+    await bot.press(f"sub:{KEY}", user=BEN, chat=GROUP)
+    assert await bot.storage.is_subscribed(GROUP, "rafah")
+    assert bot.texts(GROUP)[-1].startswith("This group will get updates")

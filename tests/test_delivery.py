@@ -86,9 +86,17 @@ async def test_retry_after_pauses_everything_then_retries(
     broadcast_id = await queue(storage, PEOPLE)
     api.fail_next(429, "Too Many Requests: retry after 1", {"retry_after": 1})
     started = time.monotonic()
-    async with local_bot(api) as bot, sending(storage, bot):
+    async with local_bot(api) as bot, sending(storage, bot, rate=30.0):
         await finished(api, broadcast_id)
     assert time.monotonic() - started >= 1.0
+    sends = api.calls_to("sendMessage")[1:]  # after the status message
+    [refused] = [call for call in sends if call.error == 429]
+    after = sorted(call.at - refused.at for call in sends if call.at > refused.at)
+    assert len(after) == 4  # the refused message again, and the other three
+    # Nothing new starts while Telegram asks to wait; at most one send already on its way
+    # when the answer came (paced at 30/s, sends are 33 ms apart) goes out.
+    assert all(delay >= 0.99 for delay in after[1:])
+    assert after[0] >= 0.99 or after[0] < 0.05
     progress = await storage.progress(broadcast_id)
     assert progress is not None
     assert (progress.sent, progress.failed) == (4, 0)
@@ -234,3 +242,30 @@ async def test_outcomes_are_final_for_everyone(storage: Storage, api: LocalBotAP
     assert progress is not None
     assert (progress.sent, progress.blocked, progress.failed, progress.total) == (2, 1, 1, 4)
     assert Outcome.SENT == "sent"
+
+
+async def test_timeouts_are_retried_a_bounded_number_of_times(storage: Storage) -> None:
+    """A Bot API that never answers in time: a few retries, then failed with the reason."""
+    from telegram.request import HTTPXRequest
+
+    async with FakeTelegram() as telegram:
+        await telegram.api.call("sendMessage", {"chat_id": ADMIN, "text": "status"})
+        broadcast_id = await queue(storage, PEOPLE[:1])
+        request = HTTPXRequest(read_timeout=0.1)
+        async with Bot(TOKEN, base_url=f"{telegram.url}/bot", request=request) as bot:
+            telegram.latency = 0.5  # from now on every answer comes too late
+            async with sending(storage, bot):
+                await until(
+                    lambda: telegram.received.count("sendMessage") >= 4, "four attempts", 10
+                )
+                telegram.latency = 0.0
+                await finished(telegram.api, broadcast_id)
+    assert telegram.received.count("sendMessage") == 4  # one try and three retries
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert (progress.sent, progress.failed) == (0, 1)
+    async with storage.engine.connect() as connection:
+        from sqlalchemy import text
+
+        [error] = (await connection.execute(text("SELECT error FROM deliveries"))).scalars()
+    assert error.startswith("network: Timed out")
