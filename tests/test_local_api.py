@@ -43,7 +43,7 @@ from bot.local_api import (
     with_id,
 )
 
-from .fake_telegram import TOKEN, FakeTelegram, fake_telegram
+from .fake_telegram import TOKEN, FakeTelegram
 
 ANA, GROUP = 1001, -1002000000001
 
@@ -66,7 +66,7 @@ class Telegram(NamedTuple):
 async def telegram(request: pytest.FixtureRequest) -> AsyncIterator[Telegram]:
     """A PTB Bot talking to a LocalBotAPI through LocalRequest, or through the HTTP fake."""
     if request.param == "http":
-        async with fake_telegram() as fake, Bot(TOKEN, base_url=fake.base_url) as bot:
+        async with FakeTelegram() as fake, Bot(TOKEN, base_url=fake.base_url) as bot:
             yield Telegram(bot, fake.api)
         return
     api = LocalBotAPI()
