@@ -269,3 +269,18 @@ async def test_timeouts_are_retried_a_bounded_number_of_times(storage: Storage) 
 
         [error] = (await connection.execute(text("SELECT error FROM deliveries"))).scalars()
     assert error.startswith("network: Timed out")
+
+
+async def test_group_subscribed_under_both_ids_gets_it_once(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """A group subscribed before and after its migration gets one copy, and nothing sticks."""
+    api.migrated[GROUP] = NEW_GROUP
+    broadcast_id = await queue(storage, [GROUP, NEW_GROUP])
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    assert api.texts_to(NEW_GROUP) == ["news"]
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert (progress.total, progress.sent, progress.state) == (1, 1, "done")
+    assert await storage.claim_jobs(10) == []
