@@ -7,6 +7,7 @@ import dataclasses
 import os
 import sys
 import tempfile
+import threading
 from typing import Any, TextIO
 
 from telegram import Update
@@ -176,6 +177,22 @@ class Console:
         return "\n".join(f"   {line}" for line in text.splitlines())
 
 
+def _read_lines(stdin: TextIO) -> asyncio.Queue[str]:
+    """Read input lines in a daemon thread, so Ctrl-C never waits for a line to be typed."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = stdin.readline()
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+            if not line:
+                return
+
+    threading.Thread(target=read, name="preview-input", daemon=True).start()
+    return queue
+
+
 async def run_preview(
     config: Config,
     content: Content,
@@ -206,10 +223,11 @@ async def run_preview(
             async with running(application):
                 console = Console(application, api, stdout, color=color)
                 console.say(BANNER.format(user=PREVIEW_USER))
+                lines = _read_lines(stdin)
                 while True:
                     if interactive:
                         print("> ", end="", file=stdout, flush=True)
-                    line = await asyncio.to_thread(stdin.readline)
+                    line = await lines.get()
                     if not line:
                         break
                     if not interactive:
