@@ -43,10 +43,11 @@ def menu_keyboard(
             InlineKeyboardButton(texts.BUTTON_STATEMENT, callback_data=f"st:{key}"),
             InlineKeyboardButton(texts.BUTTON_SLOGANS, callback_data=f"sl:{key}"),
         ],
-        [InlineKeyboardButton(texts.BUTTON_ACTIONS, callback_data=f"ac:{key}")],
+        [
+            InlineKeyboardButton(texts.BUTTON_ACTIONS, callback_data=f"ac:{key}"),
+            InlineKeyboardButton(texts.BUTTON_ARCHIVE, callback_data=f"ar:{key}"),
+        ],
     ]
-    if len(campaign.statements) > 1:
-        rows[1].append(InlineKeyboardButton(texts.BUTTON_ARCHIVE, callback_data=f"ar:{key}"))
     toggle = (
         InlineKeyboardButton(texts.BUTTON_UNSUBSCRIBE, callback_data=f"uns:{key}")
         if subscribed

@@ -6,7 +6,7 @@ from __future__ import annotations
 BUTTON_STATEMENT = "📄 Statement"
 BUTTON_SLOGANS = "📣 Slogans"
 BUTTON_ACTIONS = "✊ Actions"
-BUTTON_ARCHIVE = "🗂 Earlier statements"
+BUTTON_ARCHIVE = "🗂 All statements"
 BUTTON_SUBSCRIBE = "🔔 Get updates"
 BUTTON_UNSUBSCRIBE = "🔕 Stop updates"
 BUTTON_SHARE = "↗️ Share"

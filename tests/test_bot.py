@@ -38,6 +38,7 @@ async def test_start_welcomes_with_the_menu(bot: Harness) -> None:
     assert buttons[texts.BUTTON_STATEMENT] == f"st:{KEY}"
     assert buttons[texts.BUTTON_SLOGANS] == f"sl:{KEY}"
     assert buttons[texts.BUTTON_ACTIONS] == f"ac:{KEY}"
+    assert buttons[texts.BUTTON_ARCHIVE] == f"ar:{KEY}"
     assert buttons[texts.BUTTON_SUBSCRIBE] == f"sub:{KEY}"
     assert buttons[texts.BUTTON_MYDATA] == "mydata"
     assert buttons[texts.BUTTON_SHARE].startswith("https://t.me/share/url?url=")
