@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 _COMMAND_PREFIX = re.compile(r"^/\w+(?:@\w+)?[ \t]*\n?[ \t]*")
 
 
-def _pick_campaign(context: BotContext, command: str) -> tuple[Campaign | None, list[str]]:
+def _pick_campaign(context: BotContext) -> tuple[Campaign | None, list[str]]:
     """Take an optional leading campaign id from the arguments; None if one is needed."""
     args = list(context.args or [])
     content = context.content
@@ -90,7 +90,7 @@ async def broadcast(update: Update, context: BotContext) -> None:
     """Prepare a broadcast of the organizer's text."""
     message = update.effective_message
     assert message is not None
-    campaign, args = _pick_campaign(context, "broadcast")
+    campaign, args = _pick_campaign(context)
     if campaign is None:
         await _ask_which(update, context, "broadcast")
         return
@@ -105,7 +105,7 @@ async def broadcast(update: Update, context: BotContext) -> None:
 
 async def announce(update: Update, context: BotContext) -> None:
     """Prepare a broadcast of the campaign's latest statement."""
-    campaign, _ = _pick_campaign(context, "announce")
+    campaign, _ = _pick_campaign(context)
     if campaign is None:
         await _ask_which(update, context, "announce")
         return
@@ -148,16 +148,12 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     if total is None:
         await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
         return
-    await query.answer()
+    await query.answer(texts.BROADCAST_QUEUED.format(total=total))
     await storage.audit(user.id, "broadcast_send", f"broadcast {broadcast_id}: {total} recipients")
-    try:
-        # Edited before the sender is woken, so this cannot overwrite its first report.
-        await context.bot.edit_message_text(
-            texts.BROADCAST_QUEUED.format(total=total), message.chat.id, message.message_id
-        )
-    finally:
-        if context.services.sender is not None:
-            context.services.sender.wake()
+    # From here the sender alone edits the status message: an edit from this handler could
+    # land after the sender's final report and hide it.
+    if context.services.sender is not None:
+        context.services.sender.wake(broadcast_id)
 
 
 async def stats(update: Update, context: BotContext) -> None:

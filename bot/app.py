@@ -52,8 +52,8 @@ PUBLIC = {
     "campaigns": handlers.campaigns,
     "subscribe": handlers.subscribe,
     "unsubscribe": handlers.unsubscribe,
-    "mydata": handlers.mydata,
-    "forget": handlers.forget,
+    "mydata": handlers.show_mydata,
+    "forget": handlers.ask_forget,
 }
 ORGANIZER = {
     "broadcast": admin.broadcast,
@@ -181,6 +181,16 @@ async def start_services(application: BotApplication) -> None:
     await publish_commands(application, services.config)
     services.sender = Sender(application.bot, services.storage, **services.sender_options)
     services.sender_task = asyncio.create_task(services.sender.run(), name="sender")
+    services.sender_task.add_done_callback(_sender_stopped)
+
+
+def _sender_stopped(task: asyncio.Task[None]) -> None:
+    """Log loudly if the sender ended by itself: broadcasts wait until a restart."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.critical(
+            "the broadcast sender stopped; broadcasts resume after a restart",
+            exc_info=task.exception(),
+        )
 
 
 async def stop_services(application: BotApplication) -> None:

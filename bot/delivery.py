@@ -126,13 +126,12 @@ class Sender:
         self._parts: dict[int, list[str]] = {}
         self._touched: set[int] = set()
         self._last_progress: dict[int, float] = {}
-        self._check_finished = True
         self._queue: collections.deque[Job] = collections.deque()
         self._stopping = asyncio.Event()
 
-    def wake(self) -> None:
-        """Tell the sender that new deliveries are queued."""
-        self._check_finished = True
+    def wake(self, broadcast_id: int) -> None:
+        """Tell the sender a broadcast was queued; it alone reports on it from now on."""
+        self._touched.add(broadcast_id)
         self._wake.set()
 
     async def run(self) -> None:
@@ -140,7 +139,7 @@ class Sender:
         requeued = await self.storage.requeue_in_flight()
         if requeued:
             logger.warning("requeued %d deliveries left in flight by a previous run", requeued)
-            self._touched.update(await self.storage.sending_broadcasts())
+        self._touched.update(await self.storage.sending_broadcasts())
         flusher = asyncio.create_task(self._flush_periodically())
         try:
             await self._send_loop()
@@ -198,16 +197,21 @@ class Sender:
         outcome: Outcome | None = Outcome.SENT
         error: str | None = None
         try:
+            if not await self.storage.still_wanted(job.delivery_id):
+                # They unsubscribed, or erased their data, after the batch was claimed.
+                self._touched.add(job.broadcast_id)
+                return
             for index, part in enumerate(await self._parts_of(job.broadcast_id)):
                 if index:
                     await self.pacer.acquire()
                 chat_id, outcome, error = await self._send_part(job, chat_id, part)
                 if outcome is not Outcome.SENT:
                     break
-        except SQLAlchemyError:
-            # Without this the delivery would stay "sending" and be retried at every restart.
-            logger.exception("database error while sending delivery %d", job.delivery_id)
-            outcome, error = Outcome.FAILED, "database error while sending"
+        except Exception as unexpected:  # the one broad catch: every recipient gets an outcome
+            # Without it the delivery would stay "sending", the broadcast would never finish,
+            # and every restart would try it again.
+            logger.exception("unexpected error while sending delivery %d", job.delivery_id)
+            outcome, error = Outcome.FAILED, f"unexpected error: {type(unexpected).__name__}"
         if outcome is not None:
             self._results.append(Result(job.delivery_id, outcome, error))
         self._touched.add(job.broadcast_id)
@@ -288,8 +292,7 @@ class Sender:
                 raise
         touched, self._touched = self._touched, set()
         finished: set[int] = set()
-        if results or touched or self._check_finished:
-            self._check_finished = False
+        if results or touched:
             finished = set(await self.storage.finish_broadcasts())
         for broadcast_id in touched | finished:
             await self._report(broadcast_id, final=broadcast_id in finished)
@@ -337,10 +340,9 @@ def progress_text(progress: Progress, *, final: bool) -> str:
 async def report_progress(bot: Bot, progress: Progress, *, final: bool) -> None:
     """Edit the organizer's status message; if it is gone, send the final report anew."""
     assert progress.status_chat_id is not None
+    assert progress.status_message_id is not None
     text = progress_text(progress, final=final)
     try:
-        if progress.status_message_id is None:
-            raise BadRequest("no status message")
         await bot.edit_message_text(
             text, progress.status_chat_id, progress.status_message_id, parse_mode=ParseMode.HTML
         )

@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import render, texts
-from bot.content import CAMPAIGN_ID, Campaign
+from bot.content import Campaign
 from bot.context import BotContext
 from bot.markup import escape
 
@@ -229,7 +229,7 @@ async def show_mydata(update: Update, context: BotContext) -> None:
                 campaign=escape(row.campaign_id),
                 status=row.status,
                 chat_type=row.chat_type,
-                language=row.language_code or "not stored",
+                language=escape(row.language_code or "not stored"),
                 source=escape(row.source) if row.source else "no link",
                 subscribed=f"{row.subscribed_at:%Y-%m-%d %H:%M} UTC",
                 updated=f"{row.updated_at:%Y-%m-%d %H:%M} UTC",
@@ -276,7 +276,7 @@ async def start(update: Update, context: BotContext) -> None:
         await context.storage.unblock(chat.id)
     payload = context.args[0] if context.args else ""
     if payload:
-        campaign = context.content.get(payload) if CAMPAIGN_ID.match(payload) else None
+        campaign = context.content.get(payload)
         if campaign is not None:
             if context.chat_data is not None:
                 context.chat_data["source"] = (campaign.id, payload)
@@ -350,16 +350,6 @@ async def subscribe(update: Update, context: BotContext) -> None:
 async def unsubscribe(update: Update, context: BotContext) -> None:
     """Stop the chat's updates."""
     await _subscription_command(update, context, on=False)
-
-
-async def mydata(update: Update, context: BotContext) -> None:
-    """Show what is stored about the person."""
-    await show_mydata(update, context)
-
-
-async def forget(update: Update, context: BotContext) -> None:
-    """Ask to confirm erasing the person's data."""
-    await ask_forget(update, context)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -514,13 +504,19 @@ async def group_migrated(update: Update, context: BotContext) -> None:
 
 async def guard_flood(update: Update, context: BotContext) -> None:
     """Drop updates from a user sending too fast, warning them once."""
-    user = update.effective_user
     # Ids and kinds only: the update's text and the sender's names stay out of logs.
     chat_id = update.effective_chat.id if update.effective_chat else None
     logger.debug("update %d in chat %s", update.update_id, chat_id)
-    if user is None or (update.message is None and update.callback_query is None):
+    message = update.message
+    is_command = message is not None and (message.text or "").startswith("/")
+    if not (is_command or update.callback_query is not None):
+        return  # people talking in a group are not talking to the bot
+    # Anonymous admins all write as one shared user id; their group is who they are.
+    sender = message.sender_chat if message is not None and message.sender_chat else None
+    who = sender.id if sender else (update.effective_user.id if update.effective_user else None)
+    if who is None:
         return
-    allowed, warn = context.services.flood_guard.allow(user.id, time.monotonic())
+    allowed, warn = context.services.flood_guard.allow(who, time.monotonic())
     if allowed:
         return
     if update.callback_query is not None:

@@ -18,7 +18,9 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     TypeDecorator,
+    bindparam,
     delete,
     event,
     func,
@@ -106,6 +108,8 @@ class _Subscription(_Base):
 
 class _Broadcast(_Base):
     __tablename__ = "broadcasts"
+    # Ids appear in buttons and reports: never hand one out twice.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     campaign_id: Mapped[str] = mapped_column(String(64))
@@ -125,6 +129,9 @@ class _Delivery(_Base):
     __table_args__ = (
         Index("ix_deliveries_status_id", "status", "id"),
         Index("ux_deliveries_broadcast_chat", "broadcast_id", "chat_id", unique=True),
+        # Without AUTOINCREMENT SQLite reuses a deleted row's id, and a late result for the
+        # deleted row would land on a new recipient.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -306,15 +313,6 @@ class Storage:
         """Return the database's dialect name (sqlite or postgresql)."""
         return self.engine.dialect.name
 
-    def _upsert(self, table: Any) -> Any:
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return pg_insert(table)
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table)
-
     # Subscriptions
 
     async def subscribe(
@@ -356,7 +354,6 @@ class Storage:
 
     async def unsubscribe(self, chat_id: int, campaign_id: str) -> bool:
         """Stop a chat's subscription at once, queued messages included; False if none."""
-        await self._drop_queued(chat_id, campaign_id)
         return await self._set_status(
             chat_id, Status.UNSUBSCRIBED, campaign_id=campaign_id, only_from=(Status.ACTIVE,)
         )
@@ -377,19 +374,7 @@ class Storage:
 
     async def mark_left(self, chat_id: int) -> bool:
         """Stop a group's subscriptions, queued messages included: the bot is not in it."""
-        await self._drop_queued(chat_id)
         return await self._set_status(chat_id, Status.LEFT, only_from=(Status.ACTIVE,))
-
-    async def _drop_queued(self, chat_id: int, campaign_id: str | None = None) -> None:
-        """Take a chat's not-yet-sent deliveries (of one campaign, or all) out of the queue."""
-        statement = delete(_Delivery).where(
-            _Delivery.chat_id == chat_id, _Delivery.status == Outcome.PENDING
-        )
-        if campaign_id is not None:
-            of_campaign = select(_Broadcast.id).where(_Broadcast.campaign_id == campaign_id)
-            statement = statement.where(_Delivery.broadcast_id.in_(of_campaign))
-        async with self._session.begin() as session:
-            await session.execute(statement)
 
     async def unblock(self, chat_id: int) -> bool:
         """Resume the subscriptions a block had stopped."""
@@ -586,26 +571,63 @@ class Storage:
         return bool(getattr(result, "rowcount", 0))
 
     async def claim_jobs(self, limit: int) -> list[Job]:
-        """Take up to `limit` pending recipients, oldest first, and mark them in flight."""
-        async with self._session.begin() as session:
-            rows = (
-                await session.execute(
-                    select(
+        """Take up to `limit` pending recipients, oldest first, and mark them in flight.
+
+        Recipients who left since the broadcast was queued (unsubscribed, erased their data,
+        removed the bot) are dropped from it here, so nobody gets a message they stopped.
+        """
+        while True:
+            async with self._session.begin() as session:
+                rows = (
+                    await session.execute(
+                        select(_Delivery.id, _Subscription.status)
+                        .join(_Broadcast, _Broadcast.id == _Delivery.broadcast_id)
+                        .outerjoin(
+                            _Subscription,
+                            (_Subscription.chat_id == _Delivery.chat_id)
+                            & (_Subscription.campaign_id == _Broadcast.campaign_id),
+                        )
+                        .where(_Delivery.status == Outcome.PENDING)
+                        .order_by(_Delivery.id)
+                        .limit(limit)
+                    )
+                ).all()
+                if not rows:
+                    return []
+                wanted = [row.id for row in rows if row.status == Status.ACTIVE]
+                gone = [row.id for row in rows if row.status != Status.ACTIVE]
+                if gone:
+                    await session.execute(delete(_Delivery).where(_Delivery.id.in_(gone)))
+                if not wanted:
+                    continue
+                claimed = await session.execute(
+                    update(_Delivery)
+                    .where(_Delivery.id.in_(wanted), _Delivery.status == Outcome.PENDING)
+                    .values(status=Outcome.SENDING, attempts=_Delivery.attempts + 1)
+                    .returning(
                         _Delivery.id, _Delivery.broadcast_id, _Delivery.chat_id, _Delivery.attempts
                     )
-                    .where(_Delivery.status == Outcome.PENDING)
-                    .order_by(_Delivery.id)
-                    .limit(limit)
                 )
-            ).all()
-            if not rows:
-                return []
-            await session.execute(
-                update(_Delivery)
-                .where(_Delivery.id.in_([row.id for row in rows]))
-                .values(status=Outcome.SENDING, attempts=_Delivery.attempts + 1)
+                jobs = [Job(*row) for row in claimed]
+            return sorted(jobs, key=lambda job: job.delivery_id)
+
+    async def still_wanted(self, delivery_id: int) -> bool:
+        """Tell whether a claimed recipient is still subscribed; drop it from the queue if not."""
+        async with self._session.begin() as session:
+            status = await session.scalar(
+                select(_Subscription.status)
+                .join(_Broadcast, _Broadcast.campaign_id == _Subscription.campaign_id)
+                .join(
+                    _Delivery,
+                    (_Delivery.broadcast_id == _Broadcast.id)
+                    & (_Delivery.chat_id == _Subscription.chat_id),
+                )
+                .where(_Delivery.id == delivery_id)
             )
-        return [Job(row.id, row.broadcast_id, row.chat_id, row.attempts + 1) for row in rows]
+            if status == Status.ACTIVE:
+                return True
+            await session.execute(delete(_Delivery).where(_Delivery.id == delivery_id))
+        return False
 
     async def release_jobs(self, delivery_ids: Sequence[int]) -> None:
         """Hand claimed recipients that were never sent back to the queue."""
@@ -619,15 +641,22 @@ class Storage:
             )
 
     async def record_results(self, results: Iterable[Result]) -> None:
-        """Store how each recipient's sending ended, in one transaction."""
-        now = self.clock()
-        async with self._session.begin() as session:
-            for result in results:
-                await session.execute(
-                    update(_Delivery)
-                    .where(_Delivery.id == result.delivery_id)
-                    .values(status=result.outcome, error=result.error, updated_at=now)
-                )
+        """Store how each recipient's sending ended, in one transaction (one executemany)."""
+        table = _Delivery.__table__
+        assert isinstance(table, Table)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"), table.c.status == Outcome.SENDING)
+            .values(
+                status=bindparam("_status"), error=bindparam("_error"), updated_at=self.clock()
+            )
+        )
+        rows = [
+            {"_id": r.delivery_id, "_status": r.outcome.value, "_error": r.error} for r in results
+        ]
+        if rows:
+            async with self._session.begin() as session:
+                await session.execute(statement, rows)
 
     async def requeue_in_flight(self) -> int:
         """Put recipients left in flight by a crash back in the queue; return how many."""

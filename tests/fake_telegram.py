@@ -22,6 +22,7 @@ class FakeTelegram:
         self.api = LocalBotAPI()
         self.api.poll_cap = poll_cap
         self.latency = 0.0  # seconds added to every answer, to let calls overlap
+        self.slow_methods: set[str] | None = None  # only these get the latency (None: all)
         self.received: list[str] = []  # every method asked for, as it arrived
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -69,7 +70,8 @@ class FakeTelegram:
             return web.json_response(body, status=401)
         params = await _params(request)
         self.received.append(request.match_info["method"])
-        if self.latency:
+        method = request.match_info["method"]
+        if self.latency and (self.slow_methods is None or method in self.slow_methods):
             await asyncio.sleep(self.latency)
         try:
             result = await self.api.call(request.match_info["method"], params)

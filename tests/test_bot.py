@@ -597,3 +597,12 @@ async def test_group_subscribe_button_answers_non_admins_privately(bot: Harness)
     await bot.press(f"sub:{KEY}", user=BEN, chat=GROUP)
     assert await bot.storage.is_subscribed(GROUP, "rafah")
     assert bot.texts(GROUP)[-1].startswith("This group will get updates")
+
+
+async def test_group_chatter_does_not_trip_the_flood_guard(bot: Harness) -> None:
+    """Ordinary group messages are not counted; only commands and presses are."""
+    for _ in range(20):
+        await bot.command("hello everyone", user=ANA, chat=GROUP, chat_type="supergroup")
+    await bot.command("/slogans", user=ANA, chat=GROUP, chat_type="supergroup")
+    assert len(bot.texts(GROUP)) == 1
+    assert "Free Palestine!" in bot.texts(GROUP)[0]

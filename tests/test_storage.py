@@ -8,7 +8,7 @@ import io
 from sqlalchemy import inspect, text
 
 from bot import reports
-from bot.storage import Outcome, Result, Status, Storage
+from bot.storage import Outcome, Result, Storage
 
 ANA, BEN, GROUP = 1001, 1002, -100500
 
@@ -143,7 +143,7 @@ async def test_stats_count_people_groups_and_last_week(storage: Storage) -> None
 
 
 async def test_csv_export_has_no_names_and_every_row(storage: Storage) -> None:
-    """The CSV lists every subscription with ids, status and source only."""
+    """The CSV lists every subscription: ids, kinds, status, source and times, nothing more."""
     await storage.subscribe(ANA, "rafah", chat_type="private", language_code="ar", source="flyer")
     await storage.subscribe(GROUP, "rafah", chat_type="supergroup")
     out = io.StringIO()
@@ -154,4 +154,50 @@ async def test_csv_export_has_no_names_and_every_row(storage: Storage) -> None:
     )
     assert lines[1].startswith(f"{GROUP},supergroup,rafah,active,,,")
     assert lines[2].startswith(f"{ANA},private,rafah,active,flyer,ar,")
-    assert Status.ACTIVE == "active"
+    assert all(len(line.split(",")) == 8 for line in lines)  # ids, kinds and times: no names
+
+
+async def test_people_who_leave_are_dropped_from_queued_broadcasts(storage: Storage) -> None:
+    """Unsubscribing, or erasing one's data, takes one out of broadcasts not yet sent."""
+    for chat in (ANA, BEN, GROUP):
+        await storage.subscribe(chat, "rafah", chat_type="private" if chat > 0 else "group")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=42)
+    assert await storage.start_broadcast(broadcast_id, 42, 7) == 3
+    await storage.unsubscribe(ANA, "rafah")
+    await storage.forget(BEN)
+    jobs = await storage.claim_jobs(10)
+    assert [job.chat_id for job in jobs] == [GROUP]
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert progress.total == 1
+
+
+async def test_a_claimed_recipient_who_leaves_is_not_sent_to(storage: Storage) -> None:
+    """Someone who unsubscribes after their row was claimed is dropped before sending."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=42)
+    await storage.start_broadcast(broadcast_id, 42, 7)
+    [job] = await storage.claim_jobs(10)
+    await storage.unsubscribe(ANA, "rafah")
+    assert not await storage.still_wanted(job.delivery_id)
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert progress.total == 0
+
+
+async def test_a_late_result_never_lands_on_another_recipient(storage: Storage) -> None:
+    """A result for a row erased meanwhile changes nothing, even where ids could be reused."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    first = await storage.create_broadcast("rafah", "broadcast", ["one"], created_by=42)
+    await storage.start_broadcast(first, 42, 7)
+    [stale] = await storage.claim_jobs(10)
+    await storage.forget(ANA)  # deletes the claimed row while it is in flight
+    await storage.subscribe(BEN, "rafah", chat_type="private")
+    second = await storage.create_broadcast("rafah", "broadcast", ["two"], created_by=42)
+    await storage.start_broadcast(second, 42, 7)
+    await storage.record_results([Result(stale.delivery_id, Outcome.SENT)])
+    [job] = await storage.claim_jobs(10)
+    assert job.delivery_id != stale.delivery_id
+    progress = await storage.progress(second)
+    assert progress is not None
+    assert (progress.total, progress.sent) == (1, 0)
