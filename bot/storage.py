@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -823,6 +824,29 @@ class Storage:
             result = await session.stream_scalars(statement.execution_options(yield_per=batch))
             async for row in result:
                 yield _record(row)
+
+
+    async def add_subscriptions(
+        self, records: Iterable[SubscriptionRecord], batch: int = 5000
+    ) -> int:
+        """Insert subscriptions in bulk (imports, copies between databases); return the count."""
+        table = _Subscription.__table__
+        assert isinstance(table, Table)
+        count = 0
+        chunk: list[dict[str, Any]] = []
+        for record in records:
+            chunk.append(dataclasses.asdict(record))
+            if len(chunk) >= batch:
+                count += await self._insert_rows(table, chunk)
+                chunk = []
+        if chunk:
+            count += await self._insert_rows(table, chunk)
+        return count
+
+    async def _insert_rows(self, table: Table, rows: list[dict[str, Any]]) -> int:
+        async with self._session.begin() as session:
+            await session.execute(insert(table), rows)
+        return len(rows)
 
 
 def _record(row: _Subscription) -> SubscriptionRecord:

@@ -8,7 +8,7 @@ import io
 from sqlalchemy import inspect, text
 
 from bot import reports
-from bot.storage import Outcome, Result, Storage
+from bot.storage import Outcome, Result, Storage, SubscriptionRecord
 
 ANA, BEN, GROUP = 1001, 1002, -100500
 
@@ -201,3 +201,13 @@ async def test_a_late_result_never_lands_on_another_recipient(storage: Storage) 
     progress = await storage.progress(second)
     assert progress is not None
     assert (progress.total, progress.sent) == (1, 0)
+
+
+async def test_subscriptions_are_added_in_bulk_and_read_back(storage: Storage) -> None:
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    records = [
+        SubscriptionRecord(chat_id, "rafah", "private", "en", "active", "poster", when, when)
+        for chat_id in range(1, 12)
+    ]
+    assert await storage.add_subscriptions(records, batch=5) == 11
+    assert [r async for r in storage.subscriptions("rafah")] == records
