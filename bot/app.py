@@ -36,8 +36,9 @@ from bot import admin, handlers, texts
 from bot.config import Config
 from bot.content import Content
 from bot.context import BotApplication, BotContext, Services
-from bot.delivery import Sender
+from bot.delivery import FREE_RATE, PAID_RATE, PacedRequest, Pacer, Sender
 from bot.flood import FloodGuard
+from bot.http import AiohttpRequest
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -118,15 +119,18 @@ def build_application(
         .post_init(start_services)
         .post_stop(stop_services)
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+    options = {"paid": config.paid_broadcasts, **(sender_options or {})}
+    pacer = Pacer(options.pop("rate", None) or (PAID_RATE if options["paid"] else FREE_RATE))
+    builder = builder.request(PacedRequest(request or AiohttpRequest(256), pacer))
+    builder = builder.get_updates_request(request or AiohttpRequest(1))
     application: BotApplication = builder.build()
     application.bot_data["services"] = Services(
         config=config,
         content=content,
         storage=storage,
         flood_guard=flood_guard or FloodGuard(),
-        sender_options=sender_options or {},
+        sender_options=options,
+        pacer=pacer,
     )
     _add_handlers(application, config)
     application.add_error_handler(_on_error)
@@ -179,7 +183,13 @@ async def start_services(application: BotApplication) -> None:
     services: Services = application.bot_data["services"]
     await services.storage.create_schema()
     await publish_commands(application, services.config)
-    services.sender = Sender(application.bot, services.storage, **services.sender_options)
+    services.sender = Sender(
+        application.bot,
+        services.storage,
+        pacer=services.pacer,
+        organizers=services.config.admins,
+        **services.sender_options,
+    )
     services.sender_task = asyncio.create_task(services.sender.run(), name="sender")
     services.sender_task.add_done_callback(_sender_stopped)
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/solidarity.db"
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -35,6 +36,13 @@ class Config:
     campaigns_dir: Path = Path("campaigns")
     admins: frozenset[int] = frozenset()
     log_level: str = "INFO"
+    paid_broadcasts: bool = False
+    timezone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the time zone organizers write scheduled times in."""
+        return ZoneInfo(self.timezone)
 
     def require_token(self) -> str:
         """Return the bot token, or raise ConfigError saying how to set it."""
@@ -80,6 +88,26 @@ def _parse_admins(text: str) -> frozenset[int]:
             raise ConfigError(f"BOT_ADMINS: {user_id} is {_SHARED_IDS[user_id]}, not a person")
         admins.add(user_id)
     return frozenset(admins)
+
+
+def _parse_flag(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}: {text!r} is not true or false")
+
+
+def _parse_timezone(text: str) -> str:
+    name = text.strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"TIMEZONE: {name!r} is not a time zone name (e.g. UTC, Europe/London, Asia/Gaza)"
+        ) from None
+    return name
 
 
 def _check_database_url(url: str) -> None:
@@ -130,4 +158,6 @@ def load_config(
         campaigns_dir=Path(values.get("CAMPAIGNS_DIR", "").strip() or "campaigns"),
         admins=_parse_admins(values.get("BOT_ADMINS", "")),
         log_level=log_level,
+        paid_broadcasts=_parse_flag("PAID_BROADCASTS", values.get("PAID_BROADCASTS", "")),
+        timezone=_parse_timezone(values.get("TIMEZONE", "")),
     )

@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Config
 from bot.content import Campaign, Content
-from bot.delivery import Sender
+from bot.delivery import Pacer, Sender
 from bot.flood import FloodGuard
 from bot.storage import Storage
 
@@ -24,6 +24,7 @@ class Services:
     storage: Storage
     flood_guard: FloodGuard = field(default_factory=FloodGuard)
     sender_options: dict[str, Any] = field(default_factory=dict)
+    pacer: Pacer = field(default_factory=Pacer)  # shared by the sender and the bot's replies
     sender: Sender | None = None
     sender_task: asyncio.Task[None] | None = None
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram._utils.types import ODVInput
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -20,32 +22,46 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.request import BaseRequest, RequestData
 
 from bot import texts
 from bot.markup import escape
-from bot.storage import Job, Outcome, Progress, Result, Storage
+from bot.storage import BroadcastState, Job, Outcome, Progress, Result, Storage
 
 logger = logging.getLogger(__name__)
 
 # Telegram: about 30 messages per second overall, and 20 per minute to one group
-# (core.telegram.org/bots/faq, "My bot is hitting limits").
+# (core.telegram.org/bots/faq, "My bot is hitting limits"). Bots that enable paid broadcasts
+# may send up to 1,000 a second with allow_paid_broadcast (core.telegram.org/bots/api).
 FREE_RATE = 30.0
+PAID_RATE = 1000.0
 GROUP_PER_MINUTE = 20
 MAX_RETRY_AFTER = 5
 NETWORK_RETRY_DELAYS = (1.0, 2.0, 4.0)
+SEND_METHODS = ("send", "copy", "forward")  # what Telegram counts against the limits
+
+# Set in the sender's task and inherited by its children: their sends are already paced.
+_in_sender: contextvars.ContextVar[bool] = contextvars.ContextVar("in_sender", default=False)
 
 
 class Pacer:
-    """Spaces sends: an overall rate, a per-group rate, and a pause for all after a 429."""
+    """Spaces sends: an overall rate, a per-group rate, and a pause for all after a 429.
+
+    A sender that fell behind (a slow database call, a busy event loop) may catch up by at
+    most `catch_up` seconds of sends at once, well inside Telegram's burst allowance.
+    """
 
     def __init__(
         self,
         rate: float = FREE_RATE,
         group_per_minute: int = GROUP_PER_MINUTE,
+        catch_up: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.rate = rate
         self.interval = 1.0 / rate
         self.group_per_minute = group_per_minute
+        self.catch_up = catch_up
         self.clock = clock
         self._next_slot = 0.0
         self._paused_until = 0.0
@@ -53,21 +69,35 @@ class Pacer:
             collections.deque
         )
 
+    @property
+    def next_slot(self) -> float:
+        """Return the clock time of the next free send slot (it may be in the past)."""
+        return self._next_slot
+
     def pause(self, seconds: float) -> None:
         """Hold every send for `seconds`, as Telegram's RetryAfter asks."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    def _take_slot(self, now: float) -> float:
+        slot = max(self._next_slot, now - self.catch_up, self._paused_until)
+        self._next_slot = slot + self.interval
+        return slot
 
     async def acquire(self) -> None:
         """Wait for the next overall send slot."""
         while True:
             now = self.clock()
-            slot = max(now, self._next_slot, self._paused_until)
-            self._next_slot = slot + self.interval
+            slot = self._take_slot(now)
             if slot > now:
                 await asyncio.sleep(slot - now)
             # A pause that began while we slept holds this send too.
             if self.clock() >= self._paused_until:
                 return
+
+    def note_send(self, chat_id: int) -> None:
+        """Count a send made outside the sender (a reply to a user), without waiting."""
+        self._take_slot(self.clock())
+        self.record(chat_id)
 
     async def hold_while_paused(self) -> None:
         """Wait out a pause that began after this send took its slot, then take a new slot."""
@@ -82,6 +112,9 @@ class Pacer:
         now = self.clock()
         while sends and now - sends[0] >= 60.0:
             sends.popleft()
+        if not sends:
+            del self._group_sends[chat_id]  # do not keep a deque for every group ever sent to
+            return 0.0
         if len(sends) < self.group_per_minute:
             return 0.0
         return 60.0 - (now - sends[0])
@@ -92,86 +125,200 @@ class Pacer:
             self._group_sends[chat_id].append(self.clock())
 
 
+class PacedRequest(BaseRequest):
+    """The bot's transport, counting the bot's own replies against the broadcast's pace.
+
+    Replies are never held back; the sender leaves a slot for each instead, so that replies
+    and a broadcast together stay within Telegram's limits.
+    """
+
+    def __init__(self, inner: BaseRequest, pacer: Pacer) -> None:
+        self.inner = inner
+        self.pacer = pacer
+
+    @property
+    def read_timeout(self) -> float | None:
+        """Return the wrapped transport's read timeout."""
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        """Initialize the wrapped transport."""
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        """Shut the wrapped transport down."""
+        await self.inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Note a reply's send with the pacer, then make the request."""
+        api_method = url.rsplit("/", 1)[-1]
+        if not _in_sender.get() and api_method.startswith(SEND_METHODS):
+            chat_id = request_data.parameters.get("chat_id") if request_data else None
+            self.pacer.note_send(chat_id if isinstance(chat_id, int) else 0)
+        return await self.inner.do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+
+
 ProgressHook = Callable[[Progress], Awaitable[None]]
 
 
 class Sender:
-    """One background worker that sends queued deliveries, paced, recording every outcome."""
+    """One background worker that sends queued deliveries, paced, recording every outcome.
+
+    A feeder task keeps a short queue of claimed recipients ahead of the send loop, starts
+    scheduled broadcasts when due, and drops from the queue anyone who left or whose
+    broadcast was stopped. The send loop only waits for the pacer.
+    """
 
     def __init__(
         self,
         bot: Bot,
         storage: Storage,
         *,
-        rate: float = FREE_RATE,
-        batch: int = 20,
-        max_in_flight: int = 100,
+        paid: bool = False,
+        rate: float | None = None,
+        pacer: Pacer | None = None,
+        organizers: frozenset[int] = frozenset(),
+        batch: int | None = None,
+        max_in_flight: int = 200,
         flush_interval: float = 0.5,
         progress_interval: float = 3.0,
         idle_poll: float = 5.0,
+        recheck_interval: float = 0.25,
         network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
     ) -> None:
         self.bot = bot
         self.storage = storage
-        self.pacer = Pacer(rate)
-        self.batch = batch
+        self.paid = paid
+        self.pacer = pacer or Pacer(rate or (PAID_RATE if paid else FREE_RATE))
+        self.organizers = organizers
+        # About a quarter second of sends: what a crash can leave uncertain stays small.
+        self.batch = batch or max(8, int(self.pacer.rate / 4))
         self.flush_interval = flush_interval
         self.progress_interval = progress_interval
         self.idle_poll = idle_poll
+        self.recheck_interval = recheck_interval
         self.network_retry_delays = network_retry_delays
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # the feeder: a broadcast was queued, or the queue is low
+        self._queued = asyncio.Event()  # the send loop: the feeder added recipients
         self._results: list[Result] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._parts: dict[int, list[str]] = {}
         self._touched: set[int] = set()
         self._last_progress: dict[int, float] = {}
+        self._first_seen: dict[int, tuple[float, int]] = {}
         self._queue: collections.deque[Job] = collections.deque()
         self._stopping = asyncio.Event()
+        self._due_checked = 0.0
 
     def wake(self, broadcast_id: int) -> None:
-        """Tell the sender a broadcast was queued; it alone reports on it from now on."""
+        """Tell the sender a broadcast was queued or stopped; it alone reports on it."""
         self._touched.add(broadcast_id)
+        self._due_checked = 0.0  # it may be a scheduled one that is already due
         self._wake.set()
 
     async def run(self) -> None:
         """Send until cancelled; on start, requeue what a crash left in flight."""
+        _in_sender.set(True)
         requeued = await self.storage.requeue_in_flight()
         if requeued:
             logger.warning("requeued %d deliveries left in flight by a previous run", requeued)
         self._touched.update(await self.storage.sending_broadcasts())
         flusher = asyncio.create_task(self._flush_periodically())
+        feeder = asyncio.create_task(self._feed())
         try:
             await self._send_loop()
         finally:
-            # An orderly stop: let the flusher finish the write it may be in the middle of
-            # (cancelling it there would lose results and resend those messages), let sends in
-            # flight finish, and hand claimed-but-unsent recipients back to the queue.
+            # An orderly stop: let the feeder and the flusher finish the database call they
+            # may be in the middle of (cancelling one there would lose claims or results and
+            # resend those messages), let sends in flight finish, and hand claimed-but-unsent
+            # recipients back to the queue.
             self._stopping.set()
+            self._wake.set()
+            await feeder
             await flusher
             await self._drain()
             await self.storage.release_jobs([job.delivery_id for job in self._queue])
 
     async def _send_loop(self) -> None:
         while True:
+            if not self._queue:
+                self._queued.clear()
+                self._wake.set()
+                await self._queued.wait()
+                continue
+            await self._slots.acquire()
+            await self.pacer.acquire()
+            if not self._queue:  # the feeder dropped the rest meanwhile
+                self._slots.release()
+                continue
+            job = self._queue.popleft()
+            if len(self._queue) < self.batch:
+                self._wake.set()
+            task = asyncio.create_task(self._deliver(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    async def _feed(self) -> None:
+        """Keep the queue stocked, start due broadcasts, and drop who must not get one."""
+        last_recheck = time.monotonic()
+        while not self._stopping.is_set():
+            self._wake.clear()
             try:
-                if not self._queue:
-                    self._queue.extend(await self.storage.claim_jobs(self.batch))
-                    logger.debug("claimed %d deliveries", len(self._queue))
+                await self._start_due()
+                if len(self._queue) < self.batch:
+                    claimed = await self.storage.claim_jobs(self.batch)
+                    if claimed:
+                        self._queue.extend(claimed)
+                        self._queued.set()
+                        logger.debug("claimed %d deliveries", len(claimed))
+                        continue  # stock up to the low-water mark before waiting
+                if self._queue and time.monotonic() - last_recheck >= self.recheck_interval:
+                    last_recheck = time.monotonic()
+                    await self._recheck()
             except SQLAlchemyError:
                 logger.exception("cannot read the outbox; retrying in %.0f s", self.idle_poll)
                 await asyncio.sleep(self.idle_poll)
                 continue
-            if not self._queue:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
-                continue
-            await self._slots.acquire()
-            await self.pacer.acquire()
-            task = asyncio.create_task(self._deliver(self._queue.popleft()))
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            wait = self.recheck_interval if self._queue else self.idle_poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _start_due(self) -> None:
+        """Queue scheduled broadcasts whose time has come (checked every idle_poll)."""
+        now = time.monotonic()
+        if now - self._due_checked < self.idle_poll:
+            return
+        self._due_checked = now
+        started, refused = await self.storage.start_due_broadcasts(self.organizers)
+        for broadcast_id in started:
+            logger.info("scheduled broadcast %d is due; sending", broadcast_id)
+        for broadcast_id in refused:
+            logger.warning(
+                "scheduled broadcast %d cancelled: its author is no longer an organizer",
+                broadcast_id,
+            )
+        self._touched.update(started + refused)
+
+    async def _recheck(self) -> None:
+        """Drop queued recipients who left, or whose broadcast was stopped, since the claim."""
+        queued = [job.delivery_id for job in self._queue]
+        dropped = await self.storage.drop_unwanted(queued)
+        if dropped:
+            kept = [job for job in self._queue if job.delivery_id not in dropped]
+            self._touched.update(j.broadcast_id for j in self._queue if j.delivery_id in dropped)
+            self._queue = collections.deque(kept)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -197,10 +344,6 @@ class Sender:
         outcome: Outcome | None = Outcome.SENT
         error: str | None = None
         try:
-            if not await self.storage.still_wanted(job.delivery_id):
-                # They unsubscribed, or erased their data, after the batch was claimed.
-                self._touched.add(job.broadcast_id)
-                return
             for index, part in enumerate(await self._parts_of(job.broadcast_id)):
                 if index:
                     await self.pacer.acquire()
@@ -238,6 +381,7 @@ class Sender:
                     text,
                     parse_mode=ParseMode.HTML,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    allow_paid_broadcast=True if self.paid else None,
                 )
                 self.pacer.record(chat_id)
                 return chat_id, Outcome.SENT, None
@@ -306,24 +450,51 @@ class Sender:
         progress = await self.storage.progress(broadcast_id)
         if progress is None or progress.status_chat_id is None:
             return
+        if progress.state == BroadcastState.SCHEDULED:
+            return  # the organizer's message says when it goes out; nothing to add yet
+        first = self._first_seen.setdefault(broadcast_id, (now, progress.done))
+        rate = (progress.done - first[1]) / (now - first[0]) if now - first[0] >= 1.0 else None
         if final:
             self._parts.pop(broadcast_id, None)
             self._last_progress.pop(broadcast_id, None)
+            self._first_seen.pop(broadcast_id, None)
             logger.info(
-                "broadcast %d finished: %d sent, %d blocked, %d failed of %d",
+                "broadcast %d %s: %d sent, %d blocked, %d failed, %d not sent, of %d",
                 broadcast_id,
+                progress.state,
                 progress.sent,
                 progress.blocked,
                 progress.failed,
+                progress.cancelled,
                 progress.total,
             )
-        await report_progress(self.bot, progress, final=final)
+        await report_progress(self.bot, progress, final=final, rate=rate)
 
 
-def progress_text(progress: Progress, *, final: bool) -> str:
-    """Return the organizer's status line for a broadcast."""
-    template = texts.BROADCAST_DONE if final else texts.BROADCAST_PROGRESS
-    text = template.format(
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    """Return a bar of `width` cells and the percentage, e.g. "▰▰▰▱▱▱▱▱▱▱ 30%"."""
+    share = done / total if total else 1.0
+    filled = min(width, int(share * width))
+    return "▰" * filled + "▱" * (width - filled) + f" {int(share * 100)}%"
+
+
+def duration(seconds: float) -> str:
+    """Return a rough duration for people: "45 s", "3 min 20 s", "2 h 5 min"."""
+    if seconds < 1:
+        return "under a second"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest and minutes < 10 else f"{minutes} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
+
+
+def progress_text(progress: Progress, *, final: bool, rate: float | None = None) -> str:
+    """Return the organizer's status message for a broadcast."""
+    counts = dict(
         id=progress.broadcast_id,
         campaign=escape(progress.campaign_id),
         done=progress.done,
@@ -331,20 +502,56 @@ def progress_text(progress: Progress, *, final: bool) -> str:
         sent=progress.sent,
         blocked=progress.blocked,
         failed=progress.failed,
+        cancelled=progress.cancelled,
     )
+    if not final:
+        lines = [
+            texts.BROADCAST_PROGRESS.format(**counts),
+            progress_bar(progress.done, progress.total)
+            + f" · {progress.done:,} of {progress.total:,}",
+        ]
+        if rate:
+            left = progress.total - progress.done
+            lines.append(texts.BROADCAST_RATE.format(rate=rate, left=duration(left / rate)))
+        lines.append(texts.BROADCAST_COUNTS.format(**counts))
+        return "\n".join(lines)
+    stopped = progress.state == BroadcastState.CANCELLED
+    title = texts.BROADCAST_STOPPED if stopped else texts.BROADCAST_DONE
+    took = ""
+    if progress.started_at and progress.finished_at:
+        took = texts.BROADCAST_TOOK.format(
+            took=duration((progress.finished_at - progress.started_at).total_seconds())
+        )
+    text = title.format(**counts, took=took) + "\n" + texts.BROADCAST_COUNTS.format(**counts)
+    if progress.cancelled:
+        text += texts.BROADCAST_NOT_SENT.format(**counts)
     if progress.uncertain:
         text += texts.BROADCAST_UNCERTAIN.format(uncertain=progress.uncertain)
     return text
 
 
-async def report_progress(bot: Bot, progress: Progress, *, final: bool) -> None:
+def stop_button(broadcast_id: int) -> InlineKeyboardMarkup:
+    """Return the button that asks to stop a scheduled or running broadcast."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BUTTON_STOP, callback_data=f"bc:stop:{broadcast_id}")]]
+    )
+
+
+async def report_progress(
+    bot: Bot, progress: Progress, *, final: bool, rate: float | None = None
+) -> None:
     """Edit the organizer's status message; if it is gone, send the final report anew."""
     assert progress.status_chat_id is not None
     assert progress.status_message_id is not None
-    text = progress_text(progress, final=final)
+    text = progress_text(progress, final=final, rate=rate)
+    markup = None if final else stop_button(progress.broadcast_id)
     try:
         await bot.edit_message_text(
-            text, progress.status_chat_id, progress.status_message_id, parse_mode=ParseMode.HTML
+            text,
+            progress.status_chat_id,
+            progress.status_message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
         )
     except BadRequest as error:
         if "not modified" in error.message:

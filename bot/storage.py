@@ -26,13 +26,16 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     literal,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
+    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
@@ -66,12 +69,14 @@ class Outcome(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # an organizer stopped the broadcast before it reached them
 
 
 class BroadcastState(StrEnum):
     """Where a broadcast stands."""
 
     DRAFT = "draft"
+    SCHEDULED = "scheduled"
     SENDING = "sending"
     DONE = "done"
     CANCELLED = "cancelled"
@@ -123,6 +128,9 @@ class _Broadcast(_Base):
     status_message_id: Mapped[int | None] = mapped_column(Integer)
     uncertain: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
+    # Added after v1 (see _ADDED_COLUMNS): when a scheduled broadcast is due, when sending began.
+    send_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
 
 
 class _Delivery(_Base):
@@ -208,15 +216,19 @@ class Progress:
     sent: int
     blocked: int
     failed: int
+    cancelled: int
     uncertain: int
     status_chat_id: int | None
     status_message_id: int | None
     created_at: dt.datetime
+    send_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
 
     @property
     def done(self) -> int:
         """Return how many recipients have a final outcome."""
-        return self.sent + self.blocked + self.failed
+        return self.sent + self.blocked + self.failed + self.cancelled
 
 
 @dataclass(frozen=True)
@@ -273,6 +285,23 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Columns added to existing tables after v1. Each is nullable, so adding it moves no data.
+# (Until the project has migrations, this is how a v1 database is brought up to date.)
+_ADDED_COLUMNS = {"broadcasts": ("send_at", "started_at")}
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    inspector = inspect(connection)
+    for table_name, names in _ADDED_COLUMNS.items():
+        present = {column["name"] for column in inspector.get_columns(table_name)}
+        table = _Base.metadata.tables[table_name]
+        for name in names:
+            if name not in present:
+                kind = table.c[name].type.compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
+                logger.info("added column %s.%s", table_name, name)
+
+
 class Storage:
     """The bot's database, behind intention-named async methods returning plain values."""
 
@@ -301,9 +330,10 @@ class Storage:
         return storage
 
     async def create_schema(self) -> None:
-        """Create the tables that do not exist yet."""
+        """Create the tables that do not exist yet, and add columns added since v1."""
         async with self.engine.begin() as connection:
             await connection.run_sync(_Base.metadata.create_all)
+            await connection.run_sync(_add_missing_columns)
 
     async def close(self) -> None:
         """Release the database connections."""
@@ -526,40 +556,102 @@ class Storage:
         )
 
     async def start_broadcast(
-        self, broadcast_id: int, status_chat_id: int, status_message_id: int
+        self,
+        broadcast_id: int,
+        status_chat_id: int,
+        status_message_id: int,
+        send_at: dt.datetime | None = None,
     ) -> int | None:
-        """Queue one delivery per subscriber; return the count, or None if not a draft."""
-        now = self.clock()
+        """Queue a confirmed draft now, or schedule it for `send_at`.
+
+        Return how many recipients it has (or would have now, if scheduled); None if the
+        broadcast was not a draft (already sent, scheduled or cancelled).
+        """
         async with self._session.begin() as session:
             claimed = await session.execute(
                 update(_Broadcast)
                 .where(_Broadcast.id == broadcast_id, _Broadcast.state == BroadcastState.DRAFT)
                 .values(
-                    state=BroadcastState.SENDING,
+                    state=BroadcastState.SCHEDULED if send_at else BroadcastState.SENDING,
                     status_chat_id=status_chat_id,
                     status_message_id=status_message_id,
+                    send_at=send_at,
                 )
                 .returning(_Broadcast.campaign_id)
             )
             campaign_id = claimed.scalar_one_or_none()
             if campaign_id is None:
                 return None
-            # One INSERT ... SELECT: recipients never pass through Python, however many there are.
-            recipients = select(
-                literal(broadcast_id),
-                _Subscription.chat_id,
-                literal(Outcome.PENDING.value),
-                literal(0),
-                literal(now, _UTCDateTime),
-            ).where(
-                _Subscription.campaign_id == campaign_id, _Subscription.status == Status.ACTIVE
+            if send_at is None:
+                return await self._enqueue(session, broadcast_id, campaign_id)
+        return await self.count_recipients(campaign_id)
+
+    async def _enqueue(self, session: AsyncSession, broadcast_id: int, campaign_id: str) -> int:
+        """Queue one delivery per active subscriber, and mark the broadcast as sending."""
+        now = self.clock()
+        await session.execute(
+            update(_Broadcast)
+            .where(_Broadcast.id == broadcast_id)
+            .values(state=BroadcastState.SENDING, started_at=now)
+        )
+        # One INSERT ... SELECT: recipients never pass through Python, however many there are.
+        recipients = select(
+            literal(broadcast_id),
+            _Subscription.chat_id,
+            literal(Outcome.PENDING.value),
+            literal(0),
+            literal(now, _UTCDateTime),
+        ).where(_Subscription.campaign_id == campaign_id, _Subscription.status == Status.ACTIVE)
+        result = await session.execute(
+            insert(_Delivery).from_select(
+                ["broadcast_id", "chat_id", "status", "attempts", "updated_at"], recipients
             )
-            result = await session.execute(
-                insert(_Delivery).from_select(
-                    ["broadcast_id", "chat_id", "status", "attempts", "updated_at"], recipients
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def start_due_broadcasts(
+        self, organizers: frozenset[int]
+    ) -> tuple[list[int], list[int]]:
+        """Queue the scheduled broadcasts whose time has come; return (started, refused).
+
+        A broadcast whose author is no longer an organizer is cancelled instead: the right to
+        broadcast is checked when it goes out, not only when it was confirmed.
+        """
+        started: list[int] = []
+        refused: list[int] = []
+        async with self._session.begin() as session:
+            due = (
+                await session.execute(
+                    select(_Broadcast.id, _Broadcast.campaign_id, _Broadcast.created_by)
+                    .where(
+                        _Broadcast.state == BroadcastState.SCHEDULED,
+                        _Broadcast.send_at <= self.clock(),
+                    )
+                    .order_by(_Broadcast.send_at, _Broadcast.id)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for broadcast_id, campaign_id, created_by in due:
+                if created_by in organizers:
+                    await self._enqueue(session, broadcast_id, campaign_id)
+                    started.append(broadcast_id)
+                else:
+                    await session.execute(
+                        update(_Broadcast)
+                        .where(_Broadcast.id == broadcast_id)
+                        .values(state=BroadcastState.CANCELLED, finished_at=self.clock())
+                    )
+                    refused.append(broadcast_id)
+        return started, refused
+
+    async def next_due(self) -> dt.datetime | None:
+        """Return when the next scheduled broadcast is due, or None."""
+        async with self._session() as session:
+            return await session.scalar(
+                select(func.min(_Broadcast.send_at)).where(
+                    _Broadcast.state == BroadcastState.SCHEDULED
                 )
             )
-            return int(getattr(result, "rowcount", 0) or 0)
 
     async def cancel_draft(self, broadcast_id: int) -> bool:
         """Cancel a broadcast awaiting confirmation; return False if it was not a draft."""
@@ -570,6 +662,40 @@ class Storage:
                 .values(state=BroadcastState.CANCELLED, finished_at=self.clock())
             )
         return bool(getattr(result, "rowcount", 0))
+
+    async def stop_broadcast(self, broadcast_id: int) -> str | None:
+        """Stop a scheduled or sending broadcast; return the state it had, or None if neither.
+
+        Recipients still queued are marked cancelled. Messages already on their way finish,
+        and the sender writes the final report once they have.
+        """
+        async with self._session.begin() as session:
+            before = await session.scalar(
+                select(_Broadcast.state)
+                .where(
+                    _Broadcast.id == broadcast_id,
+                    _Broadcast.state.in_((BroadcastState.SCHEDULED, BroadcastState.SENDING)),
+                )
+                .with_for_update()
+            )
+            if before is None:
+                return None
+            # A scheduled one never began, so it is finished at once; a sending one is
+            # finished by finish_broadcasts when its last message in flight has an outcome.
+            await session.execute(
+                update(_Broadcast)
+                .where(_Broadcast.id == broadcast_id)
+                .values(
+                    state=BroadcastState.CANCELLED,
+                    finished_at=self.clock() if before == BroadcastState.SCHEDULED else None,
+                )
+            )
+            await session.execute(
+                update(_Delivery)
+                .where(_Delivery.broadcast_id == broadcast_id, _Delivery.status == Outcome.PENDING)
+                .values(status=Outcome.CANCELLED, updated_at=self.clock())
+            )
+        return str(before)
 
     async def claim_jobs(self, limit: int) -> list[Job]:
         """Take up to `limit` pending recipients, oldest first, and mark them in flight.
@@ -612,23 +738,44 @@ class Storage:
                 jobs = [Job(*row) for row in claimed]
             return sorted(jobs, key=lambda job: job.delivery_id)
 
-    async def still_wanted(self, delivery_id: int) -> bool:
-        """Tell whether a claimed recipient is still subscribed; drop it from the queue if not."""
+    async def drop_unwanted(self, delivery_ids: Sequence[int]) -> set[int]:
+        """Of claimed recipients not sent yet, drop those that must not get it; return them.
+
+        Someone who left since the claim (unsubscribed, erased their data) loses the row;
+        a recipient of a broadcast an organizer stopped is marked cancelled.
+        """
+        if not delivery_ids:
+            return set()
         async with self._session.begin() as session:
-            status = await session.scalar(
-                select(_Subscription.status)
-                .join(_Broadcast, _Broadcast.campaign_id == _Subscription.campaign_id)
-                .join(
-                    _Delivery,
-                    (_Delivery.broadcast_id == _Broadcast.id)
-                    & (_Delivery.chat_id == _Subscription.chat_id),
+            rows = (
+                await session.execute(
+                    select(_Delivery.id, _Subscription.status, _Broadcast.state)
+                    .join(_Broadcast, _Broadcast.id == _Delivery.broadcast_id)
+                    .outerjoin(
+                        _Subscription,
+                        (_Subscription.chat_id == _Delivery.chat_id)
+                        & (_Subscription.campaign_id == _Broadcast.campaign_id),
+                    )
+                    .where(_Delivery.id.in_(delivery_ids), _Delivery.status == Outcome.SENDING)
                 )
-                .where(_Delivery.id == delivery_id)
-            )
-            if status == Status.ACTIVE:
-                return True
-            await session.execute(delete(_Delivery).where(_Delivery.id == delivery_id))
-        return False
+            ).all()
+            stopped = [row.id for row in rows if row.state == BroadcastState.CANCELLED]
+            gone = [
+                row.id
+                for row in rows
+                if row.state != BroadcastState.CANCELLED and row.status != Status.ACTIVE
+            ]
+            if stopped:
+                await session.execute(
+                    update(_Delivery)
+                    .where(_Delivery.id.in_(stopped))
+                    .values(status=Outcome.CANCELLED, updated_at=self.clock())
+                )
+            if gone:
+                await session.execute(delete(_Delivery).where(_Delivery.id.in_(gone)))
+        # Rows no longer in flight (erased with their chat, say) must not be sent either.
+        in_flight = {row.id for row in rows}
+        return set(stopped) | set(gone) | (set(delivery_ids) - in_flight)
 
     async def release_jobs(self, delivery_ids: Sequence[int]) -> None:
         """Hand claimed recipients that were never sent back to the queue."""
@@ -696,35 +843,29 @@ class Storage:
 
     async def progress(self, broadcast_id: int) -> Progress | None:
         """Return a broadcast's counts by outcome, or None."""
+        found = await self._progress_of([broadcast_id])
+        return found[0] if found else None
+
+    async def _progress_of(self, broadcast_ids: Sequence[int]) -> list[Progress]:
+        """Return the progress of several broadcasts in two queries, in the order given."""
         async with self._session() as session:
-            row = await session.get(_Broadcast, broadcast_id)
-            if row is None:
-                return None
-            counts = dict(
-                (
-                    await session.execute(
-                        select(_Delivery.status, func.count())
-                        .where(_Delivery.broadcast_id == broadcast_id)
-                        .group_by(_Delivery.status)
-                    )
-                ).all()
-            )
-        return Progress(
-            broadcast_id=row.id,
-            campaign_id=row.campaign_id,
-            state=row.state,
-            total=sum(counts.values()),
-            sent=counts.get(Outcome.SENT, 0),
-            blocked=counts.get(Outcome.BLOCKED, 0),
-            failed=counts.get(Outcome.FAILED, 0),
-            uncertain=row.uncertain,
-            status_chat_id=row.status_chat_id,
-            status_message_id=row.status_message_id,
-            created_at=row.created_at,
-        )
+            rows = {
+                row.id: row
+                for row in await session.scalars(
+                    select(_Broadcast).where(_Broadcast.id.in_(broadcast_ids))
+                )
+            }
+            counts: dict[int, dict[str, int]] = {b: {} for b in rows}
+            for b, status, count in await session.execute(
+                select(_Delivery.broadcast_id, _Delivery.status, func.count())
+                .where(_Delivery.broadcast_id.in_(list(rows)))
+                .group_by(_Delivery.broadcast_id, _Delivery.status)
+            ):
+                counts[b][status] = count
+        return [_progress(rows[b], counts[b]) for b in broadcast_ids if b in rows]
 
     async def finish_broadcasts(self) -> list[int]:
-        """Mark sending broadcasts with no one left to send to as done; return their ids."""
+        """Close sending or stopped broadcasts with nothing left in flight; return their ids."""
         unfinished = (
             select(_Delivery.id)
             .where(
@@ -734,35 +875,59 @@ class Storage:
             .exists()
         )
         async with self._session.begin() as session:
-            result = await session.execute(
+            done = await session.execute(
                 update(_Broadcast)
                 .where(_Broadcast.state == BroadcastState.SENDING, ~unfinished)
                 .values(state=BroadcastState.DONE, finished_at=self.clock())
                 .returning(_Broadcast.id)
             )
-            return list(result.scalars())
+            stopped = await session.execute(
+                update(_Broadcast)
+                .where(
+                    _Broadcast.state == BroadcastState.CANCELLED,
+                    _Broadcast.finished_at.is_(None),
+                    ~unfinished,
+                )
+                .values(finished_at=self.clock())
+                .returning(_Broadcast.id)
+            )
+            return list(done.scalars()) + list(stopped.scalars())
 
     async def sending_broadcasts(self) -> list[int]:
-        """Return the ids of broadcasts being sent."""
+        """Return the ids of broadcasts being sent, or stopped with messages still in flight."""
         async with self._session() as session:
             rows = await session.scalars(
-                select(_Broadcast.id).where(_Broadcast.state == BroadcastState.SENDING)
+                select(_Broadcast.id).where(
+                    (_Broadcast.state == BroadcastState.SENDING)
+                    | (
+                        (_Broadcast.state == BroadcastState.CANCELLED)
+                        & _Broadcast.finished_at.is_(None)
+                    )
+                )
             )
             return list(rows)
 
     async def recent_broadcasts(self, limit: int = 5) -> list[Progress]:
-        """Return the latest confirmed broadcasts with their counts, newest first."""
+        """Return scheduled and running broadcasts, then the latest finished, newest first."""
+        confirmed = _Broadcast.status_message_id.is_not(None)  # drafts never confirmed: no
+        open_states = (BroadcastState.SCHEDULED, BroadcastState.SENDING)
         async with self._session() as session:
-            ids = list(
+            current = list(
                 await session.scalars(
                     select(_Broadcast.id)
-                    .where(_Broadcast.state.in_((BroadcastState.SENDING, BroadcastState.DONE)))
+                    .where(confirmed, _Broadcast.state.in_(open_states))
+                    .order_by(_Broadcast.id.desc())
+                )
+            )
+            finished = list(
+                await session.scalars(
+                    select(_Broadcast.id)
+                    .where(confirmed, _Broadcast.state.not_in(open_states))
                     .order_by(_Broadcast.id.desc())
                     .limit(limit)
                 )
             )
-        found = [await self.progress(broadcast_id) for broadcast_id in ids]
-        return [p for p in found if p is not None]
+        return await self._progress_of(current + finished)
 
     # Organizers
 
@@ -825,7 +990,6 @@ class Storage:
             async for row in result:
                 yield _record(row)
 
-
     async def add_subscriptions(
         self, records: Iterable[SubscriptionRecord], batch: int = 5000
     ) -> int:
@@ -847,6 +1011,26 @@ class Storage:
         async with self._session.begin() as session:
             await session.execute(insert(table), rows)
         return len(rows)
+
+
+def _progress(row: _Broadcast, counts: dict[str, int]) -> Progress:
+    return Progress(
+        broadcast_id=row.id,
+        campaign_id=row.campaign_id,
+        state=row.state,
+        total=sum(counts.values()),
+        sent=counts.get(Outcome.SENT, 0),
+        blocked=counts.get(Outcome.BLOCKED, 0),
+        failed=counts.get(Outcome.FAILED, 0),
+        cancelled=counts.get(Outcome.CANCELLED, 0),
+        uncertain=row.uncertain,
+        status_chat_id=row.status_chat_id,
+        status_message_id=row.status_message_id,
+        created_at=row.created_at,
+        send_at=row.send_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
 
 
 def _record(row: _Subscription) -> SubscriptionRecord:

@@ -140,18 +140,20 @@ BROADCAST_NO_RECIPIENTS = (
 BROADCAST_QUEUED = "📤 Sending… recipients: {total}"
 BROADCAST_ALREADY = "This broadcast was already sent or cancelled."
 BROADCAST_CANCELLED = "Broadcast cancelled; nothing was sent."
-BROADCAST_PROGRESS = (
-    "📤 Broadcast #{id} to <b>{campaign}</b>: {done}/{total}\n"
-    "sent {sent} · blocked {blocked} · failed {failed}"
+BROADCAST_PROGRESS = "📤 Broadcast #{id} to <b>{campaign}</b>"
+BROADCAST_RATE = "{rate:.1f} messages/s · about {left} left"
+BROADCAST_COUNTS = "sent {sent:,} · blocked {blocked:,} · failed {failed:,}"
+BROADCAST_DONE = "✅ Broadcast #{id} to <b>{campaign}</b> finished{took}. Recipients: {total:,}"
+BROADCAST_STOPPED = (
+    "⏹ Broadcast #{id} to <b>{campaign}</b> was stopped{took}. Recipients: {total:,}"
 )
-BROADCAST_DONE = (
-    "✅ Broadcast #{id} to <b>{campaign}</b> finished. Recipients: {total}\n"
-    "sent {sent} · blocked {blocked} · failed {failed}"
-)
+BROADCAST_TOOK = " in {took}"
+BROADCAST_NOT_SENT = " · not sent {cancelled:,}"
 BROADCAST_UNCERTAIN = (
     "\n⚠️ {uncertain} were in flight when the bot restarted and were sent again; "
     "some of them may have got it twice."
 )
+BUTTON_STOP = "⏹ Stop"
 STATS_TITLE = "<b>Subscribers</b>"
 STATS_LINE = (
     "<b>{campaign}</b>: people {private} · groups {groups} · new in the last 7 days {new} · "

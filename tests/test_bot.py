@@ -290,7 +290,8 @@ async def test_broadcast_previews_then_sends_once(bot: Harness) -> None:
     for chat in (ANA, BEN, GROUP):
         assert bot.texts(chat) == [preview]
     status = await bot.report(ADMIN, confirm_id)
-    assert status.startswith("✅ Broadcast #1 to <b>rafah</b> finished. Recipients: 3")
+    assert status.startswith("✅ Broadcast #1 to <b>rafah</b> finished in ")
+    assert "Recipients: 3\n" in status
     assert "sent 3 · blocked 0 · failed 0" in status
     await bot.press(buttons[texts.BUTTON_SEND], user=ADMIN, message_id=confirm_id)
     await bot.press(buttons[texts.BUTTON_CANCEL], user=ADMIN, message_id=confirm_id)

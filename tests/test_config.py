@@ -106,3 +106,16 @@ def test_redaction_removes_the_token_from_messages_and_tracebacks() -> None:
     assert failing.exc_text is not None
     assert TOKEN not in failing.exc_text
     assert "[redacted]" in failing.exc_text
+
+
+def test_paid_broadcasts_and_time_zone_are_read_and_checked(tmp_path: Path) -> None:
+    """PAID_BROADCASTS is a yes/no flag; TIMEZONE must name a real zone."""
+    missing = tmp_path / "missing.env"
+    config = load_config({"PAID_BROADCASTS": "yes", "TIMEZONE": "Asia/Gaza"}, env_file=missing)
+    assert config.paid_broadcasts
+    assert config.zone.key == "Asia/Gaza"
+    assert not load_config({"PAID_BROADCASTS": "0"}, env_file=missing).paid_broadcasts
+    with pytest.raises(ConfigError, match="PAID_BROADCASTS: 'maybe' is not true or false"):
+        load_config({"PAID_BROADCASTS": "maybe"}, env_file=missing)
+    with pytest.raises(ConfigError, match="TIMEZONE: 'Mars/Olympus' is not a time zone name"):
+        load_config({"TIMEZONE": "Mars/Olympus"}, env_file=missing)

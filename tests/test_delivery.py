@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
-from bot.delivery import Pacer, Sender
+from bot.delivery import PAID_RATE, PacedRequest, Pacer, Sender, _in_sender
 from bot.local_api import LocalBotAPI, LocalRequest
 from bot.storage import Storage
 
@@ -75,7 +75,7 @@ async def test_every_recipient_gets_every_part_in_order(
     for chat in [*PEOPLE, GROUP]:
         assert api.texts_to(chat) == ["part one", "part two"]
     report = api.texts_to(ADMIN)[0]
-    assert "finished. Recipients: 5" in report
+    assert "finished in under a second. Recipients: 5" in report
     assert "sent 5 · blocked 0 · failed 0" in report
 
 
@@ -209,11 +209,31 @@ async def test_crash_leftovers_are_resent_and_reported_as_uncertain(
 
 async def test_pacer_spaces_sends_at_the_rate() -> None:
     """At 50 per second, 26 slots take at least half a second."""
-    pacer = Pacer(rate=50.0)
+    pacer = Pacer(rate=50.0, catch_up=0.0)
     started = time.monotonic()
     for _ in range(26):
         await pacer.acquire()
     assert time.monotonic() - started >= 0.49
+
+
+def test_pacer_catches_up_a_bounded_number_of_slots() -> None:
+    """After a stall, at most `catch_up` seconds of slots are due at once, then the rate."""
+    now = [1000.0]
+    pacer = Pacer(rate=30.0, catch_up=0.1, clock=lambda: now[0])
+    slots = [pacer._take_slot(now[0]) for _ in range(10)]
+    due_now = [slot for slot in slots if slot <= now[0]]
+    assert len(due_now) == 4  # 0.1 s behind, then now: 3 caught up plus this one
+    assert slots[-1] - slots[0] == pytest.approx(9 / 30)
+
+
+def test_replies_take_slots_from_the_broadcast() -> None:
+    """A reply sent outside the sender pushes the sender's next slot back by one interval."""
+    now = [1000.0]
+    pacer = Pacer(rate=10.0, catch_up=0.0, clock=lambda: now[0])
+    first = pacer._take_slot(now[0])
+    for _ in range(3):
+        pacer.note_send(PEOPLE[0])
+    assert pacer._take_slot(now[0]) == pytest.approx(first + 0.4)
 
 
 def test_pacer_holds_a_group_after_twenty_a_minute() -> None:
@@ -285,3 +305,45 @@ async def test_group_subscribed_under_both_ids_gets_it_once(
     assert progress is not None
     assert (progress.total, progress.sent, progress.state) == (1, 1, "done")
     assert await storage.claim_jobs(10) == []
+
+
+async def test_only_sends_outside_the_sender_take_extra_slots() -> None:
+    """Replies are noted with the pacer; the sender's own sends, already paced, are not."""
+    api = LocalBotAPI()
+    pacer = Pacer(rate=10.0, catch_up=0.0)
+    async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
+        started = time.monotonic()
+        await bot.send_message(PEOPLE[0], "a reply")
+        await bot.get_me()  # not a send: not counted
+        noted = pacer.next_slot
+        assert noted == pytest.approx(started + 0.1, abs=0.05)
+
+        async def as_the_sender() -> None:
+            _in_sender.set(True)
+            await bot.send_message(PEOPLE[1], "a broadcast")
+
+        await asyncio.create_task(as_the_sender())
+        assert pacer.next_slot == noted
+
+
+async def test_paid_broadcasts_ask_telegram_for_paid_delivery(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """With paid broadcasts on, every broadcast message carries allow_paid_broadcast."""
+    assert Sender(local_bot(api), storage, paid=True).pacer.rate == PAID_RATE
+    broadcast_id = await queue(storage, PEOPLE)
+    async with local_bot(api) as bot, sending(storage, bot, paid=True):
+        await finished(api, broadcast_id)
+    sends = [c for c in api.calls_to("sendMessage") if c.params["chat_id"] in PEOPLE]
+    assert len(sends) == len(PEOPLE)
+    assert all(c.params["allow_paid_broadcast"] in (True, "true") for c in sends)
+
+
+async def test_free_broadcasts_do_not_ask_for_paid_delivery(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    broadcast_id = await queue(storage, PEOPLE[:1])
+    async with local_bot(api) as bot, sending(storage, bot):
+        await finished(api, broadcast_id)
+    [send] = [c for c in api.calls_to("sendMessage") if c.params["chat_id"] == PEOPLE[0]]
+    assert "allow_paid_broadcast" not in send.params

@@ -179,7 +179,7 @@ async def test_a_claimed_recipient_who_leaves_is_not_sent_to(storage: Storage) -
     await storage.start_broadcast(broadcast_id, 42, 7)
     [job] = await storage.claim_jobs(10)
     await storage.unsubscribe(ANA, "rafah")
-    assert not await storage.still_wanted(job.delivery_id)
+    assert await storage.drop_unwanted([job.delivery_id]) == {job.delivery_id}
     progress = await storage.progress(broadcast_id)
     assert progress is not None
     assert progress.total == 0
@@ -211,3 +211,25 @@ async def test_subscriptions_are_added_in_bulk_and_read_back(storage: Storage) -
     ]
     assert await storage.add_subscriptions(records, batch=5) == 11
     assert [r async for r in storage.subscriptions("rafah")] == records
+
+
+async def test_a_v1_database_gets_the_columns_added_since(storage: Storage) -> None:
+    """Columns added after v1 are added on start; the broadcasts already stored stay."""
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=42)
+    async with storage.engine.begin() as connection:
+        for column in ("send_at", "started_at"):
+            await connection.execute(text(f"ALTER TABLE broadcasts DROP COLUMN {column}"))
+    await storage.create_schema()
+    await storage.create_schema()  # and again: nothing left to add
+    columns = await _columns(storage, "broadcasts")
+    assert {"send_at", "started_at"} <= columns
+    draft = await storage.broadcast(broadcast_id)
+    assert draft is not None
+    assert draft.parts == ["hi"]
+
+
+async def _columns(storage: Storage, table: str) -> set[str]:
+    async with storage.engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: {column["name"] for column in inspect(sync).get_columns(table)}
+        )
