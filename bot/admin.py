@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
@@ -9,12 +10,16 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 
 from bot import render, reports, texts
 from bot.content import Campaign, ContentError, load_campaigns
 from bot.context import BotContext
+from bot.delivery import duration, progress_bar, stop_button
 from bot.handlers import send_all
 from bot.markup import escape, pack_messages
+from bot.schedule import ScheduleError, describe, split_schedule
+from bot.storage import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +56,18 @@ def broadcast_text(html: str, campaign_id: str | None) -> str:
     return body.strip()
 
 
+def _when(update: Update, context: BotContext, body: str) -> tuple[dt.datetime | None, str]:
+    """Take a leading schedule off the body; raise ScheduleError for one that cannot be used."""
+    return split_schedule(body, context.storage.clock(), context.services.config.zone)
+
+
 async def _offer(
-    update: Update, context: BotContext, campaign: Campaign, kind: str, parts: list[str]
+    update: Update,
+    context: BotContext,
+    campaign: Campaign,
+    kind: str,
+    parts: list[str],
+    send_at: dt.datetime | None = None,
 ) -> None:
     """Show the broadcast exactly as subscribers will see it, with Send and Cancel."""
     chat, user = update.effective_chat, update.effective_user
@@ -62,28 +77,35 @@ async def _offer(
     if count == 0:
         await chat.send_message(texts.BROADCAST_NO_RECIPIENTS.format(campaign=escape(campaign.id)))
         return
-    broadcast_id = await storage.create_broadcast(campaign.id, kind, parts, user.id)
+    broadcast_id = await storage.create_broadcast(campaign.id, kind, parts, user.id, send_at)
     await storage.audit(user.id, f"{kind}_preview", f"broadcast {broadcast_id} to {campaign.id}")
     await send_all(chat, parts)
+    send_label = texts.BUTTON_SEND if send_at is None else texts.BUTTON_SCHEDULE
     markup = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.BUTTON_SEND, callback_data=f"bc:send:{broadcast_id}"),
+                InlineKeyboardButton(send_label, callback_data=f"bc:send:{broadcast_id}"),
                 InlineKeyboardButton(
                     texts.BUTTON_CANCEL, callback_data=f"bc:cancel:{broadcast_id}"
                 ),
             ]
         ]
     )
-    await chat.send_message(
-        texts.BROADCAST_PREVIEW.format(
-            campaign=escape(campaign.id),
-            parts=len(parts),
-            plural="" if len(parts) == 1 else "s",
-            count=count,
-        ),
-        reply_markup=markup,
+    text = texts.BROADCAST_PREVIEW.format(
+        campaign=escape(campaign.id),
+        parts=len(parts),
+        plural="" if len(parts) == 1 else "s",
+        count=count,
     )
+    if send_at is not None:
+        text += texts.BROADCAST_PREVIEW_WHEN.format(when=_describe(context, send_at))
+    await chat.send_message(text, reply_markup=markup)
+
+
+def _describe(context: BotContext, when: dt.datetime) -> str:
+    zone = context.services.config.zone
+    left = (when - context.storage.clock()).total_seconds()
+    return texts.SCHEDULED_FOR.format(when=describe(when, zone), left=duration(left))
 
 
 async def broadcast(update: Update, context: BotContext) -> None:
@@ -96,22 +118,37 @@ async def broadcast(update: Update, context: BotContext) -> None:
         return
     explicit = context.args[0] if context.args and context.args[0] == campaign.id else None
     body = broadcast_text(message.text_html or "", explicit)
-    if not args or not body:
+    try:
+        send_at, body = _when(update, context, body)
+    except ScheduleError as error:
+        await message.chat.send_message(texts.SCHEDULE_PROBLEM.format(problem=escape(str(error))))
+        return
+    if not args or not body.strip():
         ids = ", ".join(c.id for c in context.content)
         await message.chat.send_message(texts.BROADCAST_USAGE.format(campaigns=ids))
         return
-    await _offer(update, context, campaign, "broadcast", pack_messages(body.split("\n\n")))
+    parts = pack_messages(body.strip().split("\n\n"))
+    await _offer(update, context, campaign, "broadcast", parts, send_at)
 
 
 async def announce(update: Update, context: BotContext) -> None:
     """Prepare a broadcast of the campaign's latest statement."""
-    campaign, _ = _pick_campaign(context)
+    campaign, args = _pick_campaign(context)
+    chat = update.effective_chat
+    assert chat is not None
     if campaign is None:
         await _ask_which(update, context, "announce")
         return
-    await _offer(
-        update, context, campaign, "statement", render.statement(campaign, campaign.statement)
-    )
+    try:
+        send_at, rest = _when(update, context, " ".join(args))
+    except ScheduleError as error:
+        await chat.send_message(texts.SCHEDULE_PROBLEM.format(problem=escape(str(error))))
+        return
+    if rest.strip():
+        await chat.send_message(texts.ANNOUNCE_USAGE)
+        return
+    parts = render.statement(campaign, campaign.statement)
+    await _offer(update, context, campaign, "statement", parts, send_at)
 
 
 async def confirm_button(update: Update, context: BotContext) -> None:
@@ -148,12 +185,142 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     if total is None:
         await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
         return
+    draft = await storage.broadcast(broadcast_id)
+    if draft is not None and draft.send_at is not None:
+        await query.answer(texts.BROADCAST_SCHEDULED_ALERT)
+        await storage.audit(user.id, "broadcast_schedule", f"broadcast {broadcast_id}")
+        await context.bot.edit_message_text(
+            texts.BROADCAST_SCHEDULED.format(
+                id=broadcast_id,
+                campaign=escape(draft.campaign_id),
+                when=_describe(context, draft.send_at),
+                total=total,
+            ),
+            message.chat.id,
+            message.message_id,
+            reply_markup=stop_button(broadcast_id, texts.BUTTON_UNSCHEDULE),
+        )
+        return
     await query.answer(texts.BROADCAST_QUEUED.format(total=total))
     await storage.audit(user.id, "broadcast_send", f"broadcast {broadcast_id}: {total} recipients")
     # From here the sender alone edits the status message: an edit from this handler could
     # land after the sender's final report and hide it.
     if context.services.sender is not None:
         context.services.sender.wake(broadcast_id)
+
+
+async def stop_button_pressed(update: Update, context: BotContext) -> None:
+    """Ask before stopping a scheduled or running broadcast; stop it on the second press."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    if user.id not in context.services.config.admins:
+        await query.answer(texts.NOT_ADMIN, show_alert=True)
+        logger.warning("refused a broadcast stop from a non-organizer")
+        return
+    message = query.message
+    if message is None:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    _, action, number = query.data.split(":")
+    broadcast_id = int(number)
+    storage = context.storage
+    if action == "stop":
+        progress = await storage.progress(broadcast_id)
+        if progress is None or progress.state not in ("scheduled", "sending"):
+            await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
+            return
+        await query.answer()
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        texts.BUTTON_STOP_YES, callback_data=f"bc:halt:{broadcast_id}"
+                    ),
+                    InlineKeyboardButton(
+                        texts.BUTTON_STOP_NO, callback_data=f"bc:keep:{broadcast_id}"
+                    ),
+                ]
+            ]
+        )
+        left = progress.total - progress.done
+        question = (
+            texts.STOP_SCHEDULED_CONFIRM
+            if progress.state == "scheduled"
+            else texts.STOP_SENDING_CONFIRM
+        )
+        await message.chat.send_message(
+            question.format(id=broadcast_id, left=f"{left:,}"), reply_markup=markup
+        )
+        return
+    if action == "keep":
+        await query.answer()
+        await context.bot.edit_message_text(
+            texts.STOP_KEPT.format(id=broadcast_id), message.chat.id, message.message_id
+        )
+        return
+    before = await storage.stop_broadcast(broadcast_id)
+    if before is None:
+        await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
+        return
+    await query.answer()
+    await storage.audit(user.id, "broadcast_stop", f"broadcast {broadcast_id} ({before})")
+    if before == "scheduled":
+        text = texts.UNSCHEDULED.format(id=broadcast_id)
+        progress = await storage.progress(broadcast_id)
+        if progress is not None and progress.status_message_id is not None:
+            # Nothing was sent, so the sender never reports on it: say so in its status too.
+            with contextlib.suppress(TelegramError):
+                await context.bot.edit_message_text(
+                    text, progress.status_chat_id, progress.status_message_id
+                )
+    else:
+        text = texts.STOPPING.format(id=broadcast_id)
+        if context.services.sender is not None:
+            context.services.sender.wake(broadcast_id)  # its final report says what went out
+    await context.bot.edit_message_text(text, message.chat.id, message.message_id)
+
+
+async def list_broadcasts(update: Update, context: BotContext) -> None:
+    """List scheduled and running broadcasts, with a button to stop each, then recent ones."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    await context.storage.audit(user.id, "broadcasts")
+    found = await context.storage.recent_broadcasts()
+    if not found:
+        await chat.send_message(texts.BROADCASTS_NONE)
+        return
+    lines = [texts.BROADCASTS_TITLE]
+    buttons = []
+    for progress in found:
+        lines.append(_broadcast_line(context, progress))
+        if progress.state in ("scheduled", "sending"):
+            label = texts.BUTTON_UNSCHEDULE if progress.state == "scheduled" else texts.BUTTON_STOP
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        f"{label} #{progress.broadcast_id}",
+                        callback_data=f"bc:stop:{progress.broadcast_id}",
+                    )
+                ]
+            )
+    await chat.send_message(
+        "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
+    )
+
+
+def _broadcast_line(context: BotContext, p: Progress) -> str:
+    head = f"#{p.broadcast_id} <b>{escape(p.campaign_id)}</b>"
+    if p.state == "scheduled" and p.send_at is not None:
+        return f"📅 {head}: {_describe(context, p.send_at)}"
+    counts = texts.BROADCAST_COUNTS.format(sent=p.sent, blocked=p.blocked, failed=p.failed)
+    if p.state == "sending":
+        return f"📤 {head}: {progress_bar(p.done, p.total)} · {counts}"
+    zone = context.services.config.zone
+    when = (p.started_at or p.created_at).astimezone(zone)
+    mark = "⏹" if p.state == "cancelled" else "✅"
+    not_sent = texts.BROADCAST_NOT_SENT.format(cancelled=p.cancelled) if p.cancelled else ""
+    return f"{mark} {head} {when:%Y-%m-%d %H:%M}: {p.total:,} recipients, {counts}{not_sent}"
 
 
 async def stats(update: Update, context: BotContext) -> None:

@@ -59,6 +59,7 @@ PUBLIC = {
 ORGANIZER = {
     "broadcast": admin.broadcast,
     "announce": admin.announce,
+    "broadcasts": admin.list_broadcasts,
     "stats": admin.stats,
     "export": admin.export,
     "reload": admin.reload,
@@ -152,6 +153,9 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
 
     application.add_handler(
         CallbackQueryHandler(admin.confirm_button, pattern=r"^bc:(send|cancel):\d{1,12}$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(admin.stop_button_pressed, pattern=r"^bc:(stop|halt|keep):\d{1,12}$")
     )
     application.add_handler(
         CallbackQueryHandler(

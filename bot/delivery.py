@@ -450,8 +450,8 @@ class Sender:
         progress = await self.storage.progress(broadcast_id)
         if progress is None or progress.status_chat_id is None:
             return
-        if progress.state == BroadcastState.SCHEDULED:
-            return  # the organizer's message says when it goes out; nothing to add yet
+        if not final and progress.state != BroadcastState.SENDING:
+            return  # scheduled: its message says when; stopped: the final report will come
         first = self._first_seen.setdefault(broadcast_id, (now, progress.done))
         rate = (progress.done - first[1]) / (now - first[0]) if now - first[0] >= 1.0 else None
         if final:
@@ -530,10 +530,10 @@ def progress_text(progress: Progress, *, final: bool, rate: float | None = None)
     return text
 
 
-def stop_button(broadcast_id: int) -> InlineKeyboardMarkup:
+def stop_button(broadcast_id: int, label: str = texts.BUTTON_STOP) -> InlineKeyboardMarkup:
     """Return the button that asks to stop a scheduled or running broadcast."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_STOP, callback_data=f"bc:stop:{broadcast_id}")]]
+        [[InlineKeyboardButton(label, callback_data=f"bc:stop:{broadcast_id}")]]
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     bindparam,
+    case,
     delete,
     event,
     func,
@@ -241,6 +242,7 @@ class BroadcastDraft:
     parts: list[str]
     created_by: int | None
     state: str
+    send_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -528,9 +530,14 @@ class Storage:
         return count or 0
 
     async def create_broadcast(
-        self, campaign_id: str, kind: str, parts: list[str], created_by: int
+        self,
+        campaign_id: str,
+        kind: str,
+        parts: list[str],
+        created_by: int,
+        send_at: dt.datetime | None = None,
     ) -> int:
-        """Store a broadcast awaiting confirmation; return its id."""
+        """Store a broadcast awaiting confirmation (to go out at `send_at`); return its id."""
         async with self._session.begin() as session:
             broadcast = _Broadcast(
                 campaign_id=campaign_id,
@@ -540,6 +547,7 @@ class Storage:
                 created_at=self.clock(),
                 state=BroadcastState.DRAFT,
                 uncertain=0,
+                send_at=send_at,
             )
             session.add(broadcast)
             await session.flush()
@@ -552,17 +560,13 @@ class Storage:
         if row is None:
             return None
         return BroadcastDraft(
-            row.id, row.campaign_id, row.kind, row.parts, row.created_by, row.state
+            row.id, row.campaign_id, row.kind, row.parts, row.created_by, row.state, row.send_at
         )
 
     async def start_broadcast(
-        self,
-        broadcast_id: int,
-        status_chat_id: int,
-        status_message_id: int,
-        send_at: dt.datetime | None = None,
+        self, broadcast_id: int, status_chat_id: int, status_message_id: int
     ) -> int | None:
-        """Queue a confirmed draft now, or schedule it for `send_at`.
+        """Queue a confirmed draft now, or schedule it if it has a time to go out.
 
         Return how many recipients it has (or would have now, if scheduled); None if the
         broadcast was not a draft (already sent, scheduled or cancelled).
@@ -572,16 +576,19 @@ class Storage:
                 update(_Broadcast)
                 .where(_Broadcast.id == broadcast_id, _Broadcast.state == BroadcastState.DRAFT)
                 .values(
-                    state=BroadcastState.SCHEDULED if send_at else BroadcastState.SENDING,
+                    state=case(
+                        (_Broadcast.send_at.is_(None), BroadcastState.SENDING),
+                        else_=BroadcastState.SCHEDULED,
+                    ),
                     status_chat_id=status_chat_id,
                     status_message_id=status_message_id,
-                    send_at=send_at,
                 )
-                .returning(_Broadcast.campaign_id)
+                .returning(_Broadcast.campaign_id, _Broadcast.send_at)
             )
-            campaign_id = claimed.scalar_one_or_none()
-            if campaign_id is None:
+            row = claimed.one_or_none()
+            if row is None:
                 return None
+            campaign_id, send_at = row
             if send_at is None:
                 return await self._enqueue(session, broadcast_id, campaign_id)
         return await self.count_recipients(campaign_id)

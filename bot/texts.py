@@ -36,6 +36,7 @@ PUBLIC_COMMANDS = (
 ADMIN_COMMANDS = (
     ("broadcast", "Organizers: send a message to subscribers"),
     ("announce", "Organizers: send the latest statement to subscribers"),
+    ("broadcasts", "Organizers: scheduled, running and recent broadcasts"),
     ("stats", "Organizers: subscriber numbers"),
     ("export", "Organizers: subscriber list as CSV"),
     ("reload", "Organizers: re-read the campaign files"),
@@ -63,7 +64,9 @@ HELP = (
 HELP_ADMIN = (
     "\n\n<b>Organizers</b>\n"
     "/broadcast [campaign] text — preview, then send to every subscriber\n"
+    "/broadcast [campaign] at 2026-12-01 18:00 text (or at 18:00, or in 2h30m) — schedule it\n"
     "/announce [campaign] — the same, with the latest statement\n"
+    "/broadcasts — scheduled, running and recent broadcasts; stop or cancel them\n"
     "/stats — numbers; /export — CSV of subscribers; /reload — re-read campaign files"
 )
 
@@ -154,6 +157,29 @@ BROADCAST_UNCERTAIN = (
     "some of them may have got it twice."
 )
 BUTTON_STOP = "⏹ Stop"
+BUTTON_UNSCHEDULE = "✖ Cancel"
+BUTTON_SCHEDULE = "📅 Schedule"
+BUTTON_STOP_YES = "Yes, stop it"
+BUTTON_STOP_NO = "No, keep it"
+BROADCAST_PREVIEW_WHEN = "\n📅 It goes out {when}."
+SCHEDULED_FOR = "on {when}, in {left}"
+BROADCAST_SCHEDULED = (
+    "📅 Broadcast #{id} to <b>{campaign}</b> is scheduled: it goes out {when}.\n"
+    "Recipients now: {total:,}; whoever is subscribed then gets it."
+)
+BROADCAST_SCHEDULED_ALERT = "Scheduled. /broadcasts lists it."
+SCHEDULE_PROBLEM = (
+    "I can't schedule that: {problem}. Write /broadcast [campaign] at 2026-12-01 18:00 text, "
+    "at 18:00 text, or in 2h30m text."
+)
+ANNOUNCE_USAGE = "Write /announce [campaign], optionally followed by at … or in … to schedule it."
+STOP_SENDING_CONFIRM = "Stop broadcast #{id}? {left} recipients have not got it yet."
+STOP_SCHEDULED_CONFIRM = "Cancel scheduled broadcast #{id}? Nobody has got it yet."
+STOP_KEPT = "Broadcast #{id} goes on."
+STOPPING = "Broadcast #{id} stopped. Messages already on their way finish; its report follows."
+UNSCHEDULED = "Scheduled broadcast #{id} was cancelled; nothing was sent."
+BROADCASTS_TITLE = "<b>Broadcasts</b>: scheduled, running, and the latest finished"
+BROADCASTS_NONE = "No broadcasts yet. /broadcast writes one."
 STATS_TITLE = "<b>Subscribers</b>"
 STATS_LINE = (
     "<b>{campaign}</b>: people {private} · groups {groups} · new in the last 7 days {new} · "

@@ -1,0 +1,67 @@
+"""When a scheduled broadcast goes out: the organizer's "at ..." or "in ..." read into a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+FURTHEST = dt.timedelta(days=366)
+
+_WHEN = re.compile(
+    r"""^(?:
+        at\s+(?:(?P<date>\d{4}-\d{2}-\d{2})\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})
+      | in\s+(?P<delay>(?:\d+\s*[dhm]\s*)+?)
+    )(?:\s+|$)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_DELAY_PART = re.compile(r"(\d+)\s*([dhm])", re.IGNORECASE)
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+class ScheduleError(ValueError):
+    """A time the organizer wrote that cannot be used, said in one sentence."""
+
+
+def split_schedule(body: str, now: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetime | None, str]:
+    """Take a leading `at [YYYY-MM-DD] HH:MM` or `in 1d2h30m` off `body`.
+
+    Return the time in UTC (None when the body starts with neither) and the rest of the body.
+    `at` times are in `zone`; `at HH:MM` alone means the next time the clock shows it.
+    """
+    match = _WHEN.match(body)
+    if match is None:
+        return None, body
+    rest = body[match.end() :]
+    if match["delay"]:
+        delay = dt.timedelta()
+        for amount, unit in _DELAY_PART.findall(match["delay"]):
+            delay += dt.timedelta(**{_UNITS[unit.lower()]: int(amount)})
+        if not delay:
+            raise ScheduleError("“in 0m” is now: leave the time out to send at once")
+        return _checked(now + delay, now), rest
+    hour, minute = int(match["hour"]), int(match["minute"])
+    local_now = now.astimezone(zone)
+    try:
+        day = dt.date.fromisoformat(match["date"]) if match["date"] else local_now.date()
+        when = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+    except ValueError:
+        written = f"{match['date'] or ''} {match['hour']}:{match['minute']}".strip()
+        raise ScheduleError(f"“{written}” is not a date and time I can read") from None
+    if match["date"] is None and when <= local_now:
+        when = dt.datetime.combine(day + dt.timedelta(days=1), when.timetz())
+    if when <= local_now:
+        raise ScheduleError(f"{when:%Y-%m-%d %H:%M} ({zone.key}) has already passed")
+    return _checked(when.astimezone(dt.UTC), now), rest
+
+
+def _checked(when: dt.datetime, now: dt.datetime) -> dt.datetime:
+    if when - now > FURTHEST:
+        raise ScheduleError("that is more than a year ahead; schedule it closer to the time")
+    return when
+
+
+def describe(when: dt.datetime, zone: ZoneInfo) -> str:
+    """Return a scheduled time as organizers read it, e.g. "Tue 1 Dec 2026, 18:00 (UTC)"."""
+    local = when.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone.key})"
