@@ -91,14 +91,16 @@ async def _offer(
             ]
         ]
     )
+    question = texts.BROADCAST_SEND_NOW
+    if send_at is not None:
+        question = texts.BROADCAST_PREVIEW_WHEN.format(when=_describe(context, send_at))
     text = texts.BROADCAST_PREVIEW.format(
         campaign=escape(campaign.id),
         parts=len(parts),
         plural="" if len(parts) == 1 else "s",
         count=count,
+        question=question,
     )
-    if send_at is not None:
-        text += texts.BROADCAST_PREVIEW_WHEN.format(when=_describe(context, send_at))
     await chat.send_message(text, reply_markup=markup)
 
 

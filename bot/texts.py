@@ -135,7 +135,7 @@ WHICH_CAMPAIGN = (
 )
 BROADCAST_PREVIEW = (
     "👆 This is exactly what subscribers of <b>{campaign}</b> will receive "
-    "({parts} message{plural}).\nRecipients now: <b>{count}</b>. Send it?"
+    "({parts} message{plural}).\nRecipients now: <b>{count}</b>. {question}"
 )
 BROADCAST_NO_RECIPIENTS = (
     "Nobody is subscribed to <b>{campaign}</b> yet, so there is no one to send to."
@@ -161,7 +161,8 @@ BUTTON_UNSCHEDULE = "✖ Cancel"
 BUTTON_SCHEDULE = "📅 Schedule"
 BUTTON_STOP_YES = "Yes, stop it"
 BUTTON_STOP_NO = "No, keep it"
-BROADCAST_PREVIEW_WHEN = "\n📅 It goes out {when}."
+BROADCAST_SEND_NOW = "Send it?"
+BROADCAST_PREVIEW_WHEN = "\n📅 Schedule it to go out {when}?"
 SCHEDULED_FOR = "on {when}, in {left}"
 BROADCAST_SCHEDULED = (
     "📅 Broadcast #{id} to <b>{campaign}</b> is scheduled: it goes out {when}.\n"

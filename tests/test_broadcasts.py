@@ -35,7 +35,7 @@ async def test_a_scheduled_broadcast_waits_then_goes_to_who_is_subscribed_then(
     await bot.command("/broadcast rafah in 2h Rally tonight", user=ADMIN)
     preview, confirm = bot.texts(ADMIN)
     assert preview == "Rally tonight"
-    assert "📅 It goes out on " in confirm
+    assert "📅 Schedule it to go out on " in confirm
     assert "in 2 h" in confirm
     status_id = await schedule(bot, "/broadcast rafah in 2h Rally tonight")
     status = bot.api.messages[(ADMIN, status_id)]["text"]
@@ -106,7 +106,7 @@ async def test_unusable_times_are_explained_and_nothing_is_stored(bot: Harness) 
     await bot.command("/broadcast rafah at 2020-01-01 10:00 too late", user=ADMIN)
     assert "has already passed" in bot.texts(ADMIN)[-1]
     await bot.command("/announce rafah in 3h", user=ADMIN)
-    assert "📅 It goes out on " in bot.texts(ADMIN)[-1]
+    assert "📅 Schedule it to go out on " in bot.texts(ADMIN)[-1]
     assert await bot.storage.progress(1) is not None  # the announcement's draft
     assert await bot.storage.progress(2) is None
 
