@@ -287,9 +287,10 @@ class Sender:
                 if self._queue and time.monotonic() - last_recheck >= self.recheck_interval:
                     last_recheck = time.monotonic()
                     await self._recheck()
-            except SQLAlchemyError:
+            except Exception:  # the feeder must not die: broadcasts would stall without a word
                 logger.exception("cannot read the outbox; retrying in %.0f s", self.idle_poll)
-                await asyncio.sleep(self.idle_poll)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self.idle_poll)
                 continue
             wait = self.recheck_interval if self._queue else self.idle_poll
             with contextlib.suppress(TimeoutError):

@@ -714,7 +714,7 @@ class Storage:
             async with self._session.begin() as session:
                 rows = (
                     await session.execute(
-                        select(_Delivery.id, _Subscription.status)
+                        select(_Delivery.id, _Subscription.status, _Broadcast.state)
                         .join(_Broadcast, _Broadcast.id == _Delivery.broadcast_id)
                         .outerjoin(
                             _Subscription,
@@ -728,8 +728,24 @@ class Storage:
                 ).all()
                 if not rows:
                     return []
-                wanted = [row.id for row in rows if row.status == Status.ACTIVE]
-                gone = [row.id for row in rows if row.status != Status.ACTIVE]
+                # A stopped broadcast may still have pending rows, put back by a restart.
+                stopped = [row.id for row in rows if row.state == BroadcastState.CANCELLED]
+                wanted = [
+                    row.id
+                    for row in rows
+                    if row.status == Status.ACTIVE and row.state != BroadcastState.CANCELLED
+                ]
+                gone = [
+                    row.id
+                    for row in rows
+                    if row.status != Status.ACTIVE and row.state != BroadcastState.CANCELLED
+                ]
+                if stopped:
+                    await session.execute(
+                        update(_Delivery)
+                        .where(_Delivery.id.in_(stopped))
+                        .values(status=Outcome.CANCELLED, updated_at=self.clock())
+                    )
                 if gone:
                     await session.execute(delete(_Delivery).where(_Delivery.id.in_(gone)))
                 if not wanted:

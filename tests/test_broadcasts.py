@@ -206,3 +206,17 @@ def test_sender_defaults_follow_the_mode(storage: Storage) -> None:
     assert (free.pacer.rate, free.batch) == (30.0, 8)
     assert (paid.pacer.rate, paid.batch) == (1000.0, 250)
     assert PEOPLE  # the shared recipients of test_delivery stay importable
+
+
+async def test_a_stopped_broadcast_stays_stopped_after_a_crash(storage: Storage) -> None:
+    """Rows a crash left in flight go back to the queue, but not for a stopped broadcast."""
+    broadcast_id = await queue(storage, PEOPLE)
+    claimed = await storage.claim_jobs(2)
+    assert len(claimed) == 2
+    assert await storage.stop_broadcast(broadcast_id) == "sending"
+    assert await storage.requeue_in_flight() == 2  # the crash
+    assert await storage.claim_jobs(10) == []
+    assert await storage.finish_broadcasts() == [broadcast_id]
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert (progress.sent, progress.cancelled, progress.uncertain) == (0, 4, 2)
