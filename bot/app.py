@@ -70,20 +70,27 @@ class PerChatOrder(BaseUpdateProcessor):
     """Process updates concurrently across chats, but one at a time, in order, within a chat."""
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(max_concurrent_updates * 64)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         # Weak values: a chat's lock lives while an update of that chat holds or awaits it.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's handlers after the earlier updates of its chat."""
+        """Run the update's handlers after the earlier updates of its chat, in a free slot.
+
+        The chat's turn comes first, a slot second: an update waiting behind its own chat's
+        must not hold a slot another chat could use. (PTB's own limit, taken before this is
+        called, is set far higher, so it never binds.)
+        """
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.get(chat.id)
         if lock is None:
             lock = self._locks[chat.id] = asyncio.Lock()
-        async with lock:
+        async with lock, self._slots:
             await coroutine
 
     async def initialize(self) -> None:

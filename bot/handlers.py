@@ -92,13 +92,18 @@ async def send_all(
 
 
 async def show_menu(
-    update: Update, context: BotContext, campaign: Campaign, note: str = ""
+    update: Update,
+    context: BotContext,
+    campaign: Campaign,
+    note: str = "",
+    subscribed: bool | None = None,
 ) -> None:
     """Send the welcome and the campaign menu."""
     chat = update.effective_chat
     assert chat is not None
     context.choose(campaign)
-    subscribed = await context.storage.is_subscribed(chat.id, campaign.id)
+    if subscribed is None:
+        subscribed = await context.storage.is_subscribed(chat.id, campaign.id)
     text = render.welcome(campaign)
     if note:
         text = f"{note}\n\n{text}"
@@ -271,26 +276,27 @@ async def start(update: Update, context: BotContext) -> None:
     """Welcome, open the campaign named by the deep link, or offer a choice of campaigns."""
     chat = update.effective_chat
     assert chat is not None
-    if chat.type == ChatType.PRIVATE:
-        # Starting the bot again after blocking it resumes what the block had stopped.
-        await context.storage.unblock(chat.id)
     payload = context.args[0] if context.args else ""
-    if payload:
-        campaign = context.content.get(payload)
-        if campaign is not None:
-            if context.chat_data is not None:
-                context.chat_data["source"] = (campaign.id, payload)
-            await show_menu(update, context, campaign)
-            return
+    linked = context.content.get(payload) if payload else None
+    note = ""
+    if payload and linked is None:
         note = texts.UNKNOWN_CAMPAIGN.format(
             payload=escape(payload[:64]), title=escape(context.campaign().title)
         )
-        await show_menu(update, context, context.campaign(), note)
-        return
-    if len(context.content) > 1 and not (context.chat_data and "campaign" in context.chat_data):
+    undecided = len(context.content) > 1 and not (
+        context.chat_data and "campaign" in context.chat_data
+    )
+    campaign = linked or (None if undecided and not payload else context.campaign())
+    # Starting the bot again after blocking it resumes what the block had stopped.
+    subscribed = await context.storage.started(
+        chat.id, campaign.id if campaign else None, unblock=chat.type == ChatType.PRIVATE
+    )
+    if campaign is None:
         await show_campaigns(update, context)
         return
-    await show_menu(update, context, context.campaign())
+    if linked is not None and context.chat_data is not None:
+        context.chat_data["source"] = (linked.id, payload)
+    await show_menu(update, context, campaign, note, subscribed)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

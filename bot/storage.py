@@ -33,6 +33,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -319,8 +321,11 @@ class Storage:
         file = sqlite_file(url)
         if file is not None:
             file.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(target, pool_pre_ping=True)
-        if target.get_backend_name() == "sqlite":
+        sqlite = target.get_backend_name() == "sqlite"
+        # A server can drop connections (a restart, a proxy's idle timeout): check each one
+        # before use. A file cannot, and the check costs a round trip per transaction.
+        engine = create_async_engine(target, pool_pre_ping=not sqlite)
+        if sqlite:
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return cls(engine, clock)
 
@@ -357,39 +362,73 @@ class Storage:
         language_code: str | None = None,
         source: str | None = None,
     ) -> bool:
-        """Record a sign-up; return False when the chat was already subscribed."""
+        """Record a sign-up; return False when the chat was already subscribed.
+
+        One statement, an upsert, so two sign-ups of one chat at once cannot collide.
+        """
         now = self.clock()
+        dialect_insert = sqlite_insert if self.dialect == "sqlite" else postgresql_insert
+        row = dialect_insert(_Subscription).values(
+            chat_id=chat_id,
+            campaign_id=campaign_id,
+            chat_type=chat_type,
+            language_code=language_code,
+            status=Status.ACTIVE,
+            source=source,
+            subscribed_at=now,
+            updated_at=now,
+        )
+        statement = row.on_conflict_do_update(
+            index_elements=["chat_id", "campaign_id"],
+            set_={
+                "status": Status.ACTIVE,
+                "chat_type": row.excluded.chat_type,
+                "language_code": row.excluded.language_code,
+                "source": func.coalesce(row.excluded.source, _Subscription.source),
+                "subscribed_at": row.excluded.subscribed_at,
+                "updated_at": row.excluded.updated_at,
+            },
+            where=_Subscription.status != Status.ACTIVE,
+        ).returning(_Subscription.chat_id)
         async with self._session.begin() as session:
-            current = await session.get(_Subscription, (chat_id, campaign_id))
-            if current is not None and current.status == Status.ACTIVE:
-                return False
-            if current is None:
-                session.add(
-                    _Subscription(
-                        chat_id=chat_id,
-                        campaign_id=campaign_id,
-                        chat_type=chat_type,
-                        language_code=language_code,
-                        status=Status.ACTIVE,
-                        source=source,
-                        subscribed_at=now,
-                        updated_at=now,
-                    )
-                )
-            else:
-                current.status = Status.ACTIVE
-                current.chat_type = chat_type
-                current.language_code = language_code
-                current.source = source or current.source
-                current.subscribed_at = now
-                current.updated_at = now
-        return True
+            changed = (await session.execute(statement)).first()
+        return changed is not None
 
     async def unsubscribe(self, chat_id: int, campaign_id: str) -> bool:
         """Stop a chat's subscription at once, queued messages included; False if none."""
         return await self._set_status(
             chat_id, Status.UNSUBSCRIBED, campaign_id=campaign_id, only_from=(Status.ACTIVE,)
         )
+
+    async def started(self, chat_id: int, campaign_id: str | None, *, unblock: bool) -> bool:
+        """Note that a chat (re)started the bot; return whether it gets the campaign's updates.
+
+        With `unblock`, starting again after blocking the bot resumes what the block stopped.
+        One read in the usual case; a write only when there is a block to lift.
+        """
+        async with self._session() as session:
+            statuses = dict(
+                (
+                    await session.execute(
+                        select(_Subscription.campaign_id, _Subscription.status).where(
+                            _Subscription.chat_id == chat_id
+                        )
+                    )
+                ).all()
+            )
+            if unblock and Status.BLOCKED in statuses.values():
+                await session.execute(
+                    update(_Subscription)
+                    .where(
+                        _Subscription.chat_id == chat_id, _Subscription.status == Status.BLOCKED
+                    )
+                    .values(status=Status.ACTIVE, updated_at=self.clock())
+                )
+                await session.commit()
+                statuses = {
+                    c: Status.ACTIVE if s == Status.BLOCKED else s for c, s in statuses.items()
+                }
+        return campaign_id is not None and statuses.get(campaign_id) == Status.ACTIVE
 
     async def is_subscribed(self, chat_id: int, campaign_id: str) -> bool:
         """Tell whether a chat receives a campaign's updates."""

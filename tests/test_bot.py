@@ -471,6 +471,37 @@ async def test_updates_of_one_chat_are_handled_in_order() -> None:
     assert done == ["ben-start", "ana-start", "ana-subscribe"]
 
 
+async def test_an_update_waiting_for_its_chat_holds_no_slot() -> None:
+    """With two slots, a chat's second update waits without blocking another chat's."""
+    import asyncio
+
+    from telegram import Update
+
+    from bot.app import PerChatOrder
+    from bot.local_api import message_update
+
+    done: list[str] = []
+    release = asyncio.Event()
+
+    async def handle(name: str, gate: asyncio.Event | None = None) -> None:
+        if gate is not None:
+            await gate.wait()
+        done.append(name)
+
+    def update(n: int, chat: int) -> Update:
+        return Update.de_json({"update_id": n, **message_update("/x", user_id=chat)}, None)
+
+    processor = PerChatOrder(2)
+    first = asyncio.create_task(processor.process_update(update(1, ANA), handle("ana-1", release)))
+    second = asyncio.create_task(processor.process_update(update(2, ANA), handle("ana-2")))
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(processor.process_update(update(3, BEN), handle("ben")), timeout=1)
+    assert done == ["ben"]
+    release.set()
+    await asyncio.gather(first, second)
+    assert done == ["ben", "ana-1", "ana-2"]
+
+
 OTHER = """\
 id: other
 title: Another campaign

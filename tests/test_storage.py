@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 
@@ -233,3 +234,23 @@ async def _columns(storage: Storage, table: str) -> set[str]:
         return await connection.run_sync(
             lambda sync: {column["name"] for column in inspect(sync).get_columns(table)}
         )
+
+
+async def test_simultaneous_sign_ups_of_one_chat_record_one(storage: Storage) -> None:
+    """Ten sign-ups of one chat at once: one is new, none fails, one row."""
+    results = await asyncio.gather(
+        *(storage.subscribe(ANA, "rafah", chat_type="private") for _ in range(10))
+    )
+    assert sorted(results) == [False] * 9 + [True]
+    assert await storage.count_subscriptions("rafah") == 1
+
+
+async def test_start_lifts_a_block_and_says_whether_subscribed(storage: Storage) -> None:
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    assert await storage.started(ANA, "rafah", unblock=True)
+    await storage.mark_blocked(ANA)
+    assert not await storage.started(ANA, "rafah", unblock=False)  # a group's /start: no
+    assert await storage.started(ANA, "rafah", unblock=True)
+    assert await storage.is_subscribed(ANA, "rafah")
+    assert not await storage.started(BEN, "rafah", unblock=True)
+    assert not await storage.started(ANA, None, unblock=True)
