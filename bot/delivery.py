@@ -175,9 +175,10 @@ ProgressHook = Callable[[Progress], Awaitable[None]]
 class Sender:
     """One background worker that sends queued deliveries, paced, recording every outcome.
 
-    A feeder task keeps a short queue of claimed recipients ahead of the send loop, starts
-    scheduled broadcasts when due, and drops from the queue anyone who left or whose
-    broadcast was stopped. The send loop only waits for the pacer.
+    A feeder task keeps a short queue of claimed recipients ahead of the send loop and starts
+    scheduled broadcasts when due. The send loop marks a few at a time as being sent (which
+    also drops anyone who left, or whose broadcast was stopped), then sends them as the pacer
+    allows. After a crash, only those marked can have arrived twice.
     """
 
     def __init__(
@@ -191,10 +192,10 @@ class Sender:
         organizers: frozenset[int] = frozenset(),
         batch: int | None = None,
         max_in_flight: int = 200,
-        flush_interval: float = 0.5,
+        flush_interval: float = 0.25,
+        flush_batch: int = 50,
         progress_interval: float = 3.0,
         idle_poll: float = 5.0,
-        recheck_interval: float = 0.25,
         network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
     ) -> None:
         self.bot = bot
@@ -202,12 +203,14 @@ class Sender:
         self.paid = paid
         self.pacer = pacer or Pacer(rate or (PAID_RATE if paid else FREE_RATE))
         self.organizers = organizers
-        # About a quarter second of sends: what a crash can leave uncertain stays small.
+        # The queue holds about a quarter second of sends; a twentieth of a second of them is
+        # marked as being sent at a time, which bounds what a crash can leave uncertain.
         self.batch = batch or max(8, int(self.pacer.rate / 4))
+        self.promote_batch = max(2, int(self.pacer.rate / 20))
         self.flush_interval = flush_interval
+        self.flush_batch = flush_batch
         self.progress_interval = progress_interval
         self.idle_poll = idle_poll
-        self.recheck_interval = recheck_interval
         self.network_retry_delays = network_retry_delays
         self._slots = asyncio.Semaphore(max_in_flight)
         self._wake = asyncio.Event()  # the feeder: a broadcast was queued, or the queue is low
@@ -218,8 +221,10 @@ class Sender:
         self._touched: set[int] = set()
         self._last_progress: dict[int, float] = {}
         self._first_seen: dict[int, tuple[float, int]] = {}
-        self._queue: collections.deque[Job] = collections.deque()
+        self._queue: collections.deque[Job] = collections.deque()  # claimed
+        self._ready: collections.deque[Job] = collections.deque()  # marked as being sent
         self._stopping = asyncio.Event()
+        self._flush_soon = asyncio.Event()
         self._due_checked = 0.0
 
     def wake(self, broadcast_id: int) -> None:
@@ -246,33 +251,32 @@ class Sender:
             # recipients back to the queue.
             self._stopping.set()
             self._wake.set()
+            self._flush_soon.set()
             await feeder
             await flusher
             await self._drain()
-            await self.storage.release_jobs([job.delivery_id for job in self._queue])
+            unsent = [*self._ready, *self._queue]
+            await self.storage.release_jobs([job.delivery_id for job in unsent])
 
     async def _send_loop(self) -> None:
         while True:
-            if not self._queue:
-                self._queued.clear()
-                self._wake.set()
-                await self._queued.wait()
+            if not self._ready:
+                if not self._queue:
+                    self._queued.clear()
+                    self._wake.set()
+                    await self._queued.wait()
+                    continue
+                await self._mark_sending()
                 continue
             await self._slots.acquire()
             await self.pacer.acquire()
-            if not self._queue:  # the feeder dropped the rest meanwhile
-                self._slots.release()
-                continue
-            job = self._queue.popleft()
-            if len(self._queue) < self.batch:
-                self._wake.set()
+            job = self._ready.popleft()
             task = asyncio.create_task(self._deliver(job))
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
 
     async def _feed(self) -> None:
         """Keep the queue stocked, start due broadcasts, and drop who must not get one."""
-        last_recheck = time.monotonic()
         while not self._stopping.is_set():
             self._wake.clear()
             try:
@@ -284,17 +288,13 @@ class Sender:
                         self._queued.set()
                         logger.debug("claimed %d deliveries", len(claimed))
                         continue  # stock up to the low-water mark before waiting
-                if self._queue and time.monotonic() - last_recheck >= self.recheck_interval:
-                    last_recheck = time.monotonic()
-                    await self._recheck()
             except Exception:  # the feeder must not die: broadcasts would stall without a word
                 logger.exception("cannot read the outbox; retrying in %.0f s", self.idle_poll)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=self.idle_poll)
                 continue
-            wait = self.recheck_interval if self._queue else self.idle_poll
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
 
     async def _start_due(self) -> None:
         """Queue scheduled broadcasts whose time has come (checked every idle_poll)."""
@@ -312,14 +312,23 @@ class Sender:
             )
         self._touched.update(started + refused)
 
-    async def _recheck(self) -> None:
-        """Drop queued recipients who left, or whose broadcast was stopped, since the claim."""
-        queued = [job.delivery_id for job in self._queue]
-        dropped = await self.storage.drop_unwanted(queued)
-        if dropped:
-            kept = [job for job in self._queue if job.delivery_id not in dropped]
-            self._touched.update(j.broadcast_id for j in self._queue if j.delivery_id in dropped)
-            self._queue = collections.deque(kept)
+    async def _mark_sending(self) -> None:
+        """Move the next few claimed recipients to the ready list, dropping who left."""
+        jobs = [self._queue.popleft() for _ in range(min(self.promote_batch, len(self._queue)))]
+        if len(self._queue) < self.batch:
+            self._wake.set()
+        try:
+            sending = await self.storage.mark_sending([job.delivery_id for job in jobs])
+        except Exception:
+            self._queue.extendleft(reversed(jobs))
+            logger.exception("cannot mark deliveries as being sent; retrying")
+            await asyncio.sleep(self.idle_poll)
+            return
+        for job in jobs:
+            if job.delivery_id in sending:
+                self._ready.append(job)
+            else:
+                self._touched.add(job.broadcast_id)  # left, or the broadcast was stopped
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -358,6 +367,8 @@ class Sender:
             outcome, error = Outcome.FAILED, f"unexpected error: {type(unexpected).__name__}"
         if outcome is not None:
             self._results.append(Result(job.delivery_id, outcome, error))
+            if len(self._results) >= self.flush_batch:
+                self._flush_soon.set()  # results not stored yet would be resent after a crash
         self._touched.add(job.broadcast_id)
 
     async def _send_part(
@@ -420,7 +431,8 @@ class Sender:
     async def _flush_periodically(self) -> None:
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.flush_interval)
+                await asyncio.wait_for(self._flush_soon.wait(), timeout=self.flush_interval)
+            self._flush_soon.clear()
             try:
                 await self._flush()
             except SQLAlchemyError:

@@ -9,7 +9,7 @@ import io
 from sqlalchemy import inspect, text
 
 from bot import reports
-from bot.storage import Outcome, Result, Storage, SubscriptionRecord
+from bot.storage import MAX_ATTEMPTS, Outcome, Result, Storage, SubscriptionRecord
 
 ANA, BEN, GROUP = 1001, 1002, -100500
 
@@ -107,17 +107,22 @@ async def test_cancelled_draft_cannot_be_sent(storage: Storage) -> None:
 
 
 async def test_crash_leftovers_are_requeued_and_counted_uncertain(storage: Storage) -> None:
-    """Deliveries in flight at a crash go back to the queue and are counted as uncertain."""
+    """Deliveries being sent at a crash go back to the queue and are counted as uncertain."""
     for chat in (ANA, BEN):
         await storage.subscribe(chat, "rafah", chat_type="private")
     broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=ANA)
     await storage.start_broadcast(broadcast_id, ANA, 7)
     first, second = await storage.claim_jobs(10)
+    assert await storage.mark_sending([first.delivery_id, second.delivery_id]) == {
+        first.delivery_id,
+        second.delivery_id,
+    }
     await storage.record_results([Result(first.delivery_id, Outcome.SENT)])
     assert await storage.requeue_in_flight() == 1
     again = await storage.claim_jobs(10)
     assert [job.delivery_id for job in again] == [second.delivery_id]
-    assert again[0].attempts == 2
+    assert again[0].attempts == 1  # counted when it was handed to Telegram
+    assert await storage.mark_sending([second.delivery_id]) == {second.delivery_id}
     await storage.record_results([Result(second.delivery_id, Outcome.FAILED, "Bad Request")])
     assert await storage.finish_broadcasts() == [broadcast_id]
     progress = await storage.progress(broadcast_id)
@@ -180,7 +185,7 @@ async def test_a_claimed_recipient_who_leaves_is_not_sent_to(storage: Storage) -
     await storage.start_broadcast(broadcast_id, 42, 7)
     [job] = await storage.claim_jobs(10)
     await storage.unsubscribe(ANA, "rafah")
-    assert await storage.drop_unwanted([job.delivery_id]) == {job.delivery_id}
+    assert await storage.mark_sending([job.delivery_id]) == set()
     progress = await storage.progress(broadcast_id)
     assert progress is not None
     assert progress.total == 0
@@ -254,3 +259,32 @@ async def test_start_lifts_a_block_and_says_whether_subscribed(storage: Storage)
     assert await storage.is_subscribed(ANA, "rafah")
     assert not await storage.started(BEN, "rafah", unblock=True)
     assert not await storage.started(ANA, None, unblock=True)
+
+
+async def test_claimed_but_unsent_recipients_are_not_uncertain(storage: Storage) -> None:
+    """A crash before a claimed row was handed to Telegram: requeued, not counted, no attempt."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=42)
+    await storage.start_broadcast(broadcast_id, 42, 7)
+    [job] = await storage.claim_jobs(10)
+    assert await storage.requeue_in_flight() == 0
+    [again] = await storage.claim_jobs(10)
+    assert (again.delivery_id, again.attempts) == (job.delivery_id, 0)
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert progress.uncertain == 0
+
+
+async def test_a_recipient_in_flight_at_every_crash_is_given_up(storage: Storage) -> None:
+    """Handed to Telegram at MAX_ATTEMPTS crashes in a row: failed, so crashes cannot loop."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=42)
+    await storage.start_broadcast(broadcast_id, 42, 7)
+    for _ in range(MAX_ATTEMPTS):
+        [job] = await storage.claim_jobs(10)
+        assert await storage.mark_sending([job.delivery_id]) == {job.delivery_id}
+        await storage.requeue_in_flight()
+    assert await storage.claim_jobs(10) == []
+    progress = await storage.progress(broadcast_id)
+    assert progress is not None
+    assert (progress.failed, progress.uncertain) == (1, MAX_ATTEMPTS)

@@ -1,0 +1,352 @@
+"""Broadcast bench: the real bot, as a process, sending to N subscribers under Telegram's limits.
+
+    python bench/broadcast.py --subscribers 1000 100000 --paid --probe
+
+Each run: a fresh database seeded with N subscribers of `rafah` (~97% people, ~2% groups, one
+group that migrates to a supergroup, ~1% who blocked the bot), the limited fake Bot API here,
+`python -m bot run` as a subprocess; the organizer sends `/broadcast` and presses Send, and the
+run ends when the database says the broadcast is done. Then a second broadcast is started to
+check that the chats which answered 403 are no longer queued. Exit status 1 if any run had
+duplicates, misses, or (at the free ceiling) any 429.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import itertools
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    ADMIN,
+    CAMPAIGN,
+    Audience,
+    BotProcess,
+    fetch_ints,
+    fresh_database,
+    inject_faults,
+    median,
+    prepare_broadcast,
+    press_send,
+    seed,
+    stop_on_sigterm,
+    until,
+    wait_until_done,
+    wait_until_started,
+)
+from bench.telegram_limits import FREE_RATE, PAID_RATE, LimitedTelegram
+from bot.local_api import message_update
+from bot.storage import Storage
+
+PROBES = 15
+_PROBE_BASE = 700_000_000  # each probe from a new user: the flood guard allows 8 in a burst
+PROBE_TIMEOUT = 15.0
+
+
+@dataclass
+class Run:
+    """What one run measured."""
+
+    size: int
+    number: int
+    ceiling: float
+    delivered: int = 0
+    rate: float = float("nan")
+    too_many: dict[str, int] = field(default_factory=dict)
+    too_many_broadcast: int = 0
+    duplicates: int = 0
+    missed: int = 0
+    blocked: int = 0
+    blocked_marked: int = 0
+    queued_blocked: int = -1  # blocked chats queued by the second broadcast (-1: not checked)
+    start: float = float("nan")
+    send_seconds: float = float("nan")
+    longest_gap: float = float("nan")  # the longest silence between two arrivals: a stall
+    peak_rss_mb: float = float("nan")
+    rss_before_mb: float = float("nan")  # just before Send: what the broadcast adds is the rest
+    cpu_per_1k: float = float("nan")
+    idle: list[tuple[float, float]] = field(default_factory=list)
+    busy: list[tuple[float, float]] = field(default_factory=list)
+    probe_timeouts: int = 0
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the run passes: no duplicates, no misses, 403s handled, no 429 if free."""
+        free = self.ceiling == FREE_RATE
+        return (
+            not self.error
+            and self.duplicates == 0
+            and self.missed == 0
+            and self.blocked_marked == self.blocked
+            and self.queued_blocked == 0
+            and not (free and sum(self.too_many.values()))
+        )
+
+    def line(self) -> str:
+        """Return the run as one line."""
+        too_many = sum(self.too_many.values())
+        parts = [
+            f"N={self.size} run {self.number}: {self.rate:.1f} msg/s "
+            f"({self.rate / self.ceiling:.2f} of {self.ceiling:.0f}) over "
+            f"{self.send_seconds:.1f} s, {self.delivered} delivered, longest gap "
+            f"{self.longest_gap * 1000:.0f} ms",
+            f"429s {too_many}",
+            f"duplicates {self.duplicates}",
+            f"missed {self.missed}",
+            f"403 marked blocked {self.blocked_marked}/{self.blocked}",
+            f"start {self.start:.2f} s",
+            f"peak RSS {self.peak_rss_mb:.1f} MB ({self.rss_before_mb:.1f} before Send)",
+            f"CPU {self.cpu_per_1k:.2f} s/1k msgs",
+        ]
+        if too_many:
+            parts[1] += f" {self.too_many} ({self.too_many_broadcast} to recipients)"
+        if self.queued_blocked:
+            parts[4] += f", {self.queued_blocked} queued again by the next broadcast"
+        else:
+            parts[4] += ", skipped by the next broadcast"
+        if self.idle or self.busy:
+            parts.append(probe_summary(self.idle, self.busy, self.probe_timeouts))
+        if self.error:
+            parts.append(f"ERROR: {self.error}")
+        return " · ".join(parts)
+
+
+def probe_summary(
+    idle: list[tuple[float, float]], busy: list[tuple[float, float]], timeouts: int
+) -> str:
+    """Return /statement latencies: first reply and last part, idle and busy, and the ratio."""
+    first_idle, last_idle = median([p[0] for p in idle]), median([p[1] for p in idle])
+    first_busy, last_busy = median([p[0] for p in busy]), median([p[1] for p in busy])
+    text = (
+        f"/statement idle {first_idle * 1000:.0f} ms (last part {last_idle * 1000:.0f}, "
+        f"n={len(idle)}), busy {first_busy * 1000:.0f} ms (last part {last_busy * 1000:.0f}, "
+        f"n={len(busy)}), busy/idle {first_busy / first_idle:.1f}x"
+    )
+    return text + (f", {timeouts} unanswered" if timeouts else "")
+
+
+class Prober:
+    """Asks /statement as a new person each time, and times the reply's first and last part."""
+
+    def __init__(self, telegram: LimitedTelegram) -> None:
+        self.telegram = telegram
+        self.parts = 0  # learned from the first probe: how many messages /statement sends
+        self._users = iter(range(_PROBE_BASE, _PROBE_BASE + 1_000_000))
+
+    async def probe(self) -> tuple[float, float] | None:
+        """Return seconds to the first and to the last part of the reply, or None if none came."""
+        user = next(self._users)
+        self.telegram.watch(user)
+        arrivals = self.telegram.by_chat[user]
+        pushed = time.monotonic()
+        self.telegram.api.push_update(message_update("/statement", user_id=user))
+        try:
+            await until(lambda: len(arrivals) >= max(self.parts, 1), "a reply", PROBE_TIMEOUT)
+            if not self.parts:
+                while True:  # the reply is complete once nothing more arrives for a second
+                    seen = len(arrivals)
+                    await asyncio.sleep(1.0)
+                    if len(arrivals) == seen:
+                        break
+                self.parts = len(arrivals)
+        except TimeoutError:
+            return None
+        return arrivals[0][0] - pushed, arrivals[self.parts - 1][0] - pushed
+
+
+async def probe_idle(prober: Prober, run: Run) -> None:
+    """Probe the bot before the broadcast, a little apart."""
+    for _ in range(PROBES):
+        result = await prober.probe()
+        if result is None:
+            run.probe_timeouts += 1
+        else:
+            run.idle.append(result)
+        await asyncio.sleep(0.2)
+
+
+async def probe_busy(
+    prober: Prober, run: Run, arrivals: list[tuple[float, int]], total: int
+) -> None:
+    """Probe the bot as the broadcast progresses: at 1/16, 2/16, ... of its messages."""
+    for index in range(1, PROBES + 1):
+        due = total * index / (PROBES + 1)
+        await until(lambda due=due: len(arrivals) >= due, "progress", 3600)
+        result = await prober.probe()
+        if result is None:
+            run.probe_timeouts += 1
+        else:
+            run.busy.append(result)
+
+
+async def one_run(size: int, number: int, args: argparse.Namespace) -> Run:
+    """Seed, start the bot, broadcast, check, stop; return what was measured."""
+    ceiling = PAID_RATE if args.paid else FREE_RATE
+    run = Run(size, number, ceiling)
+    with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
+        workdir = Path(tmp)
+        async with fresh_database(args.database, workdir) as (url, storage):
+            audience = await seed(storage, size)
+            run.blocked = len(audience.blocked)
+            async with LimitedTelegram() as telegram:
+                telegram.latency = args.latency / 1000
+                inject_faults(telegram, audience)
+                bot = BotProcess(telegram, url, workdir / "bot.log", paid=args.paid)
+                await bot.start()
+                try:
+                    await _broadcast(run, telegram, storage, bot, audience, args)
+                except (TimeoutError, RuntimeError) as error:
+                    run.error = str(error).splitlines()[0]
+                    print(bot.log_tail(), file=sys.stderr)
+                finally:
+                    if bot.alive():
+                        await bot.stop()
+    return run
+
+
+async def _broadcast(
+    run: Run,
+    telegram: LimitedTelegram,
+    storage: Storage,
+    bot: BotProcess,
+    audience: Audience,
+    args: argparse.Namespace,
+) -> None:
+    prober = Prober(telegram)
+    if args.probe:
+        await probe_idle(prober, run)
+
+    body = f"Bench broadcast {secrets.token_hex(6)}"
+    broadcast_id, data, message_id = await prepare_broadcast(telegram, body)
+    arrivals = telegram.by_text[body]
+    preview = len(arrivals)  # the organizer's preview carries the same text
+    too_many_before = collections.Counter(telegram.too_many)
+    cpu_before = bot.cpu_seconds()
+    run.rss_before_mb = bot.rss_mb()
+    pressed = press_send(telegram, data, message_id)
+    busy = None
+    if args.probe:
+        busy = asyncio.create_task(
+            probe_busy(prober, run, arrivals, preview + len(audience.expected))
+        )
+    try:
+        seconds = 120 + 3 * len(audience.expected) / run.ceiling
+        await wait_until_done(storage, broadcast_id, bot, seconds)
+        cpu = bot.cpu_seconds() - cpu_before
+    finally:
+        if busy is not None:
+            busy.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await busy
+
+    received = [(at, chat) for at, chat in arrivals if chat != ADMIN]
+    counts = collections.Counter(chat for _, chat in received)
+    run.delivered = len(received)
+    run.duplicates = sum(1 for count in counts.values() if count > 1)
+    run.missed = len(audience.expected - counts.keys())
+    run.too_many = dict(collections.Counter(telegram.too_many) - too_many_before)
+    run.too_many_broadcast = sum(telegram.too_many_chats[chat] for chat in audience.expected)
+    if received:
+        # Sorted: arrivals are indexed when answered, which latency can reorder.
+        times = sorted(at for at, _ in received)
+        first, last = times[0], times[-1]
+        run.start = first - pressed
+        run.send_seconds = last - first
+        run.longest_gap = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+        if last > first:
+            run.rate = (len(times) - 1) / (last - first)
+    run.cpu_per_1k = cpu / max(run.delivered, 1) * 1000
+
+    # Every 403 is remembered, and the next broadcast does not queue those chats again.
+    marked = await fetch_ints(
+        storage,
+        "SELECT chat_id FROM subscriptions WHERE campaign_id = :campaign AND status = 'blocked'",
+        campaign=CAMPAIGN,
+    )
+    run.blocked_marked = len(audience.blocked & set(marked))
+    second, data, message_id = await prepare_broadcast(
+        telegram, f"Bench again {secrets.token_hex(6)}"
+    )
+    press_send(telegram, data, message_id)
+    await wait_until_started(storage, second)
+    queued = await fetch_ints(
+        storage, "SELECT chat_id FROM deliveries WHERE broadcast_id = :id", id=second
+    )
+    run.queued_blocked = len(audience.blocked & set(queued))
+
+    run.peak_rss_mb = bot.peak_rss_mb()
+    await bot.stop(signal.SIGTERM)
+
+
+def summary(size: int, runs: list[Run]) -> str:
+    """Return the medians of one size's runs."""
+    rate = median([r.rate for r in runs])
+    ceiling = runs[0].ceiling
+    text = (
+        f"N={size} median of {len(runs)}: {rate:.1f} msg/s ({rate / ceiling:.2f} of "
+        f"{ceiling:.0f}) · 429s {sum(sum(r.too_many.values()) for r in runs)} · duplicates "
+        f"{sum(r.duplicates for r in runs)} · missed {sum(r.missed for r in runs)} · start "
+        f"{median([r.start for r in runs]):.2f} s · peak RSS "
+        f"{median([r.peak_rss_mb for r in runs]):.1f} MB · CPU "
+        f"{median([r.cpu_per_1k for r in runs]):.2f} s/1k msgs"
+    )
+    idle = [p for r in runs for p in r.idle]
+    busy = [p for r in runs for p in r.busy]
+    if idle or busy:
+        text += " · " + probe_summary(idle, busy, sum(r.probe_timeouts for r in runs))
+    return text
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    """Run every size the given number of times, printing as it goes."""
+    stop_on_sigterm()
+    mode = "paid (1000/s)" if args.paid else "free (30/s)"
+    database = args.database or "SQLite (a new file per run)"
+    print(f"broadcast bench: {mode}, latency {args.latency:g} ms, {database}", flush=True)
+    results: dict[int, list[Run]] = {}
+    for size in args.subscribers:
+        for number in range(1, args.runs + 1):
+            run = await one_run(size, number, args)
+            results.setdefault(size, []).append(run)
+            print(run.line(), flush=True)
+    print("summary:")
+    for size, runs in results.items():
+        print(summary(size, runs))
+    if len(results) > 1:
+        small, large = min(results), max(results)
+        ratio = median([r.peak_rss_mb for r in results[large]]) / median(
+            [r.peak_rss_mb for r in results[small]]
+        )
+        print(f"peak RSS at N={large} is {ratio:.2f}x that at N={small}")
+    return 0 if all(r.ok for runs in results.values() for r in runs) else 1
+
+
+def main() -> int:
+    """Parse the command line and run the bench."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[1000], metavar="N")
+    parser.add_argument("--paid", action="store_true", help="PAID_BROADCASTS=true: 1000/s")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="MS")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--database", metavar="URL", help="postgresql://...; default: SQLite")
+    parser.add_argument("--probe", action="store_true", help="time /statement, idle and busy")
+    try:
+        return asyncio.run(main_async(parser.parse_args()))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("interrupted: the bot was stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

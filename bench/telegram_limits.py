@@ -1,0 +1,254 @@
+"""A fake Bot API over real HTTP that enforces Telegram's sending limits, and its own speed test.
+
+Limits, as Telegram documents them (core.telegram.org/bots/faq, "My bot is hitting limits";
+core.telegram.org/bots/api#sendmessage, allow_paid_broadcast):
+- every send (sendMessage, sendDocument, copyMessage, forwardMessage, ...) takes a token from a
+  bucket of 30 per second, burst 30;
+- a send with allow_paid_broadcast=true takes from a bucket of 1000 per second, burst 1000,
+  instead;
+- a group (chat id < 0) gets at most 20 messages in any 60 seconds.
+Over a limit the answer is 429 with `retry_after` and nothing is recorded.
+
+`python bench/telegram_limits.py` measures how many requests per second this fake answers, with a
+load generator in a second process (aiohttp, form bodies, as the bot's transport sends them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiohttp import web
+
+from bot.local_api import ApiError
+from tests.fake_telegram import FakeTelegram, _params
+
+FREE_RATE, PAID_RATE = 30.0, 1000.0
+GROUP_PER_MINUTE = 20
+_SEND_PREFIXES = ("send", "copy", "forward")
+# How many recent calls the underlying fake keeps for inspection: enough to see the bot start,
+# bounded so 100,000 sends do not fill the orchestrator's memory.
+_KEPT_CALLS = 10_000
+
+
+def is_send(method: str) -> bool:
+    """Tell whether a Bot API method sends a message, and so counts against the limits."""
+    return method.lower().startswith(_SEND_PREFIXES)
+
+
+class TokenBucket:
+    """Tokens refilled at `rate` per second up to `burst`; one per request."""
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = now
+
+    def take(self, now: float) -> float:
+        """Take a token; return 0, or how many seconds until one is available."""
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+class Limits:
+    """Telegram's limits: an overall bucket, a paid-broadcast bucket, and a window per group."""
+
+    def __init__(
+        self,
+        rate: float = FREE_RATE,
+        paid_rate: float = PAID_RATE,
+        group_per_minute: int = GROUP_PER_MINUTE,
+    ) -> None:
+        now = time.monotonic()
+        self.free = TokenBucket(rate, rate, now)
+        self.paid = TokenBucket(paid_rate, paid_rate, now)
+        self.group_per_minute = group_per_minute
+        self._groups: dict[int, collections.deque[float]] = collections.defaultdict(
+            collections.deque
+        )
+
+    def take(self, chat_id: int, *, paid: bool, now: float) -> float:
+        """Admit one send; return 0, or how many seconds the sender must wait."""
+        sends = self._groups[chat_id] if chat_id < 0 else None
+        if sends is not None:
+            while sends and now - sends[0] >= 60.0:
+                sends.popleft()
+            if len(sends) >= self.group_per_minute:
+                return 60.0 - (now - sends[0])
+        wait = (self.paid if paid else self.free).take(now)
+        if wait == 0.0 and sends is not None:
+            sends.append(now)
+        return wait
+
+
+def _too_many(wait: float) -> web.Response:
+    seconds = max(1, math.ceil(wait))
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {seconds}",
+        "parameters": {"retry_after": seconds},
+    }
+    return web.json_response(body, status=429)
+
+
+def _chat_id(params: dict[str, Any]) -> int:
+    try:
+        return int(params.get("chat_id", 0))
+    except ValueError:  # a channel's @username: not a group in our sense
+        return 0
+
+
+class LimitedTelegram(FakeTelegram):
+    """The test suite's fake Bot API, with Telegram's limits, keeping only what a bench reads.
+
+    Every successful send is indexed by its text (`by_text`: arrival time and chat); chats
+    being watched (`watch`) also keep their messages in order (`by_chat`), and only theirs stay
+    in the underlying LocalBotAPI, so that editing the organizer's status message still works.
+    """
+
+    def __init__(self, *, limits: Limits | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.limits = limits or Limits()
+        self.api.calls = collections.deque(maxlen=_KEPT_CALLS)  # type: ignore[assignment]
+        self.received = collections.deque(maxlen=_KEPT_CALLS)  # type: ignore[assignment]
+        self.requests: collections.Counter[str] = collections.Counter()
+        self.too_many: collections.Counter[str] = collections.Counter()
+        self.too_many_chats: collections.Counter[int] = collections.Counter()
+        self.by_text: dict[str, list[tuple[float, int]]] = collections.defaultdict(list)
+        self.by_chat: dict[int, list[tuple[float, dict[str, Any]]]] = {}
+
+    def watch(self, chat_id: int) -> None:
+        """Keep every message sent to this chat, in order, in `by_chat`."""
+        self.by_chat.setdefault(chat_id, [])
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        if request.match_info["token"] != self.token:
+            body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            return web.json_response(body, status=401)
+        method = request.match_info["method"]
+        params = await _params(request)
+        self.requests[method] += 1
+        send = is_send(method)
+        chat_id = _chat_id(params) if send else 0
+        if send:
+            paid = str(params.get("allow_paid_broadcast", "")).lower() == "true"
+            wait = self.limits.take(chat_id, paid=paid, now=arrived)
+            if wait > 0.0:
+                self.too_many[method] += 1
+                self.too_many_chats[chat_id] += 1
+                return _too_many(wait)
+        if self.latency and (self.slow_methods is None or method in self.slow_methods):
+            await asyncio.sleep(self.latency)
+        try:
+            result = await self.api.call(method, params)
+        except ApiError as error:
+            return web.json_response(error.to_json(), status=error.code)
+        if send and isinstance(result, dict):
+            self._record(arrived, chat_id, result)
+        return web.json_response({"ok": True, "result": result})
+
+    def _record(self, arrived: float, chat_id: int, message: dict[str, Any]) -> None:
+        # A migrated group answers from its new id: index what Telegram stored, not what was asked.
+        chat_id = int(message.get("chat", {}).get("id", chat_id))
+        text = message.get("text", message.get("caption", ""))
+        self.by_text[text].append((arrived, chat_id))
+        kept = self.by_chat.get(chat_id)
+        if kept is not None:
+            kept.append((arrived, message))
+        else:
+            self.api.messages.pop((chat_id, message["message_id"]), None)
+
+    def total_too_many(self) -> int:
+        """Return how many sends were answered 429."""
+        return sum(self.too_many.values())
+
+
+# The speed test: how many requests per second the fake itself can answer.
+
+
+async def _load(url: str, requests: int, concurrency: int, token: str) -> None:
+    import aiohttp
+
+    chat_ids = iter(range(1, requests + 1))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            for chat_id in chat_ids:
+                data = {
+                    "chat_id": str(chat_id),
+                    "text": f"Load test {chat_id}",
+                    "parse_mode": "HTML",
+                    "link_preview_options": '{"is_disabled": true}',
+                    "allow_paid_broadcast": "true",
+                }
+                async with session.post(f"{url}/bot{token}/sendMessage", data=data) as answer:
+                    answer.raise_for_status()
+                    await answer.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        print(f"{time.perf_counter() - started:.6f}")
+
+
+async def measure(requests: int, concurrency: int) -> float:
+    """Serve the fake here and load it from another process; return requests per second."""
+    unlimited = Limits(rate=1e9, paid_rate=1e9)
+    async with LimitedTelegram(limits=unlimited) as telegram:
+        load = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--load",
+            telegram.url,
+            "--requests",
+            str(requests),
+            "--concurrency",
+            str(concurrency),
+            stdout=subprocess.PIPE,
+        )
+        out, _ = await load.communicate()
+        if load.returncode != 0:
+            raise SystemExit("the load generator failed")
+        served = sum(len(arrivals) for arrivals in telegram.by_text.values())
+        assert served == requests, (served, requests)
+    return requests / float(out.decode().split()[-1])
+
+
+def main() -> int:
+    """Measure the fake's own capacity (or, with --load, be the load generator)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        from tests.fake_telegram import TOKEN
+
+        asyncio.run(_load(args.load, args.requests, args.concurrency, TOKEN))
+        return 0
+    rate = asyncio.run(measure(args.requests, args.concurrency))
+    print(
+        f"the limited fake answered {args.requests} sendMessage requests from "
+        f"{args.concurrency} connections at {rate:.0f} req/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
