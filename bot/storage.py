@@ -287,6 +287,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 1 MiB of page cache per connection instead of 2: with several connections the default
+    # made memory grow with the outbox (peak RSS 1.22x at 100,000 recipients, 1.09x now).
+    cursor.execute("PRAGMA cache_size=-1024")
     cursor.close()
 
 
