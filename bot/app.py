@@ -152,11 +152,12 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     # New messages only: editing an old /subscribe or /broadcast must not run it again.
     new = filters.UpdateType.MESSAGE
     organizer = filters.User(user_id=config.admins) & filters.ChatType.PRIVATE & new
+    # Public commands first: they are most of the traffic, and handlers are tried in order.
+    for name, callback in PUBLIC.items():
+        application.add_handler(CommandHandler(name, callback, filters=new))
     for name, callback in ORGANIZER.items():
         application.add_handler(CommandHandler(name, callback, filters=organizer))
         application.add_handler(CommandHandler(name, admin.refuse, filters=new))
-    for name, callback in PUBLIC.items():
-        application.add_handler(CommandHandler(name, callback, filters=new))
 
     application.add_handler(
         CallbackQueryHandler(admin.confirm_button, pattern=r"^bc:(send|cancel):\d{1,12}$")

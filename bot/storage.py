@@ -394,8 +394,9 @@ class Storage:
             },
             where=_Subscription.status != Status.ACTIVE,
         ).returning(_Subscription.chat_id)
-        async with self._session.begin() as session:
-            changed = (await session.execute(statement)).first()
+        # Straight on a connection: the sign-up path is the hottest, and a session adds to it.
+        async with self.engine.begin() as connection:
+            changed = (await connection.execute(statement)).first()
         return changed is not None
 
     async def unsubscribe(self, chat_id: int, campaign_id: str) -> bool:
@@ -410,10 +411,10 @@ class Storage:
         With `unblock`, starting again after blocking the bot resumes what the block stopped.
         One read in the usual case; a write only when there is a block to lift.
         """
-        async with self._session() as session:
+        async with self.engine.connect() as connection:
             statuses = dict(
                 (
-                    await session.execute(
+                    await connection.execute(
                         select(_Subscription.campaign_id, _Subscription.status).where(
                             _Subscription.chat_id == chat_id
                         )
@@ -421,14 +422,14 @@ class Storage:
                 ).all()
             )
             if unblock and Status.BLOCKED in statuses.values():
-                await session.execute(
+                await connection.execute(
                     update(_Subscription)
                     .where(
                         _Subscription.chat_id == chat_id, _Subscription.status == Status.BLOCKED
                     )
                     .values(status=Status.ACTIVE, updated_at=self.clock())
                 )
-                await session.commit()
+                await connection.commit()
                 statuses = {
                     c: Status.ACTIVE if s == Status.BLOCKED else s for c, s in statuses.items()
                 }
