@@ -8,7 +8,14 @@ import io
 import logging
 import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    MaybeInaccessibleMessage,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
@@ -153,24 +160,35 @@ async def announce(update: Update, context: BotContext) -> None:
     await _offer(update, context, campaign, "statement", parts, send_at)
 
 
-async def confirm_button(update: Update, context: BotContext) -> None:
-    """Send or cancel a prepared broadcast, once, and only for an organizer."""
-    query = update.callback_query
-    user = update.effective_user
-    assert query is not None
-    assert query.data is not None
-    assert user is not None
-    # Checked again here: a button's data can be forged, and admins can change between steps.
+async def _organizer_press(
+    update: Update, context: BotContext
+) -> tuple[CallbackQuery, MaybeInaccessibleMessage, str, int] | None:
+    """Read a broadcast button press `bc:<action>:<id>`; None (answered) if refused.
+
+    The presser is checked against BOT_ADMINS at every press: a button's data can be forged,
+    and organizers can change between steps.
+    """
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
     if user.id not in context.services.config.admins:
         await query.answer(texts.NOT_ADMIN, show_alert=True)
-        logger.warning("refused a broadcast confirmation from a non-organizer")
-        return
-    message = query.message
-    if message is None:
+        logger.warning("refused a broadcast button (%s) from a non-organizer", query.data)
+        return None
+    if query.message is None:
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
-        return
+        return None
     _, action, number = query.data.split(":")
-    broadcast_id = int(number)
+    return query, query.message, action, int(number)
+
+
+async def confirm_button(update: Update, context: BotContext) -> None:
+    """Send or cancel a prepared broadcast, once, and only for an organizer."""
+    pressed = await _organizer_press(update, context)
+    if pressed is None:
+        return
+    query, message, action, broadcast_id = pressed
+    user = update.effective_user
+    assert user is not None
     storage = context.storage
     if action == "cancel":
         if not await storage.cancel_draft(broadcast_id):
@@ -213,19 +231,12 @@ async def confirm_button(update: Update, context: BotContext) -> None:
 
 async def stop_button_pressed(update: Update, context: BotContext) -> None:
     """Ask before stopping a scheduled or running broadcast; stop it on the second press."""
-    query = update.callback_query
+    pressed = await _organizer_press(update, context)
+    if pressed is None:
+        return
+    query, message, action, broadcast_id = pressed
     user = update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    if user.id not in context.services.config.admins:
-        await query.answer(texts.NOT_ADMIN, show_alert=True)
-        logger.warning("refused a broadcast stop from a non-organizer")
-        return
-    message = query.message
-    if message is None:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
-        return
-    _, action, number = query.data.split(":")
-    broadcast_id = int(number)
+    assert user is not None
     storage = context.storage
     if action == "stop":
         progress = await storage.progress(broadcast_id)
