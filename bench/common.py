@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from bench.telegram_limits import LimitedTelegram
 from bot.local_api import callback_update, message_update
-from bot.storage import Storage, SubscriptionRecord, _Base
+from bot.storage import Storage, SubscriptionRecord, metadata
 from tests.fake_telegram import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,8 @@ async def fresh_database(url: str | None, workdir: Path) -> AsyncIterator[tuple[
         url = await _postgres_database(url)
         storage = Storage.connect(url)
         async with storage.engine.begin() as connection:
-            await connection.run_sync(_Base.metadata.drop_all)
+            await connection.run_sync(metadata.drop_all)
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         await storage.create_schema()
     try:
         yield url, storage

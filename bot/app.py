@@ -39,6 +39,7 @@ from bot.context import BotApplication, BotContext, Services
 from bot.delivery import FREE_RATE, PAID_RATE, PacedRequest, Pacer, Sender
 from bot.flood import FloodGuard
 from bot.http import AiohttpRequest
+from bot.leader import sender_lock
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -191,19 +192,42 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
 
 
 async def start_services(application: BotApplication) -> None:
-    """Publish the command menus and start the broadcast sender."""
+    """Publish the command menus and start sending broadcasts once this process may."""
     services: Services = application.bot_data["services"]
     await services.storage.create_schema()
     await publish_commands(application, services.config)
-    services.sender = Sender(
-        application.bot,
-        services.storage,
-        pacer=services.pacer,
-        organizers=services.config.admins,
-        **services.sender_options,
-    )
-    services.sender_task = asyncio.create_task(services.sender.run(), name="sender")
+    services.sender_task = asyncio.create_task(_send_while_elected(application), name="sender")
     services.sender_task.add_done_callback(_sender_stopped)
+
+
+async def _send_while_elected(application: BotApplication) -> None:
+    """Wait for the sender lock, then send until cancelled or until the lock is lost."""
+    services: Services = application.bot_data["services"]
+    options = dict(services.sender_options)
+    lock = sender_lock(services.storage.engine, poll=options.pop("lock_poll", 1.0))
+    while True:
+        await lock.acquire()
+        logger.info("this process sends the broadcasts")
+        services.sender = Sender(
+            application.bot,
+            services.storage,
+            pacer=services.pacer,
+            organizers=services.config.admins,
+            **options,
+        )
+        sending = asyncio.create_task(services.sender.run(), name="sending")
+        lost = asyncio.create_task(lock.lost(), name="sender-lock")
+        try:
+            await asyncio.wait((sending, lost), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            services.sender = None
+            lost.cancel()
+            sending.cancel()
+            await asyncio.wait((sending,))  # it stores what it knows before it ends
+            await lock.release()
+        if not sending.cancelled() and (error := sending.exception()) is not None:
+            raise error
+        logger.warning("lost the sender lock (database connection); another process may send")
 
 
 def _sender_stopped(task: asyncio.Task[None]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,10 +15,11 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot import render, reports
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, check_database_url, load_config
 from bot.console import to_terminal
 from bot.content import Content, ContentError, load_campaigns
 from bot.logs import configure_logging
+from bot.schema import SchemaError
 from bot.storage import Storage, sqlite_file
 
 logger = logging.getLogger(__name__)
@@ -37,13 +39,25 @@ def _parser() -> argparse.ArgumentParser:
         description="A Telegram bot for solidarity campaigns written in YAML.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="run the bot (long polling); needs TELEGRAM_BOT_TOKEN")
+    run = commands.add_parser("run", help="run the bot; needs TELEGRAM_BOT_TOKEN")
+    run.add_argument(
+        "--migrate", action="store_true", help="migrate an out-of-date database first"
+    )
+    migrate = commands.add_parser("migrate", help="bring the database's schema up to date")
+    migrate.add_argument(
+        "--to", metavar="REVISION", help="migrate (or downgrade) to this revision instead"
+    )
     validate = commands.add_parser("validate", help="check campaign files")
     validate.add_argument("directory", nargs="?", type=Path, help="default: CAMPAIGNS_DIR")
     commands.add_parser("preview", help="try the bot in this terminal, offline")
     export = commands.add_parser("export", help="print subscribers as CSV")
     export.add_argument("--campaign", help="only this campaign's subscribers")
     commands.add_parser("stats", help="print subscriber numbers and the last broadcasts")
+    copy = commands.add_parser(
+        "copy-db", help="copy every row into an empty database (e.g. SQLite to PostgreSQL)"
+    )
+    copy.add_argument("source", metavar="FROM", help="database URL to copy from")
+    copy.add_argument("target", metavar="TO", help="database URL of an empty database")
     return parser
 
 
@@ -53,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config()
         if args.command == "run":
-            run(config)
+            run(config, migrate=args.migrate)
+        elif args.command == "migrate":
+            asyncio.run(migrate(config, args.to))
         elif args.command == "validate":
             validate(args.directory or config.campaigns_dir)
         elif args.command == "preview":
@@ -64,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(export(config, args.campaign))
         elif args.command == "stats":
             asyncio.run(stats(config))
+        elif args.command == "copy-db":
+            asyncio.run(copy_db(args.source, args.target))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -72,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0
 
 
@@ -103,13 +124,16 @@ def validate(directory: Path) -> None:
         )
 
 
-def run(config: Config) -> None:
-    """Serve the campaigns over long polling until interrupted."""
+def run(config: Config, *, migrate: bool = False) -> None:
+    """Serve the campaigns (long polling, or a webhook if configured) until interrupted."""
     from bot.app import build_application
+    from bot.webhook import ListenError, serve
 
     token = config.require_token()
-    configure_logging(config.log_level, [token])
+    secrets = [token] if config.webhook is None else [token, config.webhook.secret]
+    configure_logging(config.log_level, secrets)
     content = load_or_fail(config.campaigns_dir)
+    asyncio.run(_prepare_database(config, migrate=migrate))
     try:
         storage = Storage.connect(config.database_url)
     except (SQLAlchemyError, OSError) as error:
@@ -117,7 +141,12 @@ def run(config: Config) -> None:
     application = build_application(config, content, storage, token=token)
     logger.info("serving %s", render.summary(content))
     try:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        if config.webhook is None:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+        else:
+            asyncio.run(serve(application, config.webhook))
+    except ListenError as error:
+        raise Failure(str(error)) from None
     except InvalidToken:
         raise Failure("Telegram refused the token: copy it again from @BotFather") from None
     except NetworkError as error:
@@ -126,6 +155,39 @@ def run(config: Config) -> None:
         ) from None
     except (SQLAlchemyError, OSError) as error:
         raise _database_failure(error) from None
+
+
+async def _prepare_database(config: Config, *, migrate: bool) -> None:
+    """Create the database on first run; refuse (or migrate) an out-of-date one."""
+    try:
+        storage = Storage.connect(config.database_url)
+        try:
+            await storage.create_schema(migrate=migrate)
+        finally:
+            await storage.close()
+    except SchemaError as error:
+        raise Failure(str(error)) from None
+    except (SQLAlchemyError, OSError) as error:
+        raise _database_failure(error) from None
+
+
+async def migrate(config: Config, revision: str | None) -> None:
+    """Migrate the configured database to `revision` (default: the latest)."""
+    path = sqlite_file(config.database_url)
+    if path is not None and not path.exists():
+        raise Failure(f"no database at {path.resolve()}: the bot creates it on first run")
+    try:
+        storage = Storage.connect(config.database_url)
+        try:
+            done = await storage.migrate(revision)
+            found = await storage.schema_state()
+        finally:
+            await storage.close()
+    except SchemaError as error:
+        raise Failure(str(error)) from None
+    except (SQLAlchemyError, OSError) as error:
+        raise _database_failure(error) from None
+    print(done or f"the database is already at schema {found.revision}")
 
 
 async def export(config: Config, campaign_id: str | None) -> None:
@@ -151,6 +213,32 @@ async def stats(config: Config) -> None:
         await storage.close()
 
 
+async def copy_db(source_url: str, target_url: str) -> None:
+    """Copy every row from one database into an empty one, and say how many."""
+    from bot.copydb import CopyError, copy_database
+
+    for url, name in ((source_url, "FROM"), (target_url, "TO")):
+        try:
+            check_database_url(url, name)
+        except ConfigError as error:
+            raise Failure(f"copy-db: {error}") from None
+    path = sqlite_file(source_url)
+    if path is not None and not path.exists():
+        raise Failure(f"no database at {path.resolve()}: nothing to copy")
+    source, target = Storage.connect(source_url), Storage.connect(target_url)
+    try:
+        copied = await copy_database(source, target)
+    except CopyError as error:
+        raise Failure(f"copy-db: {error}; nothing was copied") from None
+    except (SQLAlchemyError, OSError) as error:
+        raise Failure(f"copy-db: {type(error).__name__}: {error}; nothing was copied") from None
+    finally:
+        await source.close()
+        await target.close()
+    counts = ", ".join(f"{count} {table}" for table, count in copied.items())
+    print(f"copied {counts}")
+
+
 def _campaign_ids(config: Config) -> set[str]:
     try:
         return {c.id for c in load_campaigns(config.campaigns_dir)}
@@ -172,5 +260,7 @@ async def _open_existing(config: Config) -> Storage:
         )
     try:
         return await Storage.open(config.database_url)
+    except SchemaError as error:
+        raise Failure(str(error)) from None
     except (SQLAlchemyError, OSError) as error:
         raise _database_failure(error) from None

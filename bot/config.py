@@ -27,6 +27,21 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates, and where this process listens for them."""
+
+    url: str  # the public https URL given to Telegram
+    secret: str = field(repr=False)  # Telegram sends it back in a header with every update
+    listen: str = "127.0.0.1"  # behind a reverse proxy that terminates TLS
+    port: int = 8080
+
+    @property
+    def path(self) -> str:
+        """Return the URL's path, where updates arrive (`/` if it has none)."""
+        return "/" + self.url.split("://", 1)[1].partition("/")[2]
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting the bot runs with."""
 
@@ -38,6 +53,7 @@ class Config:
     log_level: str = "INFO"
     paid_broadcasts: bool = False
     timezone: str = "UTC"
+    webhook: Webhook | None = None  # None: long polling
 
     @property
     def zone(self) -> ZoneInfo:
@@ -110,7 +126,8 @@ def _parse_timezone(text: str) -> str:
     return name
 
 
-def _check_database_url(url: str) -> None:
+def check_database_url(url: str, name: str = "DATABASE_URL") -> None:
+    """Raise ConfigError unless `url` is an sqlite:/// or postgresql:// URL."""
     scheme = re.match(r"^([a-z][a-z0-9]*)(?:\+[a-z0-9_]+)?://", url)
     if scheme is None:
         reason = "not a database URL"
@@ -118,7 +135,7 @@ def _check_database_url(url: str) -> None:
         reason = f"unsupported database {scheme[1]!r}: use sqlite:/// or postgresql://"
     else:
         return
-    raise ConfigError(f"DATABASE_URL: {reason} (e.g. {DEFAULT_DATABASE_URL})")
+    raise ConfigError(f"{name}: {reason} (e.g. {DEFAULT_DATABASE_URL})")
 
 
 def _parse_api_url(text: str) -> str:
@@ -126,6 +143,29 @@ def _parse_api_url(text: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
         raise ConfigError(f"TELEGRAM_API_URL: {text!r} is not an http(s) URL")
     return url.removesuffix("/bot")
+
+
+def _parse_webhook(values: Mapping[str, str]) -> Webhook | None:
+    url = values.get("WEBHOOK_URL", "").strip()
+    if not url:
+        return None
+    if not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise ConfigError(
+            f"WEBHOOK_URL: {url!r} is not an https URL without query "
+            "(Telegram only posts to https, e.g. https://bot.example.org/telegram)"
+        )
+    secret = values.get("WEBHOOK_SECRET", "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+        # Never echo the value.
+        raise ConfigError(
+            "WEBHOOK_SECRET must be set with WEBHOOK_URL: 16 to 256 of A-Z a-z 0-9 _ - "
+            '(make one with: python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
+    port_text = values.get("WEBHOOK_PORT", "").strip() or "8080"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"WEBHOOK_PORT: {port_text!r} is not a port number (1-65535)")
+    listen = values.get("WEBHOOK_LISTEN", "").strip() or "127.0.0.1"
+    return Webhook(url=url, secret=secret, listen=listen, port=int(port_text))
 
 
 def load_config(
@@ -145,7 +185,7 @@ def load_config(
             "copy it again from @BotFather)"
         )
     database_url = values.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
-    _check_database_url(database_url)
+    check_database_url(database_url)
     log_level = values.get("LOG_LEVEL", "").strip().upper() or "INFO"
     if log_level not in logging.getLevelNamesMapping():
         raise ConfigError(
@@ -160,4 +200,5 @@ def load_config(
         log_level=log_level,
         paid_broadcasts=_parse_flag("PAID_BROADCASTS", values.get("PAID_BROADCASTS", "")),
         timezone=_parse_timezone(values.get("TIMEZONE", "")),
+        webhook=_parse_webhook(values),
     )

@@ -195,7 +195,7 @@ class Sender:
         flush_interval: float = 0.25,
         flush_batch: int = 50,
         progress_interval: float = 3.0,
-        idle_poll: float = 5.0,
+        idle_poll: float = 1.0,
         network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
     ) -> None:
         self.bot = bot

@@ -188,6 +188,7 @@ class LocalBotAPI:
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}
         self.bad_request: dict[int, str] = {}
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         # A long poll answers after at most this many seconds, so a stopping bot is not kept.
         self.poll_cap = 1.0
         self._failures: list[tuple[int | None, ApiError]] = []
@@ -315,6 +316,12 @@ class LocalBotAPI:
         }
 
     def _getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         # Telegram forgets the updates below the offset; a negative offset counts from the end.
         offset = int(params.get("offset", 0))
         if offset < 0:
@@ -326,7 +333,22 @@ class LocalBotAPI:
     def _deletewebhook(self, params: dict[str, Any]) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
         return True
+
+    def _setwebhook(self, params: dict[str, Any]) -> bool:
+        if not str(params.get("url", "")).startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        self.webhook = params
+        return True
+
+    def _getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        webhook = self.webhook or {}
+        return {
+            "url": webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     def _true(self, params: dict[str, Any]) -> bool:
         return True

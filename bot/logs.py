@@ -52,8 +52,9 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token; alembic
+    # narrates each step of a migration (our own log says what it did).
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # At DEBUG, python-telegram-bot logs whole updates and replies: people's names and messages.
     # Our own modules may be verbose; the library never below INFO.

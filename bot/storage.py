@@ -27,15 +27,13 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    inspect,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -43,6 +41,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot import schema
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,9 @@ class _Base(DeclarativeBase):
     pass
 
 
+metadata = _Base.metadata
+
+
 class _Subscription(_Base):
     __tablename__ = "subscriptions"
 
@@ -132,7 +135,7 @@ class _Broadcast(_Base):
     status_message_id: Mapped[int | None] = mapped_column(Integer)
     uncertain: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
-    # Added after v1 (see _ADDED_COLUMNS): when a scheduled broadcast is due, when sending began.
+    # Added by migration 0002: when a scheduled broadcast is due, when sending began.
     send_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
     started_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
 
@@ -293,23 +296,6 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# Columns added to existing tables after v1. Each is nullable, so adding it moves no data.
-# (Until the project has migrations, this is how a v1 database is brought up to date.)
-_ADDED_COLUMNS = {"broadcasts": ("send_at", "started_at")}
-
-
-def _add_missing_columns(connection: Connection) -> None:
-    inspector = inspect(connection)
-    for table_name, names in _ADDED_COLUMNS.items():
-        present = {column["name"] for column in inspector.get_columns(table_name)}
-        table = _Base.metadata.tables[table_name]
-        for name in names:
-            if name not in present:
-                kind = table.c[name].type.compile(dialect=connection.dialect)
-                connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
-                logger.info("added column %s.%s", table_name, name)
-
-
 class Storage:
     """The bot's database, behind intention-named async methods returning plain values."""
 
@@ -340,11 +326,26 @@ class Storage:
         await storage.create_schema()
         return storage
 
-    async def create_schema(self) -> None:
-        """Create the tables that do not exist yet, and add columns added since v1."""
+    async def create_schema(self, *, migrate: bool = False) -> None:
+        """Create a new database's tables, or check that an existing one is up to date.
+
+        Raises SchemaError if it is not, unless `migrate` is true: then it is migrated.
+        """
         async with self.engine.begin() as connection:
-            await connection.run_sync(_Base.metadata.create_all)
-            await connection.run_sync(_add_missing_columns)
+            done = await connection.run_sync(schema.prepare, metadata, migrate=migrate)
+        if done:
+            logger.info("%s", done)
+
+    async def migrate(self, revision: str | None = None) -> str | None:
+        """Migrate the schema to `revision` (default: the latest); return what was done."""
+        target = revision or schema.head()
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(schema.migrate_to, metadata, target)
+
+    async def schema_state(self) -> schema.SchemaState:
+        """Return the schema's revision and the one this version of the bot needs."""
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(schema.state, metadata)
 
     async def close(self) -> None:
         """Release the database connections."""
@@ -761,12 +762,15 @@ class Storage:
             async with self._session.begin() as session:
                 # The ids first, straight from the (status, id) index; then only those rows
                 # are joined. Joining first made PostgreSQL scan every pending row per claim.
+                # On PostgreSQL a second claimer skips the rows this one locked (SQLite has
+                # one writer at a time anyway).
                 ids = list(
                     await session.scalars(
                         select(_Delivery.id)
                         .where(_Delivery.status == Outcome.PENDING)
                         .order_by(_Delivery.id)
                         .limit(limit)
+                        .with_for_update(skip_locked=True)
                     )
                 )
                 if not ids:
@@ -810,7 +814,9 @@ class Storage:
                     )
                 )
                 jobs = [Job(*row) for row in claimed]
-            return sorted(jobs, key=lambda job: job.delivery_id)
+            if jobs:
+                return sorted(jobs, key=lambda job: job.delivery_id)
+            # Another claimer took these between our read and our write: look again.
 
     async def mark_sending(self, delivery_ids: Sequence[int]) -> set[int]:
         """Mark claimed recipients as handed to Telegram, just before sending; return them.

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from telegram import Update
 
 from bot.app import build_application, running
@@ -19,7 +20,7 @@ from bot.config import Config
 from bot.content import Content, load_campaigns
 from bot.context import BotApplication
 from bot.local_api import Call, LocalBotAPI, LocalRequest, callback_update, message_update
-from bot.storage import Storage, _Base
+from bot.storage import Storage, metadata
 
 from .fake_telegram import TOKEN
 
@@ -41,7 +42,8 @@ async def open_storage(kind: str, tmp_path: Path) -> Storage:
         return await Storage.open(f"sqlite:///{tmp_path / 'test.db'}")
     storage = Storage.connect(POSTGRES_URL)
     async with storage.engine.begin() as connection:
-        await connection.run_sync(_Base.metadata.drop_all)
+        await connection.run_sync(metadata.drop_all)
+        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await storage.create_schema()
     return storage
 

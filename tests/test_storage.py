@@ -219,28 +219,6 @@ async def test_subscriptions_are_added_in_bulk_and_read_back(storage: Storage) -
     assert [r async for r in storage.subscriptions("rafah")] == records
 
 
-async def test_a_v1_database_gets_the_columns_added_since(storage: Storage) -> None:
-    """Columns added after v1 are added on start; the broadcasts already stored stay."""
-    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["hi"], created_by=42)
-    async with storage.engine.begin() as connection:
-        for column in ("send_at", "started_at"):
-            await connection.execute(text(f"ALTER TABLE broadcasts DROP COLUMN {column}"))
-    await storage.create_schema()
-    await storage.create_schema()  # and again: nothing left to add
-    columns = await _columns(storage, "broadcasts")
-    assert {"send_at", "started_at"} <= columns
-    draft = await storage.broadcast(broadcast_id)
-    assert draft is not None
-    assert draft.parts == ["hi"]
-
-
-async def _columns(storage: Storage, table: str) -> set[str]:
-    async with storage.engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: {column["name"] for column in inspect(sync).get_columns(table)}
-        )
-
-
 async def test_simultaneous_sign_ups_of_one_chat_record_one(storage: Storage) -> None:
     """Ten sign-ups of one chat at once: one is new, none fails, one row."""
     results = await asyncio.gather(

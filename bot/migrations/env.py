@@ -1,0 +1,44 @@
+"""Alembic's entry point: migrate the connection the bot hands over, or DATABASE_URL's database.
+
+`python -m bot migrate` (bot/schema.py) passes its own connection in `config.attributes`; the
+`alembic` command line (for writing new revisions) connects to DATABASE_URL itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from bot.storage import metadata
+
+
+def run_migrations(connection: Connection) -> None:
+    # No batch mode: SQLite 3.35+ adds and drops columns in place. A future migration that
+    # must rebuild an SQLite table has to switch foreign keys off first (ON DELETE CASCADE
+    # would empty the tables that point at the rebuilt one).
+    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_on_database_url() -> None:
+    from bot.config import load_config
+    from bot.storage import Storage
+
+    storage = Storage.connect(load_config().database_url)
+    try:
+        async with storage.engine.begin() as connection:
+            await connection.run_sync(run_migrations)
+    finally:
+        await storage.close()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported: run them on a database")
+given = context.config.attributes.get("connection")
+if given is not None:
+    run_migrations(given)
+else:
+    asyncio.run(_run_on_database_url())

@@ -1,0 +1,112 @@
+"""Webhook mode: Telegram posts updates to us over HTTP; `/healthz` for load balancers.
+
+Any number of processes can serve one bot this way behind a reverse proxy (polling allows only
+one). Each one puts the updates it receives on its own Application's queue; which of them sends
+the broadcasts is settled by the database (bot/leader.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import signal
+
+from aiohttp import web
+from sqlalchemy import text
+from telegram import Update
+
+from bot.app import running
+from bot.config import Webhook
+from bot.context import BotApplication
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_TIMEOUT = 2.0
+_APPLICATION = web.AppKey("application", BotApplication)
+_SECRET = web.AppKey("secret", str)
+
+
+class ListenError(Exception):
+    """The webhook's port cannot be listened on; says which and why."""
+
+
+def web_app(application: BotApplication, webhook: Webhook) -> web.Application:
+    """Return the HTTP side: updates at the webhook's path, health at /healthz."""
+    app = web.Application()
+    app[_APPLICATION] = application
+    app[_SECRET] = webhook.secret
+    app.router.add_post(webhook.path, _receive)
+    app.router.add_get("/healthz", _health)
+    return app
+
+
+async def _receive(request: web.Request) -> web.Response:
+    secret = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(secret.encode(), request.app[_SECRET].encode()):
+        logger.warning("refused a webhook request without the right secret")
+        return web.Response(status=403, text="forbidden")
+    application = request.app[_APPLICATION]
+    try:
+        data = await request.json()
+        update = Update.de_json(data, application.bot)
+    except (ValueError, TypeError, KeyError):  # not JSON, or not an update
+        logger.warning("refused a webhook request that is not an update")
+        return web.Response(status=400, text="not an update")
+    await application.update_queue.put(update)
+    return web.Response(text="ok")
+
+
+async def _health(request: web.Request) -> web.Response:
+    """200 when this process can take updates and reach its database, else 503."""
+    services = request.app[_APPLICATION].bot_data["services"]
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            async with services.storage.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as error:  # any failure is the answer
+        database = f"unreachable ({type(error).__name__})"
+    healthy = database == "ok" and request.app[_APPLICATION].running
+    body = {
+        "ok": healthy,
+        "database": database,
+        "sending_broadcasts": services.sender is not None,
+    }
+    return web.Response(
+        status=200 if healthy else 503, text=json.dumps(body), content_type="application/json"
+    )
+
+
+async def serve(application: BotApplication, webhook: Webhook) -> None:
+    """Run the bot on a webhook until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(application):
+        runner = web.AppRunner(web_app(application, webhook), access_log=None)
+        await runner.setup()
+        try:
+            try:
+                await web.TCPSite(runner, webhook.listen, webhook.port).start()
+            except OSError as error:
+                raise ListenError(
+                    f"cannot listen on {webhook.listen}:{webhook.port} for the webhook: "
+                    f"{error.strerror or error} (set WEBHOOK_LISTEN and WEBHOOK_PORT)"
+                ) from None
+            # Every process sets the same webhook: harmless, and none depends on another.
+            await application.bot.set_webhook(
+                webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES
+            )
+            logger.info(
+                "taking updates at %s (listening on %s:%d)",
+                webhook.url,
+                webhook.listen,
+                webhook.port,
+            )
+            await stop.wait()
+        finally:
+            await runner.cleanup()
