@@ -75,7 +75,7 @@ async def reach(storage: Storage, broadcast_id: int, reached: Reached, due: int)
 
 def kill_points(rng: random.Random, recipients: int, kills: int) -> list[tuple[int, float]]:
     """Return, per kill, after how many recipients reached and how many seconds later to strike."""
-    span = 0.9 * recipients / kills
+    span = 0.8 * recipients / kills  # all before 85%: a restart re-sends what was in flight
     points = []
     for index in range(kills):
         after = int(0.05 * recipients + span * (index + rng.random()))
