@@ -160,6 +160,10 @@ async def announce(update: Update, context: BotContext) -> None:
     await _offer(update, context, campaign, "statement", parts, send_at)
 
 
+CONFIRMATION_TTL = dt.timedelta(minutes=30)
+_CONFIRMATIONS = {"send", "halt"}  # the presses that act; the others only ask or undo
+
+
 async def _organizer_press(
     update: Update, context: BotContext
 ) -> tuple[CallbackQuery, MaybeInaccessibleMessage, str, int] | None:
@@ -178,6 +182,14 @@ async def _organizer_press(
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
         return None
     _, action, number = query.data.split(":")
+    # A confirmation is good for CONFIRMATION_TTL after it was asked (Telegram dates the
+    # message; a press cannot change that): an old one, found or replayed later, does nothing.
+    age = dt.datetime.now(dt.UTC) - query.message.date
+    if action in _CONFIRMATIONS and age > CONFIRMATION_TTL:
+        minutes = int(CONFIRMATION_TTL.total_seconds() // 60)
+        await query.answer(texts.CONFIRMATION_EXPIRED.format(minutes=minutes), show_alert=True)
+        logger.info("refused an expired confirmation (%s)", query.data)
+        return None
     return query, query.message, action, int(number)
 
 

@@ -9,6 +9,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -200,8 +201,11 @@ async def start_services(application: BotApplication) -> None:
     services.sender_task.add_done_callback(_sender_stopped)
 
 
+SENDER_RESTART_DELAY = 5.0
+
+
 async def _send_while_elected(application: BotApplication) -> None:
-    """Wait for the sender lock, then send until cancelled or until the lock is lost."""
+    """Hold the sender lock and send until cancelled; start again if either is lost."""
     services: Services = application.bot_data["services"]
     options = dict(services.sender_options)
     lock = sender_lock(services.storage.engine, poll=options.pop("lock_poll", 1.0))
@@ -226,7 +230,14 @@ async def _send_while_elected(application: BotApplication) -> None:
             await asyncio.wait((sending,))  # it stores what it knows before it ends
             await lock.release()
         if not sending.cancelled() and (error := sending.exception()) is not None:
-            raise error
+            # The database went away mid-send, or a bug: either way broadcasts must not
+            # wait for a restart. Start again shortly (another process may take over).
+            if isinstance(error, SQLAlchemyError | OSError):
+                logger.error("the sender lost its database (%s)", type(error).__name__)
+            else:
+                logger.error("the sender stopped on an unexpected error", exc_info=error)
+            await asyncio.sleep(SENDER_RESTART_DELAY)
+            continue
         logger.warning("lost the sender lock (database connection); another process may send")
 
 
@@ -282,13 +293,22 @@ async def publish_commands(application: BotApplication, config: Config) -> None:
 async def _on_error(update: object, context: BotContext) -> None:
     """Log an unexpected error by update id only, and tell the user something went wrong."""
     update_id = update.update_id if isinstance(update, Update) else None
-    logger.error("error while handling update %s", update_id, exc_info=context.error)
+    error = context.error
+    if isinstance(error, SQLAlchemyError | OSError):
+        # The database is away (or refusing): one line, not a traceback per update, and a
+        # reply saying that nothing was saved, so nobody believes they signed up.
+        cause = getattr(error, "orig", None) or error
+        logger.error("database unavailable for update %s: %s", update_id, type(cause).__name__)
+        reply = texts.STORAGE_DOWN
+    else:
+        logger.error("error while handling update %s", update_id, exc_info=error)
+        reply = texts.ERROR
     if not isinstance(update, Update):
         return
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(texts.ERROR, show_alert=True)
+            await update.callback_query.answer(reply, show_alert=True)
         elif update.effective_chat is not None and update.effective_message is not None:
-            await update.effective_chat.send_message(texts.ERROR)
+            await update.effective_chat.send_message(reply)
     except TelegramError:
         pass

@@ -54,6 +54,7 @@ class Config:
     paid_broadcasts: bool = False
     timezone: str = "UTC"
     webhook: Webhook | None = None  # None: long polling
+    group_policy: str = "anyone"  # or "organizers": leave groups a non-organizer added it to
 
     @property
     def zone(self) -> ZoneInfo:
@@ -145,6 +146,19 @@ def _parse_api_url(text: str) -> str:
     return url.removesuffix("/bot")
 
 
+GROUP_POLICIES = ("anyone", "organizers")
+
+
+def _parse_group_policy(text: str) -> str:
+    policy = text.strip().lower() or "anyone"
+    if policy not in GROUP_POLICIES:
+        raise ConfigError(
+            f"GROUP_POLICY: {text!r} is not anyone (anyone may add the bot to a group) or "
+            "organizers (the bot leaves groups and channels a non-organizer adds it to)"
+        )
+    return policy
+
+
 def _parse_webhook(values: Mapping[str, str]) -> Webhook | None:
     url = values.get("WEBHOOK_URL", "").strip()
     if not url:
@@ -201,4 +215,5 @@ def load_config(
         paid_broadcasts=_parse_flag("PAID_BROADCASTS", values.get("PAID_BROADCASTS", "")),
         timezone=_parse_timezone(values.get("TIMEZONE", "")),
         webhook=_parse_webhook(values),
+        group_policy=_parse_group_policy(values.get("GROUP_POLICY", "")),
     )

@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram._utils.types import ODVInput
 from telegram.constants import ParseMode
@@ -21,6 +20,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.request import BaseRequest, RequestData
 
@@ -37,7 +37,10 @@ FREE_RATE = 30.0
 PAID_RATE = 1000.0
 GROUP_PER_MINUTE = 20
 MAX_RETRY_AFTER = 5
-NETWORK_RETRY_DELAYS = (1.0, 2.0, 4.0)
+# Waits between tries of one message when Telegram cannot be reached: growing to 30 s, then
+# every 30 s, about 10 minutes in all before the message is given up as failed. A network
+# outage shorter than that delays a broadcast and loses nobody.
+NETWORK_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0) + (30.0,) * 18
 SEND_METHODS = ("send", "copy", "forward")  # what Telegram counts against the limits
 
 # Set in the sender's task and inherited by its children: their sends are already paced.
@@ -317,8 +320,18 @@ class Sender:
         jobs = [self._queue.popleft() for _ in range(min(self.promote_batch, len(self._queue)))]
         if len(self._queue) < self.batch:
             self._wake.set()
+        marking = asyncio.ensure_future(
+            self.storage.mark_sending([job.delivery_id for job in jobs])
+        )
         try:
-            sending = await self.storage.mark_sending([job.delivery_id for job in jobs])
+            # Shielded: cancelling a database call midway could leave its transaction open,
+            # and on SQLite every later write would then wait for that lock in vain.
+            sending = await asyncio.shield(marking)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                marked = await marking
+                self._ready.extend(job for job in jobs if job.delivery_id in marked)
+            raise  # run() hands what is in _ready back to the queue
         except Exception:
             self._queue.extendleft(reversed(jobs))
             logger.exception("cannot mark deliveries as being sent; retrying")
@@ -422,8 +435,15 @@ class Sender:
             except NetworkError as error:  # includes TimedOut
                 if network_failures >= len(self.network_retry_delays):
                     return chat_id, Outcome.FAILED, f"network: {error.message}"[:200]
-                await asyncio.sleep(self.network_retry_delays[network_failures])
+                delay = self.network_retry_delays[network_failures]
                 network_failures += 1
+                if not isinstance(error, TimedOut):
+                    # Telegram out of reach for one send is out of reach for all: hold them
+                    # rather than let every send in flight use up its retries at once.
+                    if network_failures == 1:
+                        logger.warning("cannot reach Telegram (%s); holding sends", error.message)
+                    self.pacer.pause(delay)
+                await asyncio.sleep(delay)
             except TelegramError as error:
                 return chat_id, Outcome.FAILED, error.message[:200]
             await self.pacer.acquire()
@@ -435,7 +455,7 @@ class Sender:
             self._flush_soon.clear()
             try:
                 await self._flush()
-            except SQLAlchemyError:
+            except Exception:  # the database away: keep the results, try again shortly
                 logger.exception("cannot store delivery results; retrying")
 
     async def _flush(self) -> None:
@@ -450,7 +470,11 @@ class Sender:
         touched, self._touched = self._touched, set()
         finished: set[int] = set()
         if results or touched:
-            finished = set(await self.storage.finish_broadcasts())
+            try:
+                finished = set(await self.storage.finish_broadcasts())
+            except BaseException:
+                self._touched |= touched  # or a broadcast could stay "sending" for good
+                raise
         for broadcast_id in touched | finished:
             await self._report(broadcast_id, final=broadcast_id in finished)
 

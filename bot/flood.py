@@ -16,7 +16,9 @@ class FloodGuard:
         tokens, last, warned = self._buckets.get(user_id, (float(self.burst), now, False))
         tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
         if tokens >= 1.0:
-            self._buckets[user_id] = (tokens - 1.0, now, False)
+            # Warned once per flood: the warning comes back only after a full calm spell.
+            calm = tokens >= self.burst
+            self._buckets[user_id] = (tokens - 1.0, now, warned and not calm)
             return True, False
         self._buckets[user_id] = (tokens, now, True)
         if len(self._buckets) > 100_000:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -10,6 +11,7 @@ from urllib.parse import quote
 from telegram import (
     Chat,
     ChatMember,
+    ChatMemberUpdated,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -488,6 +490,23 @@ async def membership_changed(update: Update, context: BotContext) -> None:
         logger.info("bot membership in chat %d is now %s", chat.id, status)
     elif chat.type == ChatType.PRIVATE and status == ChatMember.MEMBER:
         await storage.unblock(chat.id)
+    elif _added_by_outsider(change, context):
+        # GROUP_POLICY=organizers: say why (where the bot may write), then leave.
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(chat.id, texts.GROUP_NOT_ALLOWED)
+        await context.bot.leave_chat(chat.id)
+        await storage.mark_left(chat.id)
+        logger.warning("left chat %d: a non-organizer added the bot (GROUP_POLICY)", chat.id)
+
+
+def _added_by_outsider(change: ChatMemberUpdated, context: BotContext) -> bool:
+    """Tell whether the bot was just added to a group or channel by someone not allowed to."""
+    if context.services.config.group_policy != "organizers":
+        return False
+    joined = change.old_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED) and (
+        change.new_chat_member.status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
+    )
+    return joined and change.from_user.id not in context.services.config.admins
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:

@@ -559,10 +559,16 @@ def callback_update(
     chat_type: str = "private",
     message_id: int = 1,
     message_text: str = "menu",
+    message_date: int | None = None,
 ) -> dict[str, Any]:
-    """Return an update for a press on an inline button of a message the bot sent."""
+    """Return an update for a press on an inline button of a message the bot sent.
+
+    `message_date` is when that message was sent (Unix time; default now).
+    """
     chat = chat_dict(user_id if chat_id is None else chat_id, chat_type)
     message = _message(chat, bot_dict(), text=message_text) | {"message_id": message_id}
+    if message_date is not None:
+        message["date"] = message_date
     query = {"id": str(next(_ids)), "from": user_dict(user_id), "message": message}
     return {"callback_query": query | {"chat_instance": str(chat["id"]), "data": data}}
 

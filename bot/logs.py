@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TextIO
 
 
 class RedactSecrets(logging.Filter):
@@ -43,9 +44,11 @@ class ShortNetworkErrors(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at `level`, redacting secrets, with HTTP request logs quieted."""
-    handler = logging.StreamHandler()
+def configure_logging(
+    level: str, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
+    """Log to stderr (or `stream`) at `level`, redacting secrets, HTTP request logs quieted."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(ShortNetworkErrors())
     handler.addFilter(RedactSecrets(secrets))

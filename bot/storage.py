@@ -314,7 +314,10 @@ class Storage:
         # No pre-ping: it costs a round trip per transaction (a third of a sign-up's time in
         # the sign-up storm benchmark). A connection the server dropped fails one request
         # instead, which gets the error reply, and the pool then reconnects by itself.
-        engine = create_async_engine(target)
+        # asyncpg waits 60 s for a connection by default: a database that is away should
+        # answer "not now" within seconds instead.
+        connect_args = {"timeout": 5} if target.get_backend_name() == "postgresql" else {}
+        engine = create_async_engine(target, connect_args=connect_args)
         if target.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return cls(engine, clock)

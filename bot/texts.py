@@ -122,9 +122,20 @@ SLOW_DOWN = "You are sending commands very fast. Please wait a few seconds."
 BUTTON_EXPIRED = "This button is no longer valid. Send /start for a fresh menu."
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 ERROR = "Sorry, something went wrong on our side. Please try again in a minute."
+STORAGE_DOWN = (
+    "Sorry, I cannot reach my records right now, so nothing was saved. "
+    "Please try again in a minute."
+)
 
 # Organizers
 NOT_ADMIN = "This command is for the campaign's organizers only."
+CONFIRMATION_EXPIRED = (
+    "This confirmation has expired (after {minutes} minutes). Send the command again."
+)
+GROUP_NOT_ALLOWED = (
+    "Only the campaign's organizers can add this bot to a group or channel, so I am leaving. "
+    "Ask an organizer to add me."
+)
 ADMIN_PRIVATE_ONLY = "Organizer commands work only in a private chat with me."
 BROADCAST_USAGE = (
     "Write the message after the command: /broadcast [campaign] text. Campaigns: {campaigns}."

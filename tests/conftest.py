@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from bot.app import build_application, running
 from bot.config import Config
 from bot.content import Content, load_campaigns
 from bot.context import BotApplication
+from bot.flood import FloodGuard
 from bot.local_api import Call, LocalBotAPI, LocalRequest, callback_update, message_update
+from bot.logs import configure_logging
 from bot.storage import Storage, metadata
 
 from .fake_telegram import TOKEN
@@ -78,6 +81,36 @@ async def until(condition: Callable[[], bool], what: str, seconds: float = 30.0)
         await asyncio.sleep(0.02)
 
 
+# Every log line of the whole suite, written as the bot writes them when it runs (our levels,
+# filters and redaction, at DEBUG), then searched for what must never be in a log.
+SHIPPED_LOG = io.StringIO()
+USER_TEXTS: set[str] = set()  # what people typed in the tests' updates
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_logs() -> Iterator[None]:
+    """Fail the suite if any log line holds the token, a person's name, or what they wrote."""
+    configure_logging("DEBUG", [TOKEN], stream=SHIPPED_LOG)
+    yield
+    text = SHIPPED_LOG.getvalue()
+    assert text, "nothing was logged: the check would prove nothing"
+    assert TOKEN not in text
+    assert TOKEN.split(":")[1] not in text
+    assert "Person" not in text, "a first name reached the log"  # user_dict's names: PersonN
+    leaked = sorted(t for t in USER_TEXTS if t in text)
+    assert not leaked, f"message texts in the log: {leaked[:5]}"
+
+
+def remember_texts(update: dict[str, Any]) -> None:
+    """Note the texts people type in an update, to look for them in the log afterwards."""
+    for kind in ("message", "edited_message", "channel_post"):
+        message = update.get(kind)
+        if isinstance(message, dict):
+            text = message.get("text")
+            if isinstance(text, str) and len(text.strip()) >= 12:
+                USER_TEXTS.add(text)
+
+
 class Harness:
     """The real Application fed updates by the tests, and what it sent to Telegram."""
 
@@ -90,6 +123,7 @@ class Harness:
     async def feed(self, update: dict[str, Any]) -> None:
         """Process one update through every handler, as polling would."""
         update = {"update_id": next(self._update_ids), **update}
+        remember_texts(update)
         await self.application.process_update(Update.de_json(update, self.application.bot))
 
     async def command(
@@ -162,10 +196,16 @@ def content() -> Content:
 
 
 @contextlib.asynccontextmanager
-async def serving(storage: Storage, campaigns_dir: Path = CAMPAIGNS) -> AsyncIterator[Harness]:
+async def serving(
+    storage: Storage,
+    campaigns_dir: Path = CAMPAIGNS,
+    *,
+    flood_guard: FloodGuard | None = None,
+    **settings: Any,
+) -> AsyncIterator[Harness]:
     """Run the real Application, ADMIN as organizer, against a fresh local Bot API."""
     api = LocalBotAPI()
-    config = Config(admins=frozenset({ADMIN}), campaigns_dir=campaigns_dir)
+    config = Config(admins=frozenset({ADMIN}), campaigns_dir=campaigns_dir, **settings)
     application = build_application(
         config,
         load_campaigns(campaigns_dir),
@@ -173,6 +213,7 @@ async def serving(storage: Storage, campaigns_dir: Path = CAMPAIGNS) -> AsyncIte
         token=TOKEN,
         request=LocalRequest(api),
         sender_options=FAST_SENDER,
+        flood_guard=flood_guard,
     )
     async with running(application):
         yield Harness(application, api, storage)

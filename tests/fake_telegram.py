@@ -38,12 +38,12 @@ class FakeTelegram:
         return f"{self.url}/bot"
 
     async def start(self) -> None:
-        """Listen on a free loopback port."""
+        """Listen on a free loopback port (after a stop, on the same port again)."""
         app = web.Application(client_max_size=60 * 1024 * 1024)  # Telegram's upload limit is 50 MB
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:

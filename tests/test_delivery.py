@@ -183,7 +183,12 @@ async def test_restart_mid_broadcast_resumes_without_losing_anyone(storage: Stor
         broadcast_id = await queue(storage, people)
         async with Bot(TOKEN, base_url=f"{telegram.url}/bot") as bot:
             async with sending(storage, bot, rate=100.0):
-                await asyncio.sleep(0.25)
+                # Stop it a few messages in (waiting on what arrived, not on the clock, which
+                # a busy machine stretches).
+                await until(
+                    lambda: sum(map(len, map(telegram.api.texts_to, people))) >= 5,
+                    "a few messages are out",
+                )
             progress = await storage.progress(broadcast_id)
             assert progress is not None
             assert 0 < progress.sent < len(people)
