@@ -19,7 +19,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot import render, reports, texts
+from bot import links, render, reports, texts
 from bot.content import Campaign, ContentError, load_campaigns
 from bot.context import BotContext
 from bot.delivery import duration, progress_bar, stop_button
@@ -354,6 +354,35 @@ async def stats(update: Update, context: BotContext) -> None:
     assert chat is not None and user is not None
     await context.storage.audit(user.id, "stats")
     await chat.send_message(await reports.stats_html(context.storage))
+
+
+async def link(update: Update, context: BotContext) -> None:
+    """Give an organizer a sign-up link, and its QR code, that records where people came from."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    args = list(context.args or [])
+    named = context.content.get(args[0]) if len(args) == 2 else None
+    if named is not None:
+        campaign, source = named, args[1]
+    elif len(args) == 1 and len(context.content) > 1:
+        await _ask_which(update, context, "link")
+        return
+    else:  # one campaign; or a wrong number of words, answered with the usage below
+        campaign, source = context.content.default, args[0] if len(args) == 1 else ""
+    limit = 63 - len(campaign.id)
+    if not links.SOURCE.fullmatch(source) or len(source) > limit:
+        names = ", ".join(c.id for c in context.content)
+        await chat.send_message(texts.LINK_USAGE.format(limit=limit, campaigns=escape(names)))
+        return
+    url = links.start_link(context.bot.username, campaign.id, source)
+    await context.storage.audit(user.id, "link", f"{campaign.id}-{source}")
+    await chat.send_message(
+        texts.LINK_REPLY.format(campaign=escape(campaign.title), source=escape(source), link=url)
+    )
+    await chat.send_photo(
+        InputFile(links.qr_png(url), filename=f"{campaign.id}-{source}.png"),
+        caption=texts.LINK_CAPTION.format(campaign=escape(campaign.id), source=escape(source)),
+    )
 
 
 async def export(update: Update, context: BotContext) -> None:

@@ -64,6 +64,7 @@ ORGANIZER = {
     "broadcasts": admin.list_broadcasts,
     "stats": admin.stats,
     "export": admin.export,
+    "link": admin.link,
     "reload": admin.reload,
 }
 

@@ -22,7 +22,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot import render, texts
+from bot import links, render, texts
 from bot.content import Campaign
 from bot.context import BotContext
 from bot.markup import escape
@@ -279,7 +279,8 @@ async def start(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     payload = context.args[0] if context.args else ""
-    linked = context.content.get(payload) if payload else None
+    found = links.parse_payload(payload, context.content) if payload else None
+    linked, source = found if found else (None, None)
     note = ""
     if payload and linked is None:
         note = texts.UNKNOWN_CAMPAIGN.format(
@@ -297,7 +298,7 @@ async def start(update: Update, context: BotContext) -> None:
         await show_campaigns(update, context)
         return
     if linked is not None and context.chat_data is not None:
-        context.chat_data["source"] = (linked.id, payload)
+        context.chat_data["source"] = (linked.id, source)
     await show_menu(update, context, campaign, note, subscribed)
 
 

@@ -16,7 +16,7 @@ from telegram.request import BaseRequest, RequestData
 
 # Free-text parameters: over HTTP every value is a string, and "007" or "[1]" must stay text.
 _TEXT_PARAMS = frozenset({"text", "caption", "callback_query_id", "parse_mode", "action", "url"})
-_SEND_METHODS = frozenset({"sendmessage", "senddocument", "editmessagetext"})
+_SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "editmessagetext"})
 # https://core.telegram.org/bots/api#formatting-options: Telegram refuses any other HTML tag.
 _HTML_TAGS = "b strong i em u ins s strike del span tg-spoiler a tg-emoji code pre blockquote"
 _TAG = re.compile(r"<(/?)([^\s<>/]*)[^<>]*>?")
@@ -391,6 +391,19 @@ class LocalBotAPI:
         fields: dict[str, Any] = {"document": document, "content": upload.content}
         if caption:
             fields["caption"] = caption
+        return self._store(params, fields)
+
+    def _sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        upload = params.get("photo")
+        if not isinstance(upload, Upload):
+            upload = Upload(str(upload), b"")
+        if upload.content and not upload.content.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        file_id = f"photo{len(self.calls) + 1}"
+        photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}]
+        fields: dict[str, Any] = {"photo": photo, "content": upload.content}
+        if params.get("caption"):
+            fields["caption"] = str(params["caption"])
         return self._store(params, fields)
 
     def _editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ CSV_COLUMNS = (
 
 
 async def stats_html(storage: Storage) -> str:
-    """Return subscribers per campaign, sign-ups of the last 7 days and the last broadcasts."""
+    """Return subscribers per campaign, sign-ups by source, and the last broadcasts."""
     lines = [texts.STATS_TITLE]
     rows = await storage.stats()
     if not rows:
@@ -37,6 +37,18 @@ async def stats_html(storage: Storage) -> str:
                 unsubscribed=row.unsubscribed,
                 blocked=row.blocked,
             )
+        )
+    sources = await storage.signups_by_source()
+    if sources:
+        lines += ["", texts.STATS_SOURCES]
+        lines.extend(
+            texts.STATS_SOURCE_LINE.format(
+                campaign=escape(campaign),
+                source=escape(source) if source else texts.STATS_NO_SOURCE,
+                active=active,
+                total=total,
+            )
+            for campaign, source, active, total in sources
         )
     broadcasts = await storage.recent_broadcasts()
     if broadcasts:

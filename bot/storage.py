@@ -1072,6 +1072,22 @@ class Storage:
             )
             return [CampaignStats(*row) for row in rows]
 
+    async def signups_by_source(self) -> list[tuple[str, str | None, int, int]]:
+        """Return (campaign, source, still subscribed, all) for every source, most first."""
+        s = _Subscription
+        async with self._session() as session:
+            rows = await session.execute(
+                select(
+                    s.campaign_id,
+                    s.source,
+                    func.count().filter(s.status == Status.ACTIVE),
+                    func.count(),
+                )
+                .group_by(s.campaign_id, s.source)
+                .order_by(s.campaign_id, func.count().desc(), s.source)
+            )
+            return [(c, source, active, total) for c, source, active, total in rows]
+
     async def subscriptions(
         self, campaign_id: str | None = None, batch: int = 1000
     ) -> AsyncIterator[SubscriptionRecord]:

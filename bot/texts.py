@@ -39,6 +39,7 @@ ADMIN_COMMANDS = (
     ("broadcasts", "Organizers: scheduled, running and recent broadcasts"),
     ("stats", "Organizers: subscriber numbers"),
     ("export", "Organizers: subscriber list as CSV"),
+    ("link", "Organizers: a sign-up link and QR code for one source"),
     ("reload", "Organizers: re-read the campaign files"),
 )
 
@@ -67,7 +68,8 @@ HELP_ADMIN = (
     "/broadcast [campaign] at 2026-12-01 18:00 text (or at 18:00, or in 2h30m) — schedule it\n"
     "/announce [campaign] — the same, with the latest statement\n"
     "/broadcasts — scheduled, running and recent broadcasts; stop or cancel them\n"
-    "/stats — numbers; /export — CSV of subscribers; /reload — re-read campaign files"
+    "/stats — numbers; /export — CSV of subscribers; /reload — re-read campaign files\n"
+    "/link [campaign] source — a link and QR code whose sign-ups /stats counts as that source"
 )
 
 STATEMENT_BYLINE = "<i>{date}</i> · {organization}"
@@ -198,6 +200,18 @@ STATS_LINE = (
     "unsubscribed {unsubscribed} · blocked or removed the bot {blocked}"
 )
 STATS_NONE = "No subscribers yet."
+STATS_SOURCES = "<b>Sign-ups by source</b> (still subscribed / all)"
+STATS_SOURCE_LINE = "{campaign} · {source}: {active} / {total}"
+STATS_NO_SOURCE = "no link"
+LINK_USAGE = (
+    "Say where the link will be handed out: /link [campaign] source, e.g. /link flyer_march "
+    "(A-Z a-z 0-9 _ -, up to {limit} characters here). Campaigns: {campaigns}."
+)
+LINK_REPLY = (
+    "Sign-up link for <b>{campaign}</b> from <b>{source}</b>:\n{link}\n\n"
+    "Sign-ups through it appear under “{source}” in /stats. The QR code below opens the same link."
+)
+LINK_CAPTION = "{campaign} · {source}"
 STATS_BROADCASTS = "<b>Last broadcasts</b>"
 STATS_BROADCAST_LINE = (
     "#{id} {campaign} {date}: {state}, sent {sent}/{total}, blocked {blocked}, failed {failed}"

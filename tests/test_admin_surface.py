@@ -33,6 +33,7 @@ COMMANDS = [
     "/stats",
     "/export",
     "/export rafah",
+    "/link flyer",
     "/reload",
 ]
 BUTTON_ACTIONS = ["send", "cancel", "stop", "halt", "keep"]
@@ -63,7 +64,7 @@ async def _state(bot: Harness) -> tuple[object, ...]:
     return (
         broadcasts,
         audit,
-        len(bot.api.calls_to("sendDocument")),
+        len(bot.api.calls_to("sendDocument")) + len(bot.api.calls_to("sendPhoto")),
         bot.texts(BEN),  # a subscriber: gets nothing from any of this
     )
 
