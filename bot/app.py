@@ -27,13 +27,14 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
-from bot import admin, handlers, texts
+from bot import admin, handlers, inline, texts
 from bot.config import Config
 from bot.content import Content
 from bot.context import BotApplication, BotContext, Services
@@ -184,6 +185,7 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     )
     application.add_handler(CallbackQueryHandler(handlers.expired_button))
 
+    application.add_handler(InlineQueryHandler(inline.answer))
     application.add_handler(
         ChatMemberHandler(handlers.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )

@@ -22,6 +22,7 @@ _HTML_TAGS = "b strong i em u ins s strike del span tg-spoiler a tg-emoji code p
 _TAG = re.compile(r"<(/?)([^\s<>/]*)[^<>]*>?")
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
 MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
+MAX_INLINE_RESULTS, MAX_RESULT_ID = 50, 64
 BOT_ID, BOT_USERNAME = 100, "solidarity_preview_bot"
 GROUP_ANONYMOUS_BOT, TELEGRAM_SERVICE = 1087968824, 777000
 # The rights Telegram always sends in a ChatMemberAdministrator, and a ChatMemberRestricted.
@@ -189,6 +190,7 @@ class LocalBotAPI:
         self.migrated: dict[int, int] = {}
         self.bad_request: dict[int, str] = {}
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
+        self.inline_answers: dict[str, dict[str, Any]] = {}  # by inline query id
         # A long poll answers after at most this many seconds, so a stopping bot is not kept.
         self.poll_cap = 1.0
         self._failures: list[tuple[int | None, ApiError]] = []
@@ -393,6 +395,27 @@ class LocalBotAPI:
             fields["caption"] = caption
         return self._store(params, fields)
 
+    def _answerinlinequery(self, params: dict[str, Any]) -> bool:
+        results = params.get("results") or []
+        if len(results) > MAX_INLINE_RESULTS:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(result.get("id", "")) for result in results]
+        if any(not 1 <= len(i.encode()) <= MAX_RESULT_ID for i in ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        if len(set(ids)) != len(ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            _check_length(
+                str(content.get("message_text", "")),
+                content.get("parse_mode"),
+                MAX_TEXT,
+                "MESSAGE_TOO_LONG",
+            )
+            _check_markup(result.get("reply_markup"))
+        self.inline_answers[str(params["inline_query_id"])] = params
+        return True
+
     def _sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
         upload = params.get("photo")
         if not isinstance(upload, Upload):
@@ -584,6 +607,20 @@ def callback_update(
         message["date"] = message_date
     query = {"id": str(next(_ids)), "from": user_dict(user_id), "message": message}
     return {"callback_query": query | {"chat_instance": str(chat["id"]), "data": data}}
+
+
+def inline_query_update(
+    query: str, *, user_id: int, offset: str = "", chat_type: str = "private"
+) -> dict[str, Any]:
+    """Return an update for someone typing `@bot <query>` in a chat."""
+    inline = {
+        "id": str(next(_ids)),
+        "from": user_dict(user_id),
+        "query": query,
+        "offset": offset,
+        "chat_type": chat_type,
+    }
+    return {"inline_query": inline}
 
 
 def my_chat_member_update(

@@ -60,8 +60,10 @@ def slogans(campaign: Campaign) -> str:
     )
 
 
-def _action(number: int, item: Action) -> str:
-    lines = [f"{number}. <b>{escape(item.title)}</b>", render_inline(item.description)]
+def action(item: Action, number: int | None = None) -> str:
+    """Return one action item: title, description, when, where, link."""
+    head = f"<b>{escape(item.title)}</b>"
+    lines = [head if number is None else f"{number}. {head}", render_inline(item.description)]
     when = " ".join(
         part
         for part in (
@@ -83,7 +85,7 @@ def actions(campaign: Campaign) -> list[str]:
     """Return the campaign's action items as messages."""
     if not campaign.actions:
         return [texts.NO_ACTIONS]
-    blocks = [texts.ACTIONS_TITLE, *(_action(n, a) for n, a in enumerate(campaign.actions, 1))]
+    blocks = [texts.ACTIONS_TITLE, *(action(a, n) for n, a in enumerate(campaign.actions, 1))]
     return pack_messages(blocks)
 
 

@@ -129,6 +129,11 @@ STORAGE_DOWN = (
     "Please try again in a minute."
 )
 
+# Inline mode (@bot in any chat)
+INLINE_SLOGAN = "Slogan · {title}"
+INLINE_READ_ALL = "Read it all"
+INLINE_JOIN = "Get updates"
+
 # Organizers
 NOT_ADMIN = "This command is for the campaign's organizers only."
 CONFIRMATION_EXPIRED = (
