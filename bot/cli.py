@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -157,18 +158,25 @@ def run(config: Config, *, migrate: bool = False) -> None:
         raise _database_failure(error) from None
 
 
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """Turn what the database says when it cannot be used into one sentence for organizers."""
+    try:
+        yield
+    except SchemaError as error:
+        raise Failure(str(error)) from None
+    except (SQLAlchemyError, OSError) as error:
+        raise _database_failure(error) from None
+
+
 async def _prepare_database(config: Config, *, migrate: bool) -> None:
     """Create the database on first run; refuse (or migrate) an out-of-date one."""
-    try:
+    with _database_errors():
         storage = Storage.connect(config.database_url)
         try:
             await storage.create_schema(migrate=migrate)
         finally:
             await storage.close()
-    except SchemaError as error:
-        raise Failure(str(error)) from None
-    except (SQLAlchemyError, OSError) as error:
-        raise _database_failure(error) from None
 
 
 async def migrate(config: Config, revision: str | None) -> None:
@@ -176,17 +184,13 @@ async def migrate(config: Config, revision: str | None) -> None:
     path = sqlite_file(config.database_url)
     if path is not None and not path.exists():
         raise Failure(f"no database at {path.resolve()}: the bot creates it on first run")
-    try:
+    with _database_errors():
         storage = Storage.connect(config.database_url)
         try:
             done = await storage.migrate(revision)
             found = await storage.schema_state()
         finally:
             await storage.close()
-    except SchemaError as error:
-        raise Failure(str(error)) from None
-    except (SQLAlchemyError, OSError) as error:
-        raise _database_failure(error) from None
     print(done or f"the database is already at schema {found.revision}")
 
 
@@ -258,9 +262,5 @@ async def _open_existing(config: Config) -> Storage:
             f"no database at {path.resolve()}: nothing to report yet "
             "(run the bot first, or set DATABASE_URL)"
         )
-    try:
+    with _database_errors():
         return await Storage.open(config.database_url)
-    except SchemaError as error:
-        raise Failure(str(error)) from None
-    except (SQLAlchemyError, OSError) as error:
-        raise _database_failure(error) from None

@@ -44,11 +44,16 @@ async def open_storage(kind: str, tmp_path: Path) -> Storage:
     if kind == "sqlite":
         return await Storage.open(f"sqlite:///{tmp_path / 'test.db'}")
     storage = Storage.connect(POSTGRES_URL)
+    await drop_tables(storage)
+    await storage.create_schema()
+    return storage
+
+
+async def drop_tables(storage: Storage) -> None:
+    """Leave the database without the bot's tables (and without a schema revision)."""
     async with storage.engine.begin() as connection:
         await connection.run_sync(metadata.drop_all)
         await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await storage.create_schema()
-    return storage
 
 
 @pytest.fixture(params=_database_params())

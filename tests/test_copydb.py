@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +12,8 @@ from bot.copydb import CopyError, copy_database
 from bot.leader import sender_lock
 from bot.storage import Outcome, Result, Storage, metadata
 
-from .conftest import POSTGRES_URL, ROOT, open_storage
+from .conftest import POSTGRES_URL, open_storage
+from .test_cli import bot_command
 
 
 async def _fill(storage: Storage) -> int:
@@ -114,18 +112,7 @@ async def test_copy_refuses_while_a_bot_sends_from_the_source(
 
 def test_copy_db_from_the_command_line(tmp_path: Path) -> None:
     source = f"sqlite:///{tmp_path / 'from.db'}"
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": "/tmp"}
-
-    def bot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            timeout=60,
-            check=False,
-        )
+    bot = bot_command
 
     missing = bot("copy-db", source, f"sqlite:///{tmp_path / 'to.db'}")
     assert missing.returncode == 1

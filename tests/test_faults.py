@@ -16,14 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot import texts
 from bot.flood import FloodGuard
-from bot.storage import Storage, SubscriptionRecord, metadata
+from bot.storage import Storage, SubscriptionRecord
 
-from .conftest import ADMIN, POSTGRES_URL, Harness, serving, until
+from .conftest import ADMIN, POSTGRES_URL, Harness, drop_tables, serving, until
 from .fake_telegram import FakeTelegram
 from .tcp_proxy import TcpProxy
 from .test_cli import RunningBot
@@ -80,9 +79,7 @@ async def test_postgresql_away_for_10_seconds(tmp_path: Path) -> None:
     await proxy.start()
     url = server.set(port=proxy.port).render_as_string(hide_password=False)
     storage = Storage.connect(url)
-    async with storage.engine.begin() as connection:
-        await connection.run_sync(metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await drop_tables(storage)
     await storage.create_schema()
     try:
         async with serving(storage, flood_guard=FloodGuard(burst=10**6)) as bot:

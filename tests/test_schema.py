@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,8 +18,9 @@ from bot import schema
 from bot.schema import SchemaError
 from bot.storage import BroadcastState, Status, Storage, metadata
 
-from .conftest import POSTGRES_URL, ROOT, _database_params
+from .conftest import POSTGRES_URL, _database_params, drop_tables
 from .fake_telegram import TOKEN
+from .test_cli import bot_command
 
 V1_TIME = "2026-05-01 12:00:00"
 
@@ -30,9 +29,7 @@ async def _empty(kind: str, tmp_path: Path) -> Storage:
     if kind == "sqlite":
         return Storage.connect(f"sqlite:///{tmp_path / 'schema.db'}")
     storage = Storage.connect(POSTGRES_URL)
-    async with storage.engine.begin() as connection:
-        await connection.run_sync(metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await drop_tables(storage)
     return storage
 
 
@@ -193,21 +190,11 @@ async def test_processes_starting_at_once_create_the_schema_once(tmp_path: Path)
 
 
 def _bot(*args: str, database: str, token: bool = True) -> tuple[int, str, str]:
-    import subprocess
-
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": "/tmp", "DATABASE_URL": database}
+    env = {"DATABASE_URL": database}
     if token:
         env["TELEGRAM_BOT_TOKEN"] = TOKEN
         env["TELEGRAM_API_URL"] = "http://127.0.0.1:9"  # nothing listens: never reached
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    done = bot_command(*args, env=env)
     return done.returncode, done.stdout, done.stderr
 
 
