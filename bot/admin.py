@@ -349,11 +349,14 @@ def _broadcast_line(context: BotContext, p: Progress) -> str:
 
 
 async def stats(update: Update, context: BotContext) -> None:
-    """Send subscriber numbers and the last broadcasts."""
+    """Send subscriber numbers, sign-ups by source, the last broadcasts, and the chart."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     await context.storage.audit(user.id, "stats")
     await chat.send_message(await reports.stats_html(context.storage))
+    chart = await reports.signups_chart(context.storage, texts.CHART_TITLE)
+    if chart is not None:
+        await chat.send_photo(InputFile(chart, filename="signups.png"))
 
 
 async def link(update: Update, context: BotContext) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot import render, reports
+from bot import render, reports, texts
 from bot.config import Config, ConfigError, check_database_url, load_config
 from bot.console import to_terminal
 from bot.content import Content, ContentError, load_campaigns
@@ -53,7 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("preview", help="try the bot in this terminal, offline")
     export = commands.add_parser("export", help="print subscribers as CSV")
     export.add_argument("--campaign", help="only this campaign's subscribers")
-    commands.add_parser("stats", help="print subscriber numbers and the last broadcasts")
+    stats_command = commands.add_parser(
+        "stats", help="print subscriber numbers and the last broadcasts"
+    )
+    stats_command.add_argument(
+        "--chart", metavar="FILE.png", type=Path, help="also draw the sign-ups chart into FILE"
+    )
     copy = commands.add_parser(
         "copy-db", help="copy every row into an empty database (e.g. SQLite to PostgreSQL)"
     )
@@ -80,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export":
             asyncio.run(export(config, args.campaign))
         elif args.command == "stats":
-            asyncio.run(stats(config))
+            asyncio.run(stats(config, args.chart))
         elif args.command == "copy-db":
             asyncio.run(copy_db(args.source, args.target))
     except ConfigError as error:
@@ -208,11 +213,20 @@ async def export(config: Config, campaign_id: str | None) -> None:
         await storage.close()
 
 
-async def stats(config: Config) -> None:
-    """Print subscriber numbers and the last broadcasts."""
+async def stats(config: Config, chart: Path | None = None) -> None:
+    """Print subscriber numbers and the last broadcasts; draw the chart into `chart`."""
     storage = await _open_existing(config)
     try:
         print(to_terminal(await reports.stats_html(storage)))
+        if chart is not None:
+            png = await reports.signups_chart(storage, texts.CHART_TITLE)
+            if png is None:
+                raise Failure("no sign-ups yet: there is nothing to draw")
+            try:
+                await asyncio.to_thread(chart.write_bytes, png)
+            except OSError as error:
+                raise Failure(f"cannot write {chart}: {error.strerror}") from None
+            print(f"chart written to {chart}")
     finally:
         await storage.close()
 

@@ -155,6 +155,9 @@ class Console:
             self.say(f"💬 {params['text']}")
         elif method == "senddocument":
             self.say(f"\n📎 a document{where}: {params.get('caption', '')}")
+        elif method == "sendphoto":
+            caption = params.get("caption", "")
+            self.say(f"\n🖼 an image{where}" + (f": {caption}" if caption else ""))
 
     def show_buttons(self, params: dict[str, Any], message: Any) -> None:
         """Number the inline buttons of a message so they can be pressed by typing the number."""

@@ -323,7 +323,9 @@ class Storage:
             # Enough kept connections for every update handled at once (16), the sender and
             # its lock: beyond the kept ones a connection is opened and closed per use, and
             # on PostgreSQL each one is a new server process (the sign-up storm ran 30% slower).
-            pool = {"pool_size": POOL_SIZE, "max_overflow": 10}
+            # Last in, first out: the few connections in steady use stay warm, and the rest
+            # (with their SQLite page caches) stay cold until a burst needs them.
+            pool = {"pool_size": POOL_SIZE, "max_overflow": 10, "pool_use_lifo": True}
         engine = create_async_engine(target, connect_args=connect_args, **pool)
         if target.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
@@ -1078,6 +1080,19 @@ class Storage:
                 .order_by(s.campaign_id)
             )
             return [CampaignStats(*row) for row in rows]
+
+    async def signups_per_day(self, since: dt.datetime) -> list[tuple[dt.date, int]]:
+        """Return how many subscriptions began on each day (UTC) from `since`, oldest first."""
+        day = func.date(_Subscription.subscribed_at)
+        async with self._session() as session:
+            rows = await session.execute(
+                select(day, func.count())
+                .where(_Subscription.subscribed_at >= since)
+                .group_by(day)
+                .order_by(day)
+            )
+            # SQLite's date() answers text, PostgreSQL's a date.
+            return [(dt.date.fromisoformat(str(d)), count) for d, count in rows]
 
     async def signups_by_source(self) -> list[tuple[str, str | None, int, int]]:
         """Return (campaign, source, still subscribed, all) for every source, most first."""

@@ -205,6 +205,7 @@ STATS_LINE = (
     "unsubscribed {unsubscribed} · blocked or removed the bot {blocked}"
 )
 STATS_NONE = "No subscribers yet."
+CHART_TITLE = "Sign-ups"
 STATS_SOURCES = "<b>Sign-ups by source</b> (still subscribed / all)"
 STATS_SOURCE_LINE = "{campaign} · {source}: {active} / {total}"
 STATS_NO_SOURCE = "no link"

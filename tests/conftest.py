@@ -160,6 +160,10 @@ class Harness:
         """Return the texts sent to a chat, edits applied."""
         return self.api.texts_to(chat)
 
+    def sent_to(self, chat: int) -> list[dict[str, Any]]:
+        """Return the messages sent to a chat (documents and photos included), in order."""
+        return self.api.sent_to(chat)
+
     def last(self, chat: int) -> dict[str, Any]:
         """Return the last message sent to a chat."""
         return self.api.sent_to(chat)[-1]

@@ -373,7 +373,9 @@ async def test_stats_and_export_for_organizers(bot: Harness) -> None:
     await bot.command("/subscribe", user=ANA)
     await bot.storage.subscribe(GROUP, "rafah", chat_type="supergroup")
     await bot.command("/stats", user=ADMIN)
-    stats = bot.texts(ADMIN)[-1]
+    stats, chart = bot.sent_to(ADMIN)[-2:]
+    assert "photo" in chart  # the sign-ups chart follows the numbers
+    stats = stats["text"]
     assert "<b>rafah</b>: people 1 · groups 1 · new in the last 7 days 2" in stats
     await bot.command("/export", user=ADMIN)
     document = bot.last(ADMIN)

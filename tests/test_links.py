@@ -65,7 +65,7 @@ async def test_a_link_records_its_source_and_stats_count_it(bot: Harness) -> Non
     assert records == {ANA: "flyer_march", BEN: "flyer_march", 3003: "rafah", 3004: None}
 
     await bot.command("/stats", user=ADMIN)
-    stats = bot.texts(ADMIN)[-1]
+    stats = bot.texts(ADMIN)[-2]  # then comes the chart
     assert texts.STATS_SOURCES in stats
     assert "rafah · flyer_march: 1 / 2" in stats
     assert "rafah · rafah: 1 / 1" in stats
