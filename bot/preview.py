@@ -18,7 +18,13 @@ from bot.console import to_terminal
 from bot.content import Content
 from bot.context import BotApplication, Services
 from bot.flood import FloodGuard
-from bot.local_api import LocalBotAPI, LocalRequest, callback_update, message_update
+from bot.local_api import (
+    LocalBotAPI,
+    LocalRequest,
+    callback_update,
+    inline_query_update,
+    message_update,
+)
 from bot.storage import Storage
 
 PREVIEW_USER = 10001
@@ -29,7 +35,8 @@ BANNER = """\
 solidarity-bot preview: the real bot, offline (no token, no network).
 You are Telegram user {user}, an organizer here, in a private chat with the bot.
 Type a command (/start, /statement, /subscribe, /broadcast hello, ...), a button's number
-to press it, :group or :private to switch chats, :quit to leave.
+to press it, @bot words to see what inline mode offers, :group or :private to switch chats,
+:quit to leave.
 """
 
 
@@ -74,7 +81,10 @@ class Console:
             self.chat_id, self.chat_type = PREVIEW_USER, "private"
             self.say("(now in your private chat with the bot)")
             return True
-        if line.isdigit():
+        if line.startswith("@"):  # inline mode: what typing @bot in any chat offers
+            query = line.partition(" ")[2]
+            await self.feed(inline_query_update(query, user_id=PREVIEW_USER))
+        elif line.isdigit():
             await self.press(int(line))
         else:
             self.next_message_id += 1
@@ -155,6 +165,11 @@ class Console:
             self.say(f"💬 {params['text']}")
         elif method == "senddocument":
             self.say(f"\n📎 a document{where}: {params.get('caption', '')}")
+        elif method == "answerinlinequery":
+            results = params.get("results") or []
+            self.say(f"\n📋 {len(results)} result(s) to post, as typing @bot shows them:")
+            for result in results:
+                self.say(f"   • {result.get('title', '')} — {result.get('description', '')}"[:110])
         elif method == "sendphoto":
             caption = params.get("caption", "")
             self.say(f"\n🖼 an image{where}" + (f": {caption}" if caption else ""))

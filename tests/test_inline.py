@@ -9,6 +9,7 @@ from bot.local_api import inline_query_update
 from bot.storage import Storage
 
 from .conftest import ANA, CAMPAIGNS, Harness, serving
+from .test_cli import bot_command
 
 LINK = "https://t.me/solidarity_preview_bot?start=rafah"
 SEED_OPENING = "All eyes are on Rafah, where over 1.5 million Palestinians seek refuge"
@@ -70,3 +71,10 @@ async def test_long_lists_come_50_at_a_time(storage: Storage, tmp_path: Path) ->
                 break
             offset = str(answer["next_offset"])  # the fake decodes "50" to a number
     assert pages == [50, 50, 34]  # 1 statement + 126 slogans + 7 actions
+
+
+def test_the_preview_shows_what_inline_mode_offers() -> None:
+    done = bot_command("preview", stdin="@bot free palestine\n:quit\n")
+    assert done.returncode == 0, done.stderr
+    assert "📋 1 result(s) to post" in done.stdout
+    assert "✊ Free Palestine! — Slogan · All eyes on Rafah" in done.stdout
