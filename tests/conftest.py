@@ -98,7 +98,8 @@ def shipped_logs() -> Iterator[None]:
     configure_logging("DEBUG", [TOKEN], stream=SHIPPED_LOG)
     yield
     text = SHIPPED_LOG.getvalue()
-    assert text, "nothing was logged: the check would prove nothing"
+    if USER_TEXTS:  # the bot handled updates, so it logged at DEBUG: else the check is empty
+        assert text, "nothing was logged: the check would prove nothing"
     assert TOKEN not in text
     assert TOKEN.split(":")[1] not in text
     assert "Person" not in text, "a first name reached the log"  # user_dict's names: PersonN

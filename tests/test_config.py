@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.config import Config, ConfigError, load_config
 from bot.logs import RedactSecrets
+
+from .conftest import ROOT
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -119,3 +122,15 @@ def test_paid_broadcasts_and_time_zone_are_read_and_checked(tmp_path: Path) -> N
         load_config({"PAID_BROADCASTS": "maybe"}, env_file=missing)
     with pytest.raises(ConfigError, match="TIMEZONE: 'Mars/Olympus' is not a time zone name"):
         load_config({"TIMEZONE": "Mars/Olympus"}, env_file=missing)
+
+
+def test_the_example_env_file_is_valid_and_names_every_setting() -> None:
+    example = ROOT / ".env.example"
+    config = load_config({}, example)
+    assert config.token is None  # to be filled in
+    named = set(re.findall(r"^#? ?([A-Z_]+)=", example.read_text(encoding="utf-8"), re.M))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([A-Z][A-Z_]+)`", readme)) & named
+    assert named == documented, named - documented
+    used = set(re.findall(r'"([A-Z][A-Z_]+)"', (ROOT / "bot" / "config.py").read_text()))
+    assert used - {"UTC", "INFO"} <= named, used - named
