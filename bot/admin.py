@@ -419,6 +419,7 @@ async def reload(update: Update, context: BotContext) -> None:
         await chat.send_message(texts.RELOAD_FAILED.format(problems=f"<code>{problems}</code>"))
         return
     services.content = content
+    await services.storage.sync_channels({c.id: c.channels for c in content})
     await services.storage.audit(user.id, "reload", render.summary(content))
     await chat.send_message(texts.RELOADED.format(summary=escape(render.summary(content))))
 

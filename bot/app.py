@@ -199,6 +199,7 @@ async def start_services(application: BotApplication) -> None:
     """Publish the command menus and start sending broadcasts once this process may."""
     services: Services = application.bot_data["services"]
     await services.storage.create_schema()
+    await services.storage.sync_channels({c.id: c.channels for c in services.content})
     await publish_commands(application, services.config)
     services.sender_task = asyncio.create_task(_send_while_elected(application), name="sender")
     services.sender_task.add_done_callback(_sender_stopped)

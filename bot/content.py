@@ -111,6 +111,18 @@ def _parse_published(value: Any) -> Any:
 Published = Annotated[PublishedOn, BeforeValidator(_parse_published)]
 
 
+def _channel_id(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"-100\d{5,16}", value.strip()):
+        return int(value.strip())
+    raise ValueError(
+        f"{value!r} is not a channel id: write the numeric id, which starts with -100 "
+        "(forward a post from the channel to @userinfobot to see it)"
+    )
+
+
+ChannelId = Annotated[int, BeforeValidator(_channel_id)]
+
+
 class _Model(BaseModel):
     # Strict: a list where text belongs is an error, not silently str()-ed. Unknown keys are
     # errors so that a misspelt `sloagns:` is reported instead of ignored.
@@ -152,6 +164,8 @@ class Campaign(_Model):
     statements: Annotated[list[Statement], Field(min_length=1)]
     slogans: list[Text] = []
     actions: list[Action] = []
+    # Telegram channels the bot is an admin of: broadcasts and announcements go there too.
+    channels: list[ChannelId] = []
 
     @property
     def key(self) -> str:

@@ -412,6 +412,33 @@ class Storage:
             changed = (await connection.execute(statement)).first()
         return changed is not None
 
+    async def sync_channels(self, channels: dict[str, list[int]]) -> None:
+        """Make each campaign's channels recipients of its broadcasts, and only those.
+
+        A channel is kept as a subscription of chat type `channel` (source `campaign`): the
+        outbox then treats it like any recipient. Listed channels are made active (at every
+        start and /reload); a channel dropped from its campaign's file stops receiving.
+        """
+        now = self.clock()
+        s = _Subscription
+        async with self._session.begin() as session:
+            for campaign_id, channel_ids in channels.items():
+                await session.execute(
+                    update(s)
+                    .where(
+                        s.campaign_id == campaign_id,
+                        s.chat_type == "channel",
+                        s.status == Status.ACTIVE,
+                        s.chat_id.not_in(channel_ids),
+                    )
+                    .values(status=Status.UNSUBSCRIBED, updated_at=now)
+                )
+        for campaign_id, channel_ids in channels.items():
+            for channel_id in channel_ids:
+                await self.subscribe(
+                    channel_id, campaign_id, chat_type="channel", source="campaign"
+                )
+
     async def unsubscribe(self, chat_id: int, campaign_id: str) -> bool:
         """Stop a chat's subscription at once, queued messages included; False if none."""
         return await self._set_status(
