@@ -26,6 +26,12 @@ from bot.storage import Storage, sqlite_file
 logger = logging.getLogger(__name__)
 
 
+# Exit codes: 1 for what a person must fix (a file, the token, an old schema), 2 for a bad
+# setting, TRY_AGAIN (EX_TEMPFAIL) for what may pass by itself (the network, the database),
+# so that a service manager restarts on the last and not on the others.
+TRY_AGAIN = 75
+
+
 class Failure(Exception):
     """A user-facing failure: a message for stderr and an exit code."""
 
@@ -157,7 +163,7 @@ def run(config: Config, *, migrate: bool = False) -> None:
         raise Failure("Telegram refused the token: copy it again from @BotFather") from None
     except NetworkError as error:
         raise Failure(
-            f"cannot reach the Telegram Bot API at {config.api_url}: {error.message}"
+            f"cannot reach the Telegram Bot API at {config.api_url}: {error.message}", TRY_AGAIN
         ) from None
     except (SQLAlchemyError, OSError) as error:
         raise _database_failure(error) from None
@@ -265,7 +271,9 @@ def _campaign_ids(config: Config) -> set[str]:
 
 
 def _database_failure(error: Exception) -> Failure:
-    return Failure(f"cannot open the database ({type(error).__name__}): check DATABASE_URL")
+    return Failure(
+        f"cannot open the database ({type(error).__name__}): check DATABASE_URL", TRY_AGAIN
+    )
 
 
 async def _open_existing(config: Config) -> Storage:

@@ -259,3 +259,11 @@ async def test_downgrading_to_v1_maps_states_v1_does_not_know(empty: Storage) ->
         )
     assert states == {scheduled: "cancelled", stopped: "cancelled", running: "sending"}
     assert outcomes == [("failed", "stopped by an organizer")] * 3 + [("pending", None)] * 3
+
+
+def test_run_with_the_database_out_of_reach_exits_75() -> None:
+    code, _, err = _bot("run", database="postgresql://postgres@127.0.0.1:1/nothing_here")
+    assert code == 75  # EX_TEMPFAIL: a service manager may try again
+    assert err.strip().splitlines() == [
+        "cannot open the database (ConnectionRefusedError): check DATABASE_URL"
+    ]
