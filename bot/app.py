@@ -42,6 +42,7 @@ from bot.delivery import FREE_RATE, PAID_RATE, PacedRequest, Pacer, Sender
 from bot.flood import FloodGuard
 from bot.http import AiohttpRequest
 from bot.leader import sender_lock
+from bot.reminders import Reminders
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -181,6 +182,9 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
         CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:(yes|no)$")
     )
     application.add_handler(
+        CallbackQueryHandler(handlers.pledge_button, pattern=r"^pl:[0-9a-f]{10}:[0-9a-f]{10}$")
+    )
+    application.add_handler(
         CallbackQueryHandler(handlers.other_button, pattern=r"^(help|campaigns|mydata|forget)$")
     )
     application.add_handler(CallbackQueryHandler(handlers.expired_button))
@@ -224,14 +228,26 @@ async def _send_while_elected(application: BotApplication) -> None:
             **options,
         )
         sending = asyncio.create_task(services.sender.run(), name="sending")
+        reminding = asyncio.create_task(
+            Reminders(
+                application.bot,
+                services.storage,
+                lambda: services.content,
+                lead=services.config.pledge_reminder,
+                zone=services.config.zone,
+                pacer=services.pacer,
+            ).run(),
+            name="reminders",
+        )
         lost = asyncio.create_task(lock.lost(), name="sender-lock")
         try:
             await asyncio.wait((sending, lost), return_when=asyncio.FIRST_COMPLETED)
         finally:
             services.sender = None
             lost.cancel()
+            reminding.cancel()
             sending.cancel()
-            await asyncio.wait((sending,))  # it stores what it knows before it ends
+            await asyncio.wait((sending, reminding))  # the sender stores what it knows
             await lock.release()
         if not sending.cancelled() and (error := sending.exception()) is not None:
             # The database went away mid-send, or a bug: either way broadcasts must not

@@ -223,7 +223,8 @@ async def stats(config: Config, chart: Path | None = None) -> None:
     """Print subscriber numbers and the last broadcasts; draw the chart into `chart`."""
     storage = await _open_existing(config)
     try:
-        print(to_terminal(await reports.stats_html(storage)))
+        content = _campaigns_or_none(config)  # for the pledges per action, if readable
+        print(to_terminal(await reports.stats_html(storage, content)))
         if chart is not None:
             png = await reports.signups_chart(storage, texts.CHART_TITLE)
             if png is None:
@@ -263,11 +264,16 @@ async def copy_db(source_url: str, target_url: str) -> None:
     print(f"copied {counts}")
 
 
-def _campaign_ids(config: Config) -> set[str]:
+def _campaigns_or_none(config: Config) -> Content | None:
     try:
-        return {c.id for c in load_campaigns(config.campaigns_dir)}
+        return load_campaigns(config.campaigns_dir)
     except ContentError:
-        return set()
+        return None
+
+
+def _campaign_ids(config: Config) -> set[str]:
+    content = _campaigns_or_none(config)
+    return set() if content is None else {c.id for c in content}
 
 
 def _database_failure(error: Exception) -> Failure:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -9,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.schedule import parse_lead
 
 DEFAULT_DATABASE_URL = "sqlite:///data/solidarity.db"
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -55,6 +58,7 @@ class Config:
     timezone: str = "UTC"
     webhook: Webhook | None = None  # None: long polling
     group_policy: str = "anyone"  # or "organizers": leave groups a non-organizer added it to
+    pledge_reminder: dt.timedelta = dt.timedelta(days=1)  # how long before an action
 
     @property
     def zone(self) -> ZoneInfo:
@@ -146,6 +150,16 @@ def _parse_api_url(text: str) -> str:
     return url.removesuffix("/bot")
 
 
+def _parse_pledge_reminder(text: str) -> dt.timedelta:
+    try:
+        lead = parse_lead(text or "1d")
+    except ValueError as error:
+        raise ConfigError(f"PLEDGE_REMINDER: {error}") from None
+    if not dt.timedelta(minutes=5) <= lead <= dt.timedelta(days=14):
+        raise ConfigError(f"PLEDGE_REMINDER: {text!r} must be between 5 minutes and 14 days")
+    return lead
+
+
 GROUP_POLICIES = ("anyone", "organizers")
 
 
@@ -216,4 +230,5 @@ def load_config(
         timezone=_parse_timezone(values.get("TIMEZONE", "")),
         webhook=_parse_webhook(values),
         group_policy=_parse_group_policy(values.get("GROUP_POLICY", "")),
+        pledge_reminder=_parse_pledge_reminder(values.get("PLEDGE_REMINDER", "")),
     )

@@ -210,6 +210,11 @@ class Content:
         return self.campaigns[0]
 
 
+def action_key(campaign_id: str, action: Action) -> str:
+    """Return the short key of an action: its pledges follow it while its title stays."""
+    return hashlib.sha256(f"{campaign_id}\0{action.title}".encode()).hexdigest()[:10]
+
+
 def campaign_key(campaign_id: str) -> str:
     """Return the short key standing for a campaign id in button data."""
     # Button data is capped at 64 bytes and an id may be 64 characters: a hash fits any id.

@@ -23,9 +23,10 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import links, render, texts
-from bot.content import Campaign
+from bot.content import Campaign, action_key
 from bot.context import BotContext
 from bot.markup import escape
+from bot.schedule import describe_lead
 
 logger = logging.getLogger(__name__)
 
@@ -144,9 +145,64 @@ async def show_slogans(update: Update, context: BotContext, campaign: Campaign) 
 
 
 async def show_actions(update: Update, context: BotContext, campaign: Campaign) -> None:
-    """Send the campaign's action items."""
-    assert update.effective_chat is not None
-    await send_all(update.effective_chat, render.actions(campaign), back_to_menu(campaign))
+    """Send the campaign's action items; in private, with an "I'm in" button for each."""
+    chat = update.effective_chat
+    assert chat is not None
+    await send_all(chat, render.actions(campaign), await _actions_markup(context, chat, campaign))
+
+
+async def _actions_markup(
+    context: BotContext, chat: Chat, campaign: Campaign
+) -> InlineKeyboardMarkup:
+    rows = []
+    if chat.type == ChatType.PRIVATE and campaign.actions:
+        pledged = await context.storage.pledged(chat.id, campaign.id)
+        for action in campaign.actions:
+            key = action_key(campaign.id, action)
+            label = texts.BUTTON_PLEDGED if key in pledged else texts.BUTTON_PLEDGE
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        label.format(title=action.title)[:64],
+                        callback_data=f"pl:{campaign.key}:{key}",
+                    )
+                ]
+            )
+    rows.append([InlineKeyboardButton(texts.BUTTON_MENU, callback_data=f"menu:{campaign.key}")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def pledge_button(update: Update, context: BotContext) -> None:
+    """Count someone in for an action, or take it back; the button shows which."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and query.data is not None and chat is not None
+    _, campaign_key, key = query.data.split(":")
+    campaign = context.content.by_key(campaign_key)
+    found = (
+        None
+        if campaign is None
+        else next((a for a in campaign.actions if action_key(campaign.id, a) == key), None)
+    )
+    if campaign is None or found is None or chat.type != ChatType.PRIVATE:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    storage = context.storage
+    if await storage.pledge(chat.id, campaign.id, key):
+        lead = describe_lead(context.services.config.pledge_reminder)
+        dated = found.date is not None
+        await query.answer(
+            texts.PLEDGED.format(lead=lead) if dated else texts.PLEDGED_UNDATED, show_alert=True
+        )
+    else:
+        await storage.unpledge(chat.id, campaign.id, key)
+        await query.answer(texts.UNPLEDGED, show_alert=True)
+    if query.message is not None:
+        with contextlib.suppress(TelegramError):  # "not modified" if pressed twice at once
+            await context.bot.edit_message_reply_markup(
+                chat.id,
+                query.message.message_id,
+                reply_markup=await _actions_markup(context, chat, campaign),
+            )
 
 
 async def show_archive(update: Update, context: BotContext, campaign: Campaign) -> None:
@@ -225,7 +281,11 @@ async def show_mydata(update: Update, context: BotContext) -> None:
         return
     about = await context.storage.stored_about(user.id)
     if not (
-        about.subscriptions or about.deliveries or about.audit_entries or about.broadcasts_created
+        about.subscriptions
+        or about.deliveries
+        or about.audit_entries
+        or about.broadcasts_created
+        or about.pledges
     ):
         await chat.send_message(texts.MYDATA_NONE)
         return
@@ -248,6 +308,8 @@ async def show_mydata(update: Update, context: BotContext) -> None:
         lines.append(texts.MYDATA_AUDIT.format(count=about.audit_entries))
     if about.broadcasts_created:
         lines.append(texts.MYDATA_BROADCASTS.format(count=about.broadcasts_created))
+    if about.pledges:
+        lines.append(texts.MYDATA_PLEDGES.format(count=about.pledges))
     lines.append(texts.MYDATA_FOOTER)
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(texts.BUTTON_FORGET, callback_data="forget")]]

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import TextIO
 
 from bot import charts, texts
+from bot.content import Content, action_key
 from bot.markup import escape
 from bot.storage import Storage
 
@@ -23,7 +24,7 @@ CSV_COLUMNS = (
 )
 
 
-async def stats_html(storage: Storage) -> str:
+async def stats_html(storage: Storage, content: Content | None = None) -> str:
     """Return subscribers per campaign, sign-ups by source, and the last broadcasts."""
     lines = [texts.STATS_TITLE]
     rows = await storage.stats()
@@ -52,6 +53,17 @@ async def stats_html(storage: Storage) -> str:
             )
             for campaign, source, active, total in sources
         )
+    pledges = await storage.pledge_counts()
+    if pledges and content is not None:
+        lines += ["", texts.STATS_PLEDGES]
+        for campaign in content:
+            for action in campaign.actions:
+                count = pledges.get((campaign.id, action_key(campaign.id, action)), 0)
+                lines.append(
+                    texts.STATS_PLEDGE_LINE.format(
+                        campaign=escape(campaign.id), title=escape(action.title), count=count
+                    )
+                )
     broadcasts = await storage.recent_broadcasts()
     if broadcasts:
         lines += ["", texts.STATS_BROADCASTS]

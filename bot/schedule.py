@@ -65,3 +65,27 @@ def describe(when: dt.datetime, zone: ZoneInfo) -> str:
     """Return a scheduled time as organizers read it, e.g. "Tue 1 Dec 2026, 18:00 (UTC)"."""
     local = when.astimezone(zone)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone.key})"
+
+
+def parse_lead(text: str) -> dt.timedelta:
+    """Read a lead time such as `1d`, `2h` or `1h30m`; ValueError if it is not one."""
+    compact = text.strip().replace(" ", "")
+    if not compact or not re.fullmatch(r"(?:\d+[dhm])+", compact, re.IGNORECASE):
+        raise ValueError(f"{text!r} is not a lead time such as 1d, 2h or 1h30m")
+    lead = dt.timedelta()
+    for amount, unit in _DELAY_PART.findall(compact):
+        lead += dt.timedelta(**{_UNITS[unit.lower()]: int(amount)})
+    return lead
+
+
+def describe_lead(lead: dt.timedelta) -> str:
+    """Return a lead time as people say it: "1 day", "2 hours", "1 hour 30 minutes"."""
+    minutes = int(lead.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [
+        f"{count} {unit}{'' if count == 1 else 's'}"
+        for count, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
+        if count
+    ]
+    return " ".join(parts) or "0 minutes"

@@ -170,6 +170,17 @@ class _AuditEntry(_Base):
     created_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
 
 
+class _Pledge(_Base):
+    __tablename__ = "pledges"
+    __table_args__ = (Index("ix_pledges_campaign_action", "campaign_id", "action"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16), primary_key=True)  # content.action_key
+    pledged_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
+
+
 @dataclass(frozen=True)
 class SubscriptionRecord:
     """One chat's standing with one campaign, as stored."""
@@ -192,6 +203,7 @@ class StoredAbout:
     deliveries: int
     audit_entries: int
     broadcasts_created: int
+    pledges: int = 0
 
 
 @dataclass(frozen=True)
@@ -573,7 +585,8 @@ class Storage:
             created = await session.scalar(
                 select(func.count()).where(_Broadcast.created_by == user_id)
             )
-        return StoredAbout(subscriptions, deliveries or 0, audit or 0, created or 0)
+            pledges = await session.scalar(select(func.count()).where(_Pledge.chat_id == user_id))
+        return StoredAbout(subscriptions, deliveries or 0, audit or 0, created or 0, pledges or 0)
 
     async def forget(self, user_id: int) -> int:
         """Erase every row about a Telegram id, in every table; return how many rows changed."""
@@ -582,6 +595,7 @@ class Storage:
             for statement in (
                 delete(_Subscription).where(_Subscription.chat_id == user_id),
                 delete(_Delivery).where(_Delivery.chat_id == user_id),
+                delete(_Pledge).where(_Pledge.chat_id == user_id),
                 delete(_AuditEntry).where(_AuditEntry.admin_id == user_id),
                 update(_Broadcast).where(_Broadcast.created_by == user_id).values(created_by=None),
                 update(_Broadcast)
@@ -591,6 +605,75 @@ class Storage:
                 result = await session.execute(statement)
                 changed += int(getattr(result, "rowcount", 0) or 0)
         return changed
+
+    # Pledges
+
+    async def pledge(self, chat_id: int, campaign_id: str, action: str) -> bool:
+        """Record that someone will join an action; return False if they already had."""
+        statement = (
+            postgresql_insert(_Pledge) if self.dialect == "postgresql" else sqlite_insert(_Pledge)
+        )
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                statement.values(
+                    chat_id=chat_id,
+                    campaign_id=campaign_id,
+                    action=action,
+                    pledged_at=self.clock(),
+                ).on_conflict_do_nothing()
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def unpledge(self, chat_id: int, campaign_id: str, action: str) -> bool:
+        """Take a pledge back; return False if there was none."""
+        async with self._session.begin() as session:
+            result = await session.execute(
+                delete(_Pledge).where(
+                    _Pledge.chat_id == chat_id,
+                    _Pledge.campaign_id == campaign_id,
+                    _Pledge.action == action,
+                )
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def pledged(self, chat_id: int, campaign_id: str) -> set[str]:
+        """Return the keys of the actions this chat pledged to join in a campaign."""
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(_Pledge.action).where(
+                    _Pledge.chat_id == chat_id, _Pledge.campaign_id == campaign_id
+                )
+            )
+            return set(rows)
+
+    async def pledge_counts(self) -> dict[tuple[str, str], int]:
+        """Return how many pledged each action, by (campaign, action key)."""
+        async with self._session() as session:
+            rows = await session.execute(
+                select(_Pledge.campaign_id, _Pledge.action, func.count()).group_by(
+                    _Pledge.campaign_id, _Pledge.action
+                )
+            )
+            return {(campaign, action): count for campaign, action, count in rows}
+
+    async def claim_reminders(self, campaign_id: str, action: str) -> list[int]:
+        """Mark the action's pledges not yet reminded as reminded now; return their chats.
+
+        Marked before the reminders go out: after a crash in between, someone misses a
+        reminder rather than getting it twice.
+        """
+        async with self._session.begin() as session:
+            rows = await session.scalars(
+                update(_Pledge)
+                .where(
+                    _Pledge.campaign_id == campaign_id,
+                    _Pledge.action == action,
+                    _Pledge.reminded_at.is_(None),
+                )
+                .values(reminded_at=self.clock())
+                .returning(_Pledge.chat_id)
+            )
+            return sorted(rows)
 
     # Broadcasts
 

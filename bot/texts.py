@@ -129,6 +129,17 @@ STORAGE_DOWN = (
     "Please try again in a minute."
 )
 
+# Pledges
+BUTTON_PLEDGE = "✊ I'm in: {title}"
+BUTTON_PLEDGED = "✅ I'm in: {title} (tap to take back)"
+PLEDGED = "Thank you! You are counted in. I will remind you {lead} before it starts."
+PLEDGED_UNDATED = "Thank you! You are counted in."
+UNPLEDGED = "Taken back. You are no longer counted for this one."
+REMINDER = "⏰ Reminder: you said you are in.\n\n{action}"
+STATS_PLEDGES = "<b>Pledges</b> (people who said “I'm in”)"
+STATS_PLEDGE_LINE = "{campaign} · {title}: {count}"
+MYDATA_PLEDGES = "• {count} pledges to join actions (and whether you were reminded)"
+
 # Inline mode (@bot in any chat)
 INLINE_SLOGAN = "Slogan · {title}"
 INLINE_READ_ALL = "Read it all"

@@ -128,7 +128,10 @@ def test_copy_db_from_the_command_line(tmp_path: Path) -> None:
     asyncio.run(make())
     done = bot("copy-db", source, f"sqlite:///{tmp_path / 'to.db'}")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "copied 1 audit_log, 2 broadcasts, 21 subscriptions, 19 deliveries\n"
+    assert (
+        done.stdout
+        == "copied 1 audit_log, 2 broadcasts, 0 pledges, 21 subscriptions, 19 deliveries\n"
+    )
     again = bot("copy-db", source, f"sqlite:///{tmp_path / 'to.db'}")
     assert again.returncode == 1
     assert "copy only into an empty database; nothing was copied" in again.stderr

@@ -40,6 +40,7 @@ def shown_counts(mydata: str) -> dict[str, int]:
         ("deliveries", r"• (\d+) delivery records"),
         ("audit_log", r"• (\d+) organizer actions"),
         ("broadcasts", r"• (\d+) broadcasts you created"),
+        ("pledges", r"• (\d+) pledges to join actions"),
     ):
         found = re.search(pattern, mydata)
         counts[table] = int(found[1]) if found else 0
@@ -57,6 +58,9 @@ async def test_mydata_shows_exactly_what_is_stored_and_forget_leaves_nothing(
     await bot.press("bc:send:1", user=ADMIN, message_id=confirm)
     await bot.settle()
     await bot.command("/subscribe", user=ADMIN)
+    await bot.command("/actions", user=ANA)  # and says "I'm in" to the first action
+    first = next(d for d in bot.buttons(ANA).values() if str(d).startswith("pl:"))
+    await bot.press(str(first), user=ANA, message_id=int(bot.last(ANA)["message_id"]))
 
     for person in (ANA, ADMIN):
         await bot.command("/mydata", user=person)

@@ -23,6 +23,7 @@ from .fake_telegram import TOKEN
 from .test_cli import bot_command
 
 V1_TIME = "2026-05-01 12:00:00"
+HEAD = schema.head()
 
 
 async def _empty(kind: str, tmp_path: Path) -> Storage:
@@ -134,7 +135,7 @@ async def test_upgrading_a_v1_database_keeps_every_row(empty: Storage) -> None:
     with pytest.raises(SchemaError, match=r"python -m bot migrate"):
         await empty.create_schema()
 
-    assert await empty.migrate() == f"migrated the database from schema 0001 to schema {'0002'}"
+    assert await empty.migrate() == f"migrated the database from schema 0001 to schema {HEAD}"
 
     assert (await empty.schema_state()).current
     subscriptions = {(s.chat_id, s.status, s.source) async for s in empty.subscriptions()}
@@ -159,7 +160,9 @@ async def test_a_database_from_before_migrations_is_recognised(empty: Storage) -
     await _v1_database_with_data(empty, recorded=False)
     found = await empty.schema_state()
     assert (found.revision, found.recorded) == ("0001", False)
-    with pytest.raises(SchemaError, match=r"schema 0001 and this version of the bot needs 0002"):
+    with pytest.raises(
+        SchemaError, match=rf"schema 0001 and this version of the bot needs {HEAD}"
+    ):
         await empty.create_schema()
     await empty.create_schema(migrate=True)
     assert (await empty.schema_state()).current
@@ -207,15 +210,15 @@ async def test_run_refuses_an_old_database_and_migrate_brings_it_up(tmp_path: Pa
     code, _, err = _bot("run", database=url)
     assert code == 1
     assert err.strip().splitlines() == [
-        "The database has schema 0001 and this version of the bot needs 0002: back it up, "
+        f"The database has schema 0001 and this version of the bot needs {HEAD}: back it up, "
         "then run `python -m bot migrate` (or start the bot with `python -m bot run --migrate`)."
     ]
     assert TOKEN not in err
 
     code, out, _ = _bot("migrate", database=url, token=False)
-    assert (code, out) == (0, "migrated the database from schema 0001 to schema 0002\n")
+    assert (code, out) == (0, f"migrated the database from schema 0001 to schema {HEAD}\n")
     code, out, _ = _bot("migrate", database=url, token=False)
-    assert (code, out) == (0, "the database is already at schema 0002\n")
+    assert (code, out) == (0, f"the database is already at schema {HEAD}\n")
     code, out, _ = _bot("stats", database=url, token=False)
     assert code == 0
     assert "rafah" in out
