@@ -311,6 +311,8 @@ COMMANDS = [
     "/broadcasts",
     "/nonsense",
     "/start@other",
+    "/link",
+    "/start rafah-flyer",
 ]
 ODD_TEXT = st.one_of(
     st.text(max_size=50),
