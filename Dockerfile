@@ -15,6 +15,8 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index /wheels/*.whl && rm -rf /wheels
 WORKDIR /srv/bot
 COPY --chown=bot:bot campaigns ./campaigns
+# The volume's mount point must belong to the bot, or a fresh volume is root's.
+RUN mkdir data && chown bot:bot data
 USER bot
 # SQLite lives in /srv/bot/data unless DATABASE_URL points at PostgreSQL: mount a volume there.
 VOLUME ["/srv/bot/data"]
