@@ -375,6 +375,10 @@ class Storage:
         """Release the database connections."""
         await self.engine.dispose()
 
+    def _insert(self, model: type[_Base]) -> Any:
+        """Return an INSERT for `model` that knows ON CONFLICT, in this database's dialect."""
+        return (sqlite_insert if self.dialect == "sqlite" else postgresql_insert)(model)
+
     @property
     def dialect(self) -> str:
         """Return the database's dialect name (sqlite or postgresql)."""
@@ -396,8 +400,7 @@ class Storage:
         One statement, an upsert, so two sign-ups of one chat at once cannot collide.
         """
         now = self.clock()
-        dialect_insert = sqlite_insert if self.dialect == "sqlite" else postgresql_insert
-        row = dialect_insert(_Subscription).values(
+        row = self._insert(_Subscription).values(
             chat_id=chat_id,
             campaign_id=campaign_id,
             chat_type=chat_type,
@@ -610,17 +613,16 @@ class Storage:
 
     async def pledge(self, chat_id: int, campaign_id: str, action: str) -> bool:
         """Record that someone will join an action; return False if they already had."""
-        statement = (
-            postgresql_insert(_Pledge) if self.dialect == "postgresql" else sqlite_insert(_Pledge)
-        )
         async with self.engine.begin() as connection:
             result = await connection.execute(
-                statement.values(
+                self._insert(_Pledge)
+                .values(
                     chat_id=chat_id,
                     campaign_id=campaign_id,
                     action=action,
                     pledged_at=self.clock(),
-                ).on_conflict_do_nothing()
+                )
+                .on_conflict_do_nothing()
             )
         return bool(getattr(result, "rowcount", 0))
 
