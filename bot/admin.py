@@ -15,6 +15,7 @@ from telegram import (
     InputFile,
     MaybeInaccessibleMessage,
     Update,
+    User,
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -166,7 +167,7 @@ _CONFIRMATIONS = {"send", "halt"}  # the presses that act; the others only ask o
 
 async def _organizer_press(
     update: Update, context: BotContext
-) -> tuple[CallbackQuery, MaybeInaccessibleMessage, str, int] | None:
+) -> tuple[CallbackQuery, MaybeInaccessibleMessage, User, str, int] | None:
     """Read a broadcast button press `bc:<action>:<id>`; None (answered) if refused.
 
     The presser is checked against BOT_ADMINS at every press: a button's data can be forged,
@@ -190,7 +191,7 @@ async def _organizer_press(
         await query.answer(texts.CONFIRMATION_EXPIRED.format(minutes=minutes), show_alert=True)
         logger.info("refused an expired confirmation (%s)", query.data)
         return None
-    return query, query.message, action, int(number)
+    return query, query.message, user, action, int(number)
 
 
 async def confirm_button(update: Update, context: BotContext) -> None:
@@ -198,9 +199,7 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     pressed = await _organizer_press(update, context)
     if pressed is None:
         return
-    query, message, action, broadcast_id = pressed
-    user = update.effective_user
-    assert user is not None
+    query, message, user, action, broadcast_id = pressed
     storage = context.storage
     if action == "cancel":
         if not await storage.cancel_draft(broadcast_id):
@@ -246,9 +245,7 @@ async def stop_button_pressed(update: Update, context: BotContext) -> None:
     pressed = await _organizer_press(update, context)
     if pressed is None:
         return
-    query, message, action, broadcast_id = pressed
-    user = update.effective_user
-    assert user is not None
+    query, message, user, action, broadcast_id = pressed
     storage = context.storage
     if action == "stop":
         progress = await storage.progress(broadcast_id)
