@@ -200,9 +200,12 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
 
 
 async def start_services(application: BotApplication) -> None:
-    """Publish the command menus and start sending broadcasts once this process may."""
+    """Publish the command menus and start sending broadcasts once this process may.
+
+    The database's schema is already checked: by `run` before it builds the application, by
+    `Storage.open` for the preview and the tests.
+    """
     services: Services = application.bot_data["services"]
-    await services.storage.create_schema()
     await services.storage.sync_channels({c.id: c.channels for c in services.content})
     await publish_commands(application, services.config)
     services.sender_task = asyncio.create_task(_send_while_elected(application), name="sender")
