@@ -7,6 +7,8 @@ import datetime as dt
 import io
 import logging
 import re
+from collections import Counter
+from dataclasses import dataclass
 
 from telegram import (
     CallbackQuery,
@@ -20,11 +22,12 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot import links, render, reports, texts
+from bot import i18n, links, render, reports, texts
 from bot.content import Campaign, ContentError, load_campaigns
 from bot.context import BotContext
 from bot.delivery import duration, progress_bar, stop_button
 from bot.handlers import send_all
+from bot.i18n import gettext as _
 from bot.markup import escape, pack_messages
 from bot.schedule import ScheduleError, describe, split_schedule
 from bot.storage import Progress
@@ -49,7 +52,7 @@ async def _ask_which(update: Update, context: BotContext, command: str) -> None:
     assert update.effective_chat is not None
     ids = ", ".join(c.id for c in context.content)
     await update.effective_chat.send_message(
-        texts.WHICH_CAMPAIGN.format(
+        _(texts.WHICH_CAMPAIGN).format(
             command=command, example=context.content.default.id, campaigns=ids
         )
     )
@@ -69,53 +72,142 @@ def _when(update: Update, context: BotContext, body: str) -> tuple[dt.datetime |
     return split_schedule(body, context.storage.clock(), context.services.config.zone)
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast is for: everyone, or only followers of a topic, readers of a language."""
+
+    topic: str | None = None
+    language: str | None = None
+
+
+_OPTION = re.compile(r"^(topic|lang):(\S*)(?:[ \t]+|\n|$)")
+# A line "[ar]" starts the text for readers of that language.
+_SECTION = re.compile(r"^\[([a-z]{2,3}(?:-[a-z0-9]{2,8})*)\][ \t]*$", re.MULTILINE)
+
+
+class AudienceError(ValueError):
+    """A topic or language option that names nothing the campaign has."""
+
+
+def split_audience(body: str, campaign: Campaign) -> tuple[Audience, str]:
+    """Take leading topic:NAME and lang:CODE options off a broadcast's text."""
+    options: dict[str, str] = {}
+    while found := _OPTION.match(body):
+        options[found.group(1)] = found.group(2)
+        body = body[found.end() :]
+    topic, language = options.get("topic"), options.get("lang")
+    if topic is not None and campaign.topic(topic) is None:
+        listed = ", ".join(t.id for t in campaign.topics) or "—"
+        raise AudienceError(
+            _(texts.UNKNOWN_TOPIC).format(
+                topic=escape(topic), campaign=escape(campaign.id), topics=escape(listed)
+            )
+        )
+    if language is not None and i18n.normalize(language) is None:
+        raise AudienceError(_(texts.BAD_LANGUAGE).format(language=escape(language)))
+    return Audience(topic, i18n.normalize(language)), body
+
+
+def split_languages(body: str, main_language: str) -> dict[str, str]:
+    """Split a broadcast's text at "[xx]" lines into one text per language, main one first."""
+    pieces = _SECTION.split(body)
+    written = {main_language: pieces[0].strip()} if pieces[0].strip() else {}
+    for language, text in zip(pieces[1::2], pieces[2::2], strict=True):
+        if text.strip():
+            written.setdefault(language, text.strip())
+    return written
+
+
+def _readers(counts: dict[str | None, int], versions: dict[str, list[str]]) -> Counter[str]:
+    """Return how many recipients read each version, from how many read each language."""
+    main, *others = versions
+    readers: Counter[str] = Counter()
+    for code, count in counts.items():
+        readers[i18n.match(code, tuple(others)) or main] += count
+    return readers
+
+
 async def _offer(
     update: Update,
     context: BotContext,
     campaign: Campaign,
     kind: str,
-    parts: list[str],
+    versions: dict[str, list[str]],
     send_at: dt.datetime | None = None,
+    audience: Audience = Audience(),
 ) -> None:
-    """Show the broadcast exactly as subscribers will see it, with Send and Cancel."""
+    """Show the broadcast exactly as subscribers will see it, in each of its languages."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     storage = context.storage
-    count = await storage.count_recipients(campaign.id)
+    languages = await storage.recipient_languages(campaign.id, audience.topic, audience.language)
+    count = sum(languages.values())
     if count == 0:
-        await chat.send_message(texts.BROADCAST_NO_RECIPIENTS.format(campaign=escape(campaign.id)))
+        await chat.send_message(
+            _(texts.BROADCAST_NO_RECIPIENTS).format(campaign=escape(campaign.id))
+        )
         return
-    broadcast_id = await storage.create_broadcast(campaign.id, kind, parts, user.id, send_at)
+    (_main, parts), *others = versions.items()
+    broadcast_id = await storage.create_broadcast(
+        campaign.id,
+        kind,
+        parts,
+        user.id,
+        send_at,
+        topic=audience.topic,
+        language=audience.language,
+        translations=dict(others),
+    )
     await storage.audit(user.id, f"{kind}_preview", f"broadcast {broadcast_id} to {campaign.id}")
-    await send_all(chat, parts)
-    send_label = texts.BUTTON_SEND if send_at is None else texts.BUTTON_SCHEDULE
+    readers = _readers(languages, versions)
+    for language, version in versions.items():
+        if len(versions) > 1:
+            await chat.send_message(
+                _(texts.BROADCAST_VERSION).format(
+                    language=i18n.language_name(language), count=readers[language]
+                )
+            )
+        await send_all(chat, version)
+    send_label = _(texts.BUTTON_SEND) if send_at is None else _(texts.BUTTON_SCHEDULE)
     markup = InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(send_label, callback_data=f"bc:send:{broadcast_id}"),
                 InlineKeyboardButton(
-                    texts.BUTTON_CANCEL, callback_data=f"bc:cancel:{broadcast_id}"
+                    _(texts.BUTTON_CANCEL), callback_data=f"bc:cancel:{broadcast_id}"
                 ),
             ]
         ]
     )
-    question = texts.BROADCAST_SEND_NOW
+    question = _(texts.BROADCAST_SEND_NOW)
     if send_at is not None:
-        question = texts.BROADCAST_PREVIEW_WHEN.format(when=_describe(context, send_at))
-    text = texts.BROADCAST_PREVIEW.format(
+        question = _(texts.BROADCAST_PREVIEW_WHEN).format(when=_describe(context, send_at))
+    text = _(texts.BROADCAST_PREVIEW).format(
         campaign=escape(campaign.id),
-        parts=len(parts),
-        plural="" if len(parts) == 1 else "s",
+        target=_target(campaign, audience),
+        parts=max(len(version) for version in versions.values()),
         count=count,
         question=question,
     )
     await chat.send_message(text, reply_markup=markup)
 
 
+def _target(campaign: Campaign, audience: Audience) -> str:
+    """Return the words saying who a broadcast is for, when not for everyone."""
+    target = ""
+    if audience.topic is not None:
+        topic = campaign.topic(audience.topic)
+        title = topic.title if topic else audience.topic
+        target += _(texts.TARGET_TOPIC).format(topic=escape(title))
+    if audience.language is not None:
+        target += _(texts.TARGET_LANGUAGE).format(language=i18n.language_name(audience.language))
+    return target
+
+
 def _describe(context: BotContext, when: dt.datetime) -> str:
     zone = context.services.config.zone
     left = (when - context.storage.clock()).total_seconds()
-    return texts.SCHEDULED_FOR.format(when=describe(when, zone), left=duration(left))
+    return _(texts.SCHEDULED_FOR).format(when=describe(when, zone), left=duration(left))
 
 
 async def broadcast(update: Update, context: BotContext) -> None:
@@ -130,15 +222,22 @@ async def broadcast(update: Update, context: BotContext) -> None:
     body = broadcast_text(message.text_html or "", explicit)
     try:
         send_at, body = _when(update, context, body)
+        audience, body = split_audience(body, campaign)
     except ScheduleError as error:
-        await message.chat.send_message(texts.SCHEDULE_PROBLEM.format(problem=escape(str(error))))
+        await message.chat.send_message(
+            _(texts.SCHEDULE_PROBLEM).format(problem=escape(str(error)))
+        )
         return
-    if not args or not body.strip():
+    except AudienceError as error:
+        await message.chat.send_message(str(error))
+        return
+    written = split_languages(body, campaign.base.language)
+    if not args or not written:
         ids = ", ".join(c.id for c in context.content)
-        await message.chat.send_message(texts.BROADCAST_USAGE.format(campaigns=ids))
+        await message.chat.send_message(_(texts.BROADCAST_USAGE).format(campaigns=ids))
         return
-    parts = pack_messages(body.strip().split("\n\n"))
-    await _offer(update, context, campaign, "broadcast", parts, send_at)
+    versions = {language: pack_messages(text.split("\n\n")) for language, text in written.items()}
+    await _offer(update, context, campaign, "broadcast", versions, send_at, audience)
 
 
 async def announce(update: Update, context: BotContext) -> None:
@@ -151,14 +250,23 @@ async def announce(update: Update, context: BotContext) -> None:
         return
     try:
         send_at, rest = _when(update, context, " ".join(args))
+        audience, rest = split_audience(rest, campaign)
     except ScheduleError as error:
-        await chat.send_message(texts.SCHEDULE_PROBLEM.format(problem=escape(str(error))))
+        await chat.send_message(_(texts.SCHEDULE_PROBLEM).format(problem=escape(str(error))))
+        return
+    except AudienceError as error:
+        await chat.send_message(str(error))
         return
     if rest.strip():
-        await chat.send_message(texts.ANNOUNCE_USAGE)
+        await chat.send_message(_(texts.ANNOUNCE_USAGE))
         return
-    parts = render.statement(campaign, campaign.statement)
-    await _offer(update, context, campaign, "statement", parts, send_at)
+    # Each reader gets the statement, and the words around it, in their language.
+    versions = {}
+    for language in campaign.languages:
+        with i18n.speaking(language):
+            version = campaign.in_language(language)
+            versions[language] = render.statement(version, version.statement)
+    await _offer(update, context, campaign, "statement", versions, send_at, audience)
 
 
 CONFIRMATION_TTL = dt.timedelta(minutes=30)
@@ -176,19 +284,19 @@ async def _organizer_press(
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
     if user.id not in context.services.config.admins:
-        await query.answer(texts.NOT_ADMIN, show_alert=True)
+        await query.answer(_(texts.NOT_ADMIN), show_alert=True)
         logger.warning("refused a broadcast button (%s) from a non-organizer", query.data)
         return None
     if query.message is None:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return None
-    _, action, number = query.data.split(":")
+    _prefix, action, number = query.data.split(":")
     # A confirmation is good for CONFIRMATION_TTL after it was asked (Telegram dates the
     # message; a press cannot change that): an old one, found or replayed later, does nothing.
     age = dt.datetime.now(dt.UTC) - query.message.date
     if action in _CONFIRMATIONS and age > CONFIRMATION_TTL:
         minutes = int(CONFIRMATION_TTL.total_seconds() // 60)
-        await query.answer(texts.CONFIRMATION_EXPIRED.format(minutes=minutes), show_alert=True)
+        await query.answer(_(texts.CONFIRMATION_EXPIRED).format(minutes=minutes), show_alert=True)
         logger.info("refused an expired confirmation (%s)", query.data)
         return None
     return query, query.message, user, action, int(number)
@@ -204,24 +312,24 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     if action == "cancel":
         if not await storage.cancel_draft(broadcast_id):
             # Leave the message alone: it may hold the final report of a sent broadcast.
-            await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
+            await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
             return
         await query.answer()
         await storage.audit(user.id, "broadcast_cancel", f"broadcast {broadcast_id}")
         await context.bot.edit_message_text(
-            texts.BROADCAST_CANCELLED, message.chat.id, message.message_id
+            _(texts.BROADCAST_CANCELLED), message.chat.id, message.message_id
         )
         return
     total = await storage.start_broadcast(broadcast_id, message.chat.id, message.message_id)
     if total is None:
-        await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
+        await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
         return
     draft = await storage.broadcast(broadcast_id)
     if draft is not None and draft.send_at is not None:
-        await query.answer(texts.BROADCAST_SCHEDULED_ALERT)
+        await query.answer(_(texts.BROADCAST_SCHEDULED_ALERT))
         await storage.audit(user.id, "broadcast_schedule", f"broadcast {broadcast_id}")
         await context.bot.edit_message_text(
-            texts.BROADCAST_SCHEDULED.format(
+            _(texts.BROADCAST_SCHEDULED).format(
                 id=broadcast_id,
                 campaign=escape(draft.campaign_id),
                 when=_describe(context, draft.send_at),
@@ -232,7 +340,7 @@ async def confirm_button(update: Update, context: BotContext) -> None:
             reply_markup=stop_button(broadcast_id, texts.BUTTON_UNSCHEDULE),
         )
         return
-    await query.answer(texts.BROADCAST_QUEUED.format(total=total))
+    await query.answer(_(texts.BROADCAST_QUEUED).format(total=total))
     await storage.audit(user.id, "broadcast_send", f"broadcast {broadcast_id}: {total} recipients")
     # From here the sender alone edits the status message: an edit from this handler could
     # land after the sender's final report and hide it.
@@ -250,26 +358,26 @@ async def stop_button_pressed(update: Update, context: BotContext) -> None:
     if action == "stop":
         progress = await storage.progress(broadcast_id)
         if progress is None or progress.state not in ("scheduled", "sending"):
-            await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
+            await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
             return
         await query.answer()
         markup = InlineKeyboardMarkup(
             [
                 [
                     InlineKeyboardButton(
-                        texts.BUTTON_STOP_YES, callback_data=f"bc:halt:{broadcast_id}"
+                        _(texts.BUTTON_STOP_YES), callback_data=f"bc:halt:{broadcast_id}"
                     ),
                     InlineKeyboardButton(
-                        texts.BUTTON_STOP_NO, callback_data=f"bc:keep:{broadcast_id}"
+                        _(texts.BUTTON_STOP_NO), callback_data=f"bc:keep:{broadcast_id}"
                     ),
                 ]
             ]
         )
         left = progress.total - progress.done
         question = (
-            texts.STOP_SCHEDULED_CONFIRM
+            _(texts.STOP_SCHEDULED_CONFIRM)
             if progress.state == "scheduled"
-            else texts.STOP_SENDING_CONFIRM
+            else _(texts.STOP_SENDING_CONFIRM)
         )
         await message.chat.send_message(
             question.format(id=broadcast_id, left=f"{left:,}"), reply_markup=markup
@@ -278,17 +386,17 @@ async def stop_button_pressed(update: Update, context: BotContext) -> None:
     if action == "keep":
         await query.answer()
         await context.bot.edit_message_text(
-            texts.STOP_KEPT.format(id=broadcast_id), message.chat.id, message.message_id
+            _(texts.STOP_KEPT).format(id=broadcast_id), message.chat.id, message.message_id
         )
         return
     before = await storage.stop_broadcast(broadcast_id)
     if before is None:
-        await query.answer(texts.BROADCAST_ALREADY, show_alert=True)
+        await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
         return
     await query.answer()
     await storage.audit(user.id, "broadcast_stop", f"broadcast {broadcast_id} ({before})")
     if before == "scheduled":
-        text = texts.UNSCHEDULED.format(id=broadcast_id)
+        text = _(texts.UNSCHEDULED).format(id=broadcast_id)
         progress = await storage.progress(broadcast_id)
         if progress is not None and progress.status_message_id is not None:
             # Nothing was sent, so the sender never reports on it: say so in its status too.
@@ -297,7 +405,7 @@ async def stop_button_pressed(update: Update, context: BotContext) -> None:
                     text, progress.status_chat_id, progress.status_message_id
                 )
     else:
-        text = texts.STOPPING.format(id=broadcast_id)
+        text = _(texts.STOPPING).format(id=broadcast_id)
         if context.services.sender is not None:
             context.services.sender.wake(broadcast_id)  # its final report says what went out
     await context.bot.edit_message_text(text, message.chat.id, message.message_id)
@@ -310,14 +418,18 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
     await context.storage.audit(user.id, "broadcasts")
     found = await context.storage.recent_broadcasts()
     if not found:
-        await chat.send_message(texts.BROADCASTS_NONE)
+        await chat.send_message(_(texts.BROADCASTS_NONE))
         return
-    lines = [texts.BROADCASTS_TITLE]
+    lines = [_(texts.BROADCASTS_TITLE)]
     buttons = []
     for progress in found:
         lines.append(_broadcast_line(context, progress))
         if progress.state in ("scheduled", "sending"):
-            label = texts.BUTTON_UNSCHEDULE if progress.state == "scheduled" else texts.BUTTON_STOP
+            label = (
+                _(texts.BUTTON_UNSCHEDULE)
+                if progress.state == "scheduled"
+                else _(texts.BUTTON_STOP)
+            )
             buttons.append(
                 [
                     InlineKeyboardButton(
@@ -335,13 +447,13 @@ def _broadcast_line(context: BotContext, p: Progress) -> str:
     head = f"#{p.broadcast_id} <b>{escape(p.campaign_id)}</b>"
     if p.state == "scheduled" and p.send_at is not None:
         return f"📅 {head}: {_describe(context, p.send_at)}"
-    counts = texts.BROADCAST_COUNTS.format(sent=p.sent, blocked=p.blocked, failed=p.failed)
+    counts = _(texts.BROADCAST_COUNTS).format(sent=p.sent, blocked=p.blocked, failed=p.failed)
     if p.state == "sending":
         return f"📤 {head}: {progress_bar(p.done, p.total)} · {counts}"
     zone = context.services.config.zone
     when = (p.started_at or p.created_at).astimezone(zone)
     mark = "⏹" if p.state == "cancelled" else "✅"
-    not_sent = texts.BROADCAST_NOT_SENT.format(cancelled=p.cancelled) if p.cancelled else ""
+    not_sent = _(texts.BROADCAST_NOT_SENT).format(cancelled=p.cancelled) if p.cancelled else ""
     return f"{mark} {head} {when:%Y-%m-%d %H:%M}: {p.total:,} recipients, {counts}{not_sent}"
 
 
@@ -372,16 +484,18 @@ async def link(update: Update, context: BotContext) -> None:
     limit = 63 - len(campaign.id)
     if not links.SOURCE.fullmatch(source) or len(source) > limit:
         names = ", ".join(c.id for c in context.content)
-        await chat.send_message(texts.LINK_USAGE.format(limit=limit, campaigns=escape(names)))
+        await chat.send_message(_(texts.LINK_USAGE).format(limit=limit, campaigns=escape(names)))
         return
     url = links.start_link(context.bot.username, campaign.id, source)
     await context.storage.audit(user.id, "link", f"{campaign.id}-{source}")
     await chat.send_message(
-        texts.LINK_REPLY.format(campaign=escape(campaign.title), source=escape(source), link=url)
+        _(texts.LINK_REPLY).format(
+            campaign=escape(campaign.title), source=escape(source), link=url
+        )
     )
     await chat.send_photo(
         InputFile(links.qr_png(url), filename=f"{campaign.id}-{source}.png"),
-        caption=texts.LINK_CAPTION.format(campaign=escape(campaign.id), source=escape(source)),
+        caption=_(texts.LINK_CAPTION).format(campaign=escape(campaign.id), source=escape(source)),
     )
 
 
@@ -399,7 +513,7 @@ async def export(update: Update, context: BotContext) -> None:
     name = f"subscribers-{campaign_id or 'all'}-{dt.date.today():%Y%m%d}.csv"
     await chat.send_document(
         InputFile(buffer.getvalue().encode("utf-8"), filename=name),
-        caption=texts.EXPORT_CAPTION.format(count=count),
+        caption=_(texts.EXPORT_CAPTION).format(count=count),
     )
 
 
@@ -413,12 +527,12 @@ async def reload(update: Update, context: BotContext) -> None:
     except ContentError as error:
         await services.storage.audit(user.id, "reload_failed", f"{len(error.problems)} problems")
         problems = "\n".join(escape(str(p)) for p in error.problems[:20])
-        await chat.send_message(texts.RELOAD_FAILED.format(problems=f"<code>{problems}</code>"))
+        await chat.send_message(_(texts.RELOAD_FAILED).format(problems=f"<code>{problems}</code>"))
         return
     services.content = content
     await services.storage.sync_channels({c.id: c.channels for c in content})
     await services.storage.audit(user.id, "reload", render.summary(content))
-    await chat.send_message(texts.RELOADED.format(summary=escape(render.summary(content))))
+    await chat.send_message(_(texts.RELOADED).format(summary=escape(render.summary(content))))
 
 
 async def refuse(update: Update, context: BotContext) -> None:
@@ -427,6 +541,8 @@ async def refuse(update: Update, context: BotContext) -> None:
     assert chat is not None
     is_admin = user is not None and user.id in context.services.config.admins
     text = (
-        texts.ADMIN_PRIVATE_ONLY if is_admin and chat.type != ChatType.PRIVATE else texts.NOT_ADMIN
+        _(texts.ADMIN_PRIVATE_ONLY)
+        if is_admin and chat.type != ChatType.PRIVATE
+        else _(texts.NOT_ADMIN)
     )
     await chat.send_message(text)

@@ -34,13 +34,14 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import admin, handlers, inline, texts
+from bot import admin, handlers, i18n, inline, preferences, texts
 from bot.config import Config
 from bot.content import Content
 from bot.context import BotApplication, BotContext, Services
 from bot.delivery import FREE_RATE, PAID_RATE, PacedRequest, Pacer, Sender
 from bot.flood import FloodGuard
 from bot.http import AiohttpRequest
+from bot.i18n import gettext as _
 from bot.leader import sender_lock
 from bot.reminders import Reminders
 from bot.storage import Storage
@@ -57,6 +58,8 @@ PUBLIC = {
     "campaigns": handlers.campaigns,
     "subscribe": handlers.subscribe,
     "unsubscribe": handlers.unsubscribe,
+    "language": preferences.language_command,
+    "topics": preferences.topics_command,
     "mydata": handlers.show_mydata,
     "forget": handlers.ask_forget,
 }
@@ -151,8 +154,10 @@ def build_application(
 
 
 def _add_handlers(application: BotApplication, config: Config) -> None:
-    # Group -1 runs first: a flooding user's update stops there.
-    application.add_handler(TypeHandler(Update, handlers.guard_flood), group=-1)
+    # Group -2 runs first: a flooding user's update stops there. Then group -1 finds the
+    # language to answer in, and group 0 answers.
+    application.add_handler(TypeHandler(Update, handlers.guard_flood), group=-2)
+    application.add_handler(TypeHandler(Update, preferences.speak_their_language), group=-1)
 
     # New messages only: editing an old /subscribe or /broadcast must not run it again.
     new = filters.UpdateType.MESSAGE
@@ -183,6 +188,19 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     )
     application.add_handler(
         CallbackQueryHandler(handlers.pledge_button, pattern=r"^pl:[0-9a-f]{10}:[0-9a-f]{10}$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(
+            preferences.language_button, pattern=r"^lang:(auto|[a-z]{2,3}(-[a-z0-9]{2,8})*)$"
+        )
+    )
+    application.add_handler(
+        CallbackQueryHandler(preferences.language_command, pattern=r"^language$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(
+            preferences.topics_button, pattern=r"^tp:[0-9a-f]{10}:([a-z0-9_-]{0,32}|\*)$"
+        )
     )
     application.add_handler(
         CallbackQueryHandler(handlers.other_button, pattern=r"^(help|campaigns|mydata|forget)$")
@@ -297,20 +315,30 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
 
 
 async def publish_commands(application: BotApplication, config: Config) -> None:
-    """Set the command menu: public commands for all, organizer ones in each admin's chat."""
-    public = [BotCommand(name, description) for name, description in texts.PUBLIC_COMMANDS]
-    organizer = public + [BotCommand(n, d) for n, d in texts.ADMIN_COMMANDS]
+    """Set the command menu, in each interface language: public commands for all, organizer
+    ones in each admin's chat."""
     bot = application.bot
-    try:
-        await bot.set_my_commands(public, scope=BotCommandScopeDefault())
-    except TelegramError as error:
-        logger.warning("could not publish the command list: %s", error.message)
-    for admin_id in sorted(config.admins):
+    for language in i18n.interface_languages():
+        # Telegram shows the menu set for the user's app language, else the one set without.
+        code = None if language == i18n.SOURCE_LANGUAGE else language
+        public = [BotCommand(n, i18n.translate(d, language)) for n, d in texts.PUBLIC_COMMANDS]
+        organizer = public + [
+            BotCommand(n, i18n.translate(d, language)) for n, d in texts.ADMIN_COMMANDS
+        ]
         try:
-            await bot.set_my_commands(organizer, scope=BotCommandScopeChat(admin_id))
+            await bot.set_my_commands(public, scope=BotCommandScopeDefault(), language_code=code)
         except TelegramError as error:
-            # Telegram refuses a chat scope until that admin has started the bot once.
-            logger.warning("organizer commands not set for admin %d: %s", admin_id, error.message)
+            logger.warning("could not publish the command list: %s", error.message)
+        for admin_id in sorted(config.admins):
+            try:
+                await bot.set_my_commands(
+                    organizer, scope=BotCommandScopeChat(admin_id), language_code=code
+                )
+            except TelegramError as error:
+                # Telegram refuses a chat scope until that admin has started the bot once.
+                logger.warning(
+                    "organizer commands not set for admin %d: %s", admin_id, error.message
+                )
 
 
 async def _on_error(update: object, context: BotContext) -> None:
@@ -322,10 +350,10 @@ async def _on_error(update: object, context: BotContext) -> None:
         # reply saying that nothing was saved, so nobody believes they signed up.
         cause = getattr(error, "orig", None) or error
         logger.error("database unavailable for update %s: %s", update_id, type(cause).__name__)
-        reply = texts.STORAGE_DOWN
+        reply = _(texts.STORAGE_DOWN)
     else:
         logger.error("error while handling update %s", update_id, exc_info=error)
-        reply = texts.ERROR
+        reply = _(texts.ERROR)
     if not isinstance(update, Update):
         return
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import re
@@ -16,15 +17,19 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
 )
 from pydantic_core import ErrorDetails
 
+from bot import i18n
 from bot.yamlsafe import Located, Position, YamlError, YamlProblem, read_yaml
 
 # Telegram deep-link payloads allow 64 characters of A-Za-z0-9_- (Bot API, "Deep linking").
 CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Topic ids go in button data and in the /broadcast topic:NAME option.
+TOPIC_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -123,6 +128,22 @@ def _channel_id(value: Any) -> Any:
 ChannelId = Annotated[int, BeforeValidator(_channel_id)]
 
 
+def _check_language(value: str) -> str:
+    if i18n.normalize(value) != value:
+        raise ValueError(f"{value!r} is not a language tag; write it like en, ar, es or pt-br")
+    return value
+
+
+def _check_topic(value: str) -> str:
+    if not TOPIC_ID.match(value):
+        raise ValueError("a topic id is 1-32 lower-case letters, digits, '-' or '_'")
+    return value
+
+
+Language = Annotated[str, AfterValidator(_check_language)]
+TopicId = Annotated[str, AfterValidator(_check_topic)]
+
+
 class _Model(BaseModel):
     # Strict: a list where text belongs is an error, not silently str()-ed. Unknown keys are
     # errors so that a misspelt `sloagns:` is reported instead of ignored.
@@ -154,10 +175,19 @@ class Action(_Model):
     place: Text | None = None
 
 
+class Topic(_Model):
+    """A kind of update subscribers can choose to get, or not."""
+
+    id: TopicId
+    title: Text
+
+
 class Campaign(_Model):
     """One campaign: who runs it, what it says, what it asks people to do."""
 
     id: CampaignId
+    # The language its texts are written in; `text: {ar: …, es: …}` maps add others.
+    language: Language = "en"
     title: Text
     organization: Text
     summary: Text | None = None
@@ -166,6 +196,41 @@ class Campaign(_Model):
     actions: list[Action] = []
     # Telegram channels the bot is an admin of: broadcasts and announcements go there too.
     channels: list[ChannelId] = []
+    topics: list[Topic] = []
+
+    # The same campaign in each of its other languages, all sharing this one's ids and keys.
+    _variants: dict[str, Campaign] = PrivateAttr(default_factory=dict)
+    _base: Campaign | None = PrivateAttr(default=None)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Return the languages this campaign is written in, its own language first."""
+        base = self.base
+        return (base.language, *sorted(base._variants))
+
+    @property
+    def base(self) -> Campaign:
+        """Return the campaign in the language it is written in."""
+        return self._base or self
+
+    def in_language(self, code: str | None) -> Campaign:
+        """Return this campaign in a reader's language when it has it, else in its own."""
+        base = self.base
+        chosen = i18n.match(code, tuple(base._variants))
+        return base._variants[chosen] if chosen else base
+
+    def localized(self) -> Campaign:
+        """Return this campaign in the language asked for in the current update."""
+        return self.in_language(i18n.requested())
+
+    def action_key(self, action: Action) -> str:
+        """Return an action's pledge key, the same in every language."""
+        index = next(i for i, item in enumerate(self.actions) if item is action)
+        return action_key(self.id, self.base.actions[index])
+
+    def topic(self, topic_id: str) -> Topic | None:
+        """Return the topic with this id, or None."""
+        return next((t for t in self.topics if t.id == topic_id), None)
 
     @property
     def key(self) -> str:
@@ -191,23 +256,25 @@ class Content:
     files: tuple[Path, ...] = ()
 
     def __iter__(self) -> Iterator[Campaign]:
-        return iter(self.campaigns)
+        return (c.localized() for c in self.campaigns)
 
     def __len__(self) -> int:
         return len(self.campaigns)
 
     def get(self, campaign_id: str | None) -> Campaign | None:
         """Return the campaign with this id, or None."""
-        return next((c for c in self.campaigns if c.id == campaign_id), None)
+        found = next((c for c in self.campaigns if c.id == campaign_id), None)
+        return found.localized() if found else None
 
     def by_key(self, key: str) -> Campaign | None:
         """Return the campaign with this callback key, or None."""
-        return next((c for c in self.campaigns if c.key == key), None)
+        found = next((c for c in self.campaigns if c.key == key), None)
+        return found.localized() if found else None
 
     @property
     def default(self) -> Campaign:
         """Return the campaign served when none was chosen."""
-        return self.campaigns[0]
+        return self.campaigns[0].localized()
 
 
 def action_key(campaign_id: str, action: Action) -> str:
@@ -248,26 +315,132 @@ def _describe(error: ErrorDetails) -> str:
     return f"{where}: {message}"
 
 
+# The texts that may be a map of language -> text instead of one text.
+_TEXT_KEYS = ("title", "organization", "summary")
+_ITEM_TEXT_KEYS = {
+    "statements": ("title", "organization", "author", "role", "source", "body"),
+    "actions": ("title", "description", "link", "place"),
+    "topics": ("title",),
+}
+Where = tuple[str | int, ...]
+
+
+def _text_paths(data: dict[str, Any]) -> Iterator[Where]:
+    """Yield where each translatable text of a campaign document is."""
+    yield from ((key,) for key in _TEXT_KEYS if key in data)
+    slogans = data.get("slogans")
+    if isinstance(slogans, list):
+        yield from (("slogans", index) for index in range(len(slogans)))
+    for list_key, keys in _ITEM_TEXT_KEYS.items():
+        items = data.get(list_key)
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                if isinstance(item, dict):
+                    yield from ((list_key, index, key) for key in keys if key in item)
+
+
+def _at(data: Any, where: Where) -> Any:
+    for part in where:
+        data = data[part]
+    return data
+
+
+def _translations(
+    located: Located, path: Path, default: str
+) -> tuple[dict[Where, dict[Any, Any]], list[YamlProblem]]:
+    """Find every translated text (a map of language -> text), and what is wrong with each."""
+    maps: dict[Where, dict[Any, Any]] = {}
+    problems: list[YamlProblem] = []
+    for where in _text_paths(located.data):
+        texts = _at(located.data, where)
+        if not isinstance(texts, dict):
+            continue
+        maps[where] = texts
+        dotted = ".".join(str(part) for part in where)
+        for language, text in texts.items():
+            loc = (*where, language)
+            if not isinstance(language, str) or i18n.normalize(language) != language:
+                message = f"{language!r} is not a language tag; write it like en, ar, es or pt-br"
+                position = located.key_positions.get(loc) or located.position_of(loc)
+                problems.append(YamlProblem(path, position, f"{dotted}: {message}"))
+            elif not isinstance(text, str):
+                problems.append(
+                    YamlProblem(
+                        path, located.position_of(loc), f"{dotted}.{language}: expected text here"
+                    )
+                )
+            elif not text.strip():
+                problems.append(
+                    YamlProblem(
+                        path, located.position_of(loc), f"{dotted}.{language}: must not be empty"
+                    )
+                )
+        if default not in texts:
+            message = f"{dotted}: has no {default!r} text (the campaign's `language:`)"
+            problems.append(YamlProblem(path, located.position_of(where), message))
+    return maps, problems
+
+
+def _in_language(
+    data: dict[str, Any], maps: dict[Where, dict[Any, Any]], language: str, default: str
+) -> dict[str, Any]:
+    """Return the campaign document with each translated text in one language."""
+    tree = copy.deepcopy(data)
+    for where, texts in maps.items():
+        _at(tree, where[:-1])[where[-1]] = texts.get(language, texts.get(default))
+    return tree
+
+
+def _model_problems(error: ValidationError, located: Located, path: Path) -> list[YamlProblem]:
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        # A missing key has no position of its own: point at the map that lacks it.
+        if detail["type"] == "missing":
+            position = located.position_of(loc[:-1])
+        elif detail["type"] == "extra_forbidden":
+            position = located.key_positions.get(loc) or located.position_of(loc)
+        else:
+            position = located.position_of(loc)
+        problems.append(YamlProblem(path, position, _describe(detail)))
+    return problems
+
+
 def _validate(located: Located, path: Path) -> Campaign:
     problems = list(located.problems)
-    try:
-        campaign = Campaign.model_validate(located.data)
-    except ValidationError as error:
-        reported = {p.position for p in problems}
-        for detail in error.errors(include_url=False):
-            loc = tuple(detail["loc"])
-            # A missing key has no position of its own: point at the map that lacks it.
-            if detail["type"] == "missing":
-                position = located.position_of(loc[:-1])
-            elif detail["type"] == "extra_forbidden":
-                position = located.key_positions.get(loc) or located.position_of(loc)
-            else:
-                position = located.position_of(loc)
-            if position not in reported:  # a refused value reads as missing: say it once
-                problems.append(YamlProblem(path, position, _describe(detail)))
+    data = located.data
+    default = data.get("language")
+    default = default if isinstance(default, str) else "en"
+    maps, map_problems = _translations(located, path, default)
+    problems.extend(map_problems)
+    languages = sorted({lang for texts in maps.values() for lang in texts} - {default})
+    versions: dict[str, Campaign] = {}
+    for language in [default, *languages]:
+        try:
+            versions[language] = Campaign.model_validate(
+                _in_language(data, maps, language, default) if maps else data
+            )
+        except ValidationError as error:
+            reported = {(p.position, p.message) for p in problems}
+            found = {p.position for p in problems}
+            for problem in _model_problems(error, located, path):
+                # A refused value reads as missing, and each language repeats the problems
+                # of the texts they share: say each once.
+                if (
+                    problem.position not in found
+                    and (problem.position, problem.message) not in reported
+                ):
+                    problems.append(problem)
+                    reported.add((problem.position, problem.message))
+            if language == default:
+                break
     if problems:
         problems.sort(key=lambda p: (p.position.line, p.position.column))
         raise ContentError(problems)
+    campaign = versions.pop(default)
+    for version in versions.values():
+        version._base = campaign
+    campaign._variants.update(versions)
     return campaign
 
 

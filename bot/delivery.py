@@ -25,8 +25,9 @@ from telegram.error import (
 from telegram.request import BaseRequest, RequestData
 
 from bot import texts
+from bot.i18n import gettext as _
 from bot.markup import escape
-from bot.storage import BroadcastState, Job, Outcome, Progress, Result, Storage
+from bot.storage import BroadcastDraft, BroadcastState, Job, Outcome, Progress, Result, Storage
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ class Sender:
         self._queued = asyncio.Event()  # the send loop: the feeder added recipients
         self._results: list[Result] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._parts: dict[int, list[str]] = {}
+        self._drafts: dict[int, BroadcastDraft | None] = {}
         self._touched: set[int] = set()
         self._last_progress: dict[int, float] = {}
         self._first_seen: dict[int, tuple[float, int]] = {}
@@ -355,11 +356,12 @@ class Sender:
                 task.cancel()
         await self._flush()
 
-    async def _parts_of(self, broadcast_id: int) -> list[str]:
-        if broadcast_id not in self._parts:
-            draft = await self.storage.broadcast(broadcast_id)
-            self._parts[broadcast_id] = draft.parts if draft else []
-        return self._parts[broadcast_id]
+    async def _parts_of(self, job: Job) -> list[str]:
+        """Return the text of a job's broadcast in its recipient's language."""
+        if job.broadcast_id not in self._drafts:
+            self._drafts[job.broadcast_id] = await self.storage.broadcast(job.broadcast_id)
+        draft = self._drafts[job.broadcast_id]
+        return draft.parts_for(job.language) if draft else []
 
     async def _deliver(self, job: Job) -> None:
         """Send one recipient every part of its broadcast; the first slot is already taken."""
@@ -367,7 +369,7 @@ class Sender:
         outcome: Outcome | None = Outcome.SENT
         error: str | None = None
         try:
-            for index, part in enumerate(await self._parts_of(job.broadcast_id)):
+            for index, part in enumerate(await self._parts_of(job)):
                 if index:
                     await self.pacer.acquire()
                 chat_id, outcome, error = await self._send_part(job, chat_id, part)
@@ -492,7 +494,7 @@ class Sender:
         first = self._first_seen.setdefault(broadcast_id, (now, progress.done))
         rate = (progress.done - first[1]) / (now - first[0]) if now - first[0] >= 1.0 else None
         if final:
-            self._parts.pop(broadcast_id, None)
+            self._drafts.pop(broadcast_id, None)
             self._last_progress.pop(broadcast_id, None)
             self._first_seen.pop(broadcast_id, None)
             logger.info(
@@ -543,34 +545,34 @@ def progress_text(progress: Progress, *, final: bool, rate: float | None = None)
     )
     if not final:
         lines = [
-            texts.BROADCAST_PROGRESS.format(**counts),
+            _(texts.BROADCAST_PROGRESS).format(**counts),
             progress_bar(progress.done, progress.total)
             + f" · {progress.done:,} of {progress.total:,}",
         ]
         if rate:
             left = progress.total - progress.done
-            lines.append(texts.BROADCAST_RATE.format(rate=rate, left=duration(left / rate)))
-        lines.append(texts.BROADCAST_COUNTS.format(**counts))
+            lines.append(_(texts.BROADCAST_RATE).format(rate=rate, left=duration(left / rate)))
+        lines.append(_(texts.BROADCAST_COUNTS).format(**counts))
         return "\n".join(lines)
     stopped = progress.state == BroadcastState.CANCELLED
-    title = texts.BROADCAST_STOPPED if stopped else texts.BROADCAST_DONE
+    title = _(texts.BROADCAST_STOPPED) if stopped else _(texts.BROADCAST_DONE)
     took = ""
     if progress.started_at and progress.finished_at:
-        took = texts.BROADCAST_TOOK.format(
+        took = _(texts.BROADCAST_TOOK).format(
             took=duration((progress.finished_at - progress.started_at).total_seconds())
         )
-    text = title.format(**counts, took=took) + "\n" + texts.BROADCAST_COUNTS.format(**counts)
+    text = title.format(**counts, took=took) + "\n" + _(texts.BROADCAST_COUNTS).format(**counts)
     if progress.cancelled:
-        text += texts.BROADCAST_NOT_SENT.format(**counts)
+        text += _(texts.BROADCAST_NOT_SENT).format(**counts)
     if progress.uncertain:
-        text += texts.BROADCAST_UNCERTAIN.format(uncertain=progress.uncertain)
+        text += _(texts.BROADCAST_UNCERTAIN).format(uncertain=progress.uncertain)
     return text
 
 
 def stop_button(broadcast_id: int, label: str = texts.BUTTON_STOP) -> InlineKeyboardMarkup:
-    """Return the button that asks to stop a scheduled or running broadcast."""
+    """Return the button asking to stop a scheduled or running broadcast (label as in texts)."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=f"bc:stop:{broadcast_id}")]]
+        [[InlineKeyboardButton(_(label), callback_data=f"bc:stop:{broadcast_id}")]]
     )
 
 

@@ -22,9 +22,10 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot import links, render, texts
-from bot.content import Campaign, action_key
+from bot import i18n, links, render, texts
+from bot.content import Campaign
 from bot.context import BotContext
+from bot.i18n import gettext as _
 from bot.markup import escape
 from bot.schedule import describe_lead
 
@@ -43,30 +44,35 @@ def menu_keyboard(
     key = campaign.key
     rows = [
         [
-            InlineKeyboardButton(texts.BUTTON_STATEMENT, callback_data=f"st:{key}"),
-            InlineKeyboardButton(texts.BUTTON_SLOGANS, callback_data=f"sl:{key}"),
+            InlineKeyboardButton(_(texts.BUTTON_STATEMENT), callback_data=f"st:{key}"),
+            InlineKeyboardButton(_(texts.BUTTON_SLOGANS), callback_data=f"sl:{key}"),
         ],
         [
-            InlineKeyboardButton(texts.BUTTON_ACTIONS, callback_data=f"ac:{key}"),
-            InlineKeyboardButton(texts.BUTTON_ARCHIVE, callback_data=f"ar:{key}"),
+            InlineKeyboardButton(_(texts.BUTTON_ACTIONS), callback_data=f"ac:{key}"),
+            InlineKeyboardButton(_(texts.BUTTON_ARCHIVE), callback_data=f"ar:{key}"),
         ],
     ]
     toggle = (
-        InlineKeyboardButton(texts.BUTTON_UNSUBSCRIBE, callback_data=f"uns:{key}")
+        InlineKeyboardButton(_(texts.BUTTON_UNSUBSCRIBE), callback_data=f"uns:{key}")
         if subscribed
-        else InlineKeyboardButton(texts.BUTTON_SUBSCRIBE, callback_data=f"sub:{key}")
+        else InlineKeyboardButton(_(texts.BUTTON_SUBSCRIBE), callback_data=f"sub:{key}")
     )
     rows.append([toggle])
     username = context.bot.username
     if username:
         link = f"https://t.me/{username}?start={campaign.id}"
         share = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(campaign.title)}"
-        rows[-1].append(InlineKeyboardButton(texts.BUTTON_SHARE, url=share))
-    extra = [InlineKeyboardButton(texts.BUTTON_HELP, callback_data="help")]
+        rows[-1].append(InlineKeyboardButton(_(texts.BUTTON_SHARE), url=share))
+    if subscribed and campaign.topics:
+        rows.append([InlineKeyboardButton(_(texts.BUTTON_TOPICS), callback_data=f"tp:{key}:")])
+    extra = [
+        InlineKeyboardButton(_(texts.BUTTON_LANGUAGE), callback_data="language"),
+        InlineKeyboardButton(_(texts.BUTTON_HELP), callback_data="help"),
+    ]
     if chat_type == ChatType.PRIVATE:
-        extra.insert(0, InlineKeyboardButton(texts.BUTTON_MYDATA, callback_data="mydata"))
+        extra.insert(0, InlineKeyboardButton(_(texts.BUTTON_MYDATA), callback_data="mydata"))
     if len(context.content) > 1:
-        extra.insert(0, InlineKeyboardButton(texts.BUTTON_CAMPAIGNS, callback_data="campaigns"))
+        extra.insert(0, InlineKeyboardButton(_(texts.BUTTON_CAMPAIGNS), callback_data="campaigns"))
     rows.append(extra)
     return InlineKeyboardMarkup(rows)
 
@@ -74,7 +80,7 @@ def menu_keyboard(
 def back_to_menu(campaign: Campaign) -> InlineKeyboardMarkup:
     """Return a one-button keyboard leading back to the menu."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_MENU, callback_data=f"menu:{campaign.key}")]]
+        [[InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}")]]
     )
 
 
@@ -158,8 +164,8 @@ async def _actions_markup(
     if chat.type == ChatType.PRIVATE and campaign.actions:
         pledged = await context.storage.pledged(chat.id, campaign.id)
         for action in campaign.actions:
-            key = action_key(campaign.id, action)
-            label = texts.BUTTON_PLEDGED if key in pledged else texts.BUTTON_PLEDGE
+            key = campaign.action_key(action)
+            label = _(texts.BUTTON_PLEDGED) if key in pledged else _(texts.BUTTON_PLEDGE)
             rows.append(
                 [
                     InlineKeyboardButton(
@@ -168,7 +174,7 @@ async def _actions_markup(
                     )
                 ]
             )
-    rows.append([InlineKeyboardButton(texts.BUTTON_MENU, callback_data=f"menu:{campaign.key}")])
+    rows.append([InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -176,26 +182,27 @@ async def pledge_button(update: Update, context: BotContext) -> None:
     """Count someone in for an action, or take it back; the button shows which."""
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and query.data is not None and chat is not None
-    _, campaign_key, key = query.data.split(":")
+    _prefix, campaign_key, key = query.data.split(":")
     campaign = context.content.by_key(campaign_key)
     found = (
         None
         if campaign is None
-        else next((a for a in campaign.actions if action_key(campaign.id, a) == key), None)
+        else next((a for a in campaign.actions if campaign.action_key(a) == key), None)
     )
     if campaign is None or found is None or chat.type != ChatType.PRIVATE:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     storage = context.storage
     if await storage.pledge(chat.id, campaign.id, key):
         lead = describe_lead(context.services.config.pledge_reminder)
         dated = found.date is not None
         await query.answer(
-            texts.PLEDGED.format(lead=lead) if dated else texts.PLEDGED_UNDATED, show_alert=True
+            _(texts.PLEDGED).format(lead=lead) if dated else _(texts.PLEDGED_UNDATED),
+            show_alert=True,
         )
     else:
         await storage.unpledge(chat.id, campaign.id, key)
-        await query.answer(texts.UNPLEDGED, show_alert=True)
+        await query.answer(_(texts.UNPLEDGED), show_alert=True)
     if query.message is not None:
         with contextlib.suppress(TelegramError):  # "not modified" if pressed twice at once
             await context.bot.edit_message_reply_markup(
@@ -213,7 +220,7 @@ async def show_archive(update: Update, context: BotContext, campaign: Campaign) 
         [InlineKeyboardButton(f"{n}. {s.title}"[:60], callback_data=f"old:{n - 1}:{campaign.key}")]
         for n, s in enumerate(campaign.archive, start=1)
     ]
-    rows.append([InlineKeyboardButton(texts.BUTTON_MENU, callback_data=f"menu:{campaign.key}")])
+    rows.append([InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}")])
     await chat.send_message(render.archive(campaign), reply_markup=InlineKeyboardMarkup(rows))
 
 
@@ -253,7 +260,7 @@ async def change_subscription(
     storage = context.storage
     if not on:
         changed = await storage.unsubscribe(chat.id, campaign.id)
-        return (texts.UNSUBSCRIBED if changed else texts.NOT_SUBSCRIBED).format(title=title)
+        return (_(texts.UNSUBSCRIBED) if changed else _(texts.NOT_SUBSCRIBED)).format(title=title)
     private = chat.type == ChatType.PRIVATE
     # The deep link counts only for the campaign it opened, not for one picked later.
     came_from = context.chat_data.get("source") if context.chat_data else None
@@ -266,9 +273,9 @@ async def change_subscription(
         source=source,
     )
     if private:
-        template = texts.SUBSCRIBED if changed else texts.ALREADY_SUBSCRIBED
+        template = _(texts.SUBSCRIBED) if changed else _(texts.ALREADY_SUBSCRIBED)
     else:
-        template = texts.GROUP_SUBSCRIBED if changed else texts.GROUP_ALREADY_SUBSCRIBED
+        template = _(texts.GROUP_SUBSCRIBED) if changed else _(texts.GROUP_ALREADY_SUBSCRIBED)
     return template.format(title=title)
 
 
@@ -277,7 +284,7 @@ async def show_mydata(update: Update, context: BotContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     if chat.type != ChatType.PRIVATE:
-        await chat.send_message(texts.PRIVATE_ONLY)
+        await chat.send_message(_(texts.PRIVATE_ONLY))
         return
     about = await context.storage.stored_about(user.id)
     if not (
@@ -286,33 +293,39 @@ async def show_mydata(update: Update, context: BotContext) -> None:
         or about.audit_entries
         or about.broadcasts_created
         or about.pledges
+        or about.language
     ):
-        await chat.send_message(texts.MYDATA_NONE)
+        await chat.send_message(_(texts.MYDATA_NONE))
         return
-    lines = [texts.MYDATA_TITLE.format(user_id=user.id)]
+    lines = [_(texts.MYDATA_TITLE).format(user_id=user.id)]
     for row in about.subscriptions:
         lines.append(
-            texts.MYDATA_LINE.format(
+            _(texts.MYDATA_LINE).format(
                 campaign=escape(row.campaign_id),
                 status=row.status,
                 chat_type=row.chat_type,
                 language=escape(row.language_code or "not stored"),
+                topics=escape(", ".join(sorted(row.topics)))
+                if row.topics is not None
+                else _(texts.MYDATA_ALL_TOPICS),
                 source=escape(row.source) if row.source else "no link",
                 subscribed=f"{row.subscribed_at:%Y-%m-%d %H:%M} UTC",
                 updated=f"{row.updated_at:%Y-%m-%d %H:%M} UTC",
             )
         )
     if about.deliveries:
-        lines.append(texts.MYDATA_DELIVERIES.format(count=about.deliveries))
+        lines.append(_(texts.MYDATA_DELIVERIES).format(count=about.deliveries))
     if about.audit_entries:
-        lines.append(texts.MYDATA_AUDIT.format(count=about.audit_entries))
+        lines.append(_(texts.MYDATA_AUDIT).format(count=about.audit_entries))
     if about.broadcasts_created:
-        lines.append(texts.MYDATA_BROADCASTS.format(count=about.broadcasts_created))
+        lines.append(_(texts.MYDATA_BROADCASTS).format(count=about.broadcasts_created))
     if about.pledges:
-        lines.append(texts.MYDATA_PLEDGES.format(count=about.pledges))
-    lines.append(texts.MYDATA_FOOTER)
+        lines.append(_(texts.MYDATA_PLEDGES).format(count=about.pledges))
+    if about.language:
+        lines.append(_(texts.MYDATA_LANGUAGE).format(language=escape(about.language)))
+    lines.append(_(texts.MYDATA_FOOTER))
     markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_FORGET, callback_data="forget")]]
+        [[InlineKeyboardButton(_(texts.BUTTON_FORGET), callback_data="forget")]]
     )
     await chat.send_message("\n".join(lines), reply_markup=markup)
 
@@ -322,15 +335,15 @@ async def ask_forget(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     if chat.type != ChatType.PRIVATE:
-        await chat.send_message(texts.PRIVATE_ONLY)
+        await chat.send_message(_(texts.PRIVATE_ONLY))
         return
     markup = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(texts.BUTTON_FORGET_YES, callback_data="forget:yes")],
-            [InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data="forget:no")],
+            [InlineKeyboardButton(_(texts.BUTTON_FORGET_YES), callback_data="forget:yes")],
+            [InlineKeyboardButton(_(texts.BUTTON_CANCEL), callback_data="forget:no")],
         ]
     )
-    await chat.send_message(texts.FORGET_CONFIRM, reply_markup=markup)
+    await chat.send_message(_(texts.FORGET_CONFIRM), reply_markup=markup)
 
 
 # Commands
@@ -345,7 +358,7 @@ async def start(update: Update, context: BotContext) -> None:
     linked, source = found if found else (None, None)
     note = ""
     if payload and linked is None:
-        note = texts.UNKNOWN_CAMPAIGN.format(
+        note = _(texts.UNKNOWN_CAMPAIGN).format(
             payload=escape(payload[:64]), title=escape(context.campaign().title)
         )
     undecided = len(context.content) > 1 and not (
@@ -368,13 +381,13 @@ async def help_command(update: Update, context: BotContext) -> None:
     """Explain the commands and what is stored."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None
-    text = texts.HELP
+    text = _(texts.HELP)
     if (
         user is not None
         and user.id in context.services.config.admins
         and chat.type == ChatType.PRIVATE
     ):
-        text += texts.HELP_ADMIN
+        text += _(texts.HELP_ADMIN)
     await chat.send_message(text)
 
 
@@ -409,7 +422,7 @@ async def _subscription_command(update: Update, context: BotContext, *, on: bool
     if await may_manage_chat(context, chat, update.effective_user, update.message):
         reply = await change_subscription(update, context, context.campaign(), on=on)
     else:
-        reply = texts.GROUP_ADMINS_ONLY
+        reply = _(texts.GROUP_ADMINS_ONLY)
     await chat.send_message(reply)
 
 
@@ -426,7 +439,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Answer a command the bot does not know."""
     assert update.effective_chat is not None
-    await update.effective_chat.send_message(texts.UNKNOWN_COMMAND)
+    await update.effective_chat.send_message(_(texts.UNKNOWN_COMMAND))
 
 
 # Buttons
@@ -446,15 +459,15 @@ async def menu_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     assert query.data is not None
-    action, _, key = query.data.partition(":")
+    action, _sep, key = query.data.partition(":")
     index = 0
     if action == "old":
-        number, _, key = key.partition(":")
+        number, _sep, key = key.partition(":")
         index = int(number)
     campaign = context.content.by_key(key)
     chat = update.effective_chat
     if campaign is None or chat is None:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     if action in ("sub", "uns"):
         await subscription_button(update, context, campaign, on=action == "sub")
@@ -476,7 +489,7 @@ async def subscription_button(
     assert chat is not None
     if not await may_manage_chat(context, chat, update.effective_user, None):
         # An alert for the presser alone: the group is not told each time someone tries.
-        await query.answer(texts.GROUP_ADMINS_ONLY, show_alert=True)
+        await query.answer(_(texts.GROUP_ADMINS_ONLY), show_alert=True)
         return
     await query.answer()
     context.choose(campaign)
@@ -513,15 +526,15 @@ async def forget_button(update: Update, context: BotContext) -> None:
     await query.answer()
     # The confirmation acts only for the person whose private chat it is.
     if chat.type != ChatType.PRIVATE or chat.id != user.id:
-        await chat.send_message(texts.PRIVATE_ONLY)
+        await chat.send_message(_(texts.PRIVATE_ONLY))
         return
     if query.data == "forget:yes":
         count = await context.storage.forget(user.id)
         if context.chat_data is not None:
             context.chat_data.clear()
-        text = texts.FORGOTTEN.format(count=count)
+        text = _(texts.FORGOTTEN).format(count=count)
     else:
-        text = texts.FORGET_CANCELLED
+        text = _(texts.FORGET_CANCELLED)
     if isinstance(query.message, Message):
         await query.message.edit_text(text)
     else:
@@ -532,7 +545,7 @@ async def expired_button(update: Update, context: BotContext) -> None:
     """Answer a press whose data this bot does not recognise (old or forged)."""
     query = update.callback_query
     assert query is not None
-    await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+    await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
 
 
 # Membership and groups
@@ -556,7 +569,7 @@ async def membership_changed(update: Update, context: BotContext) -> None:
     elif _added_by_outsider(change, context):
         # GROUP_POLICY=organizers: say why (where the bot may write), then leave.
         with contextlib.suppress(TelegramError):
-            await context.bot.send_message(chat.id, texts.GROUP_NOT_ALLOWED)
+            await context.bot.send_message(chat.id, _(texts.GROUP_NOT_ALLOWED))
         await context.bot.leave_chat(chat.id)
         await storage.mark_left(chat.id)
         logger.warning("left chat %d: a non-organizer added the bot (GROUP_POLICY)", chat.id)
@@ -607,8 +620,10 @@ async def guard_flood(update: Update, context: BotContext) -> None:
     allowed, warn = context.services.flood_guard.allow(who, time.monotonic())
     if allowed:
         return
+    # The language lookup comes after this guard (a flood must not reach the database).
+    i18n.activate(update.effective_user.language_code if update.effective_user else None)
     if update.callback_query is not None:
-        await update.callback_query.answer(texts.SLOW_DOWN)
+        await update.callback_query.answer(_(texts.SLOW_DOWN))
     elif warn and update.effective_chat is not None:
-        await update.effective_chat.send_message(texts.SLOW_DOWN)
+        await update.effective_chat.send_message(_(texts.SLOW_DOWN))
     raise ApplicationHandlerStop

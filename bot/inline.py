@@ -19,9 +19,10 @@ from telegram import (
     Update,
 )
 
-from bot import links, render, texts
+from bot import i18n, links, render, texts
 from bot.content import Campaign, Content
 from bot.context import BotContext
+from bot.i18n import gettext as _
 from bot.markup import escape, render_blocks
 
 PAGE = 50  # Telegram's most results per answer
@@ -67,7 +68,7 @@ def items(content: Content, bot_username: str) -> list[Item]:
                 Item(
                     id=f"sl:{campaign.key}:{number}",
                     title=f"✊ {slogan}",
-                    description=texts.INLINE_SLOGAN.format(title=campaign.title),
+                    description=_(texts.INLINE_SLOGAN).format(title=campaign.title),
                     message=f"✊ <b>{escape(slogan)}</b>",
                 )
             )
@@ -78,7 +79,7 @@ def items(content: Content, bot_username: str) -> list[Item]:
                     title=f"📣 {action.title}",
                     description=action.description,
                     message=render.action(action),
-                    button=(texts.INLINE_JOIN, links.start_link(bot_username, campaign.id)),
+                    button=(_(texts.INLINE_JOIN), links.start_link(bot_username, campaign.id)),
                 )
             )
     return found
@@ -91,7 +92,7 @@ def _statement(campaign: Campaign, bot_username: str) -> Item:
         if len(opening) + len(block) > OPENING and opening:
             break
         opening = f"{opening}\n\n{block}" if opening else block
-    byline = texts.STATEMENT_SIGNATURE.format(
+    byline = _(texts.STATEMENT_SIGNATURE).format(
         author=escape(statement.author),
         role=f", {escape(statement.role)}" if statement.role else "",
     )
@@ -99,9 +100,13 @@ def _statement(campaign: Campaign, bot_username: str) -> Item:
     return Item(
         id=f"st:{campaign.key}",
         title=f"📄 {statement.title}",
-        description=f"{statement.author} · {statement.date} · {campaign.organization}",
+        description=(
+            f"{statement.author} · "
+            f"{i18n.format_day(statement.date.day, statement.date.precise)} · "
+            f"{campaign.organization}"
+        ),
         message=message[:4096],
-        button=(texts.INLINE_READ_ALL, links.start_link(bot_username, campaign.id)),
+        button=(_(texts.INLINE_READ_ALL), links.start_link(bot_username, campaign.id)),
     )
 
 

@@ -596,6 +596,7 @@ def callback_update(
     message_id: int = 1,
     message_text: str = "menu",
     message_date: int | None = None,
+    language_code: str | None = "en",
 ) -> dict[str, Any]:
     """Return an update for a press on an inline button of a message the bot sent.
 
@@ -605,7 +606,7 @@ def callback_update(
     message = _message(chat, bot_dict(), text=message_text) | {"message_id": message_id}
     if message_date is not None:
         message["date"] = message_date
-    query = {"id": str(next(_ids)), "from": user_dict(user_id), "message": message}
+    query = {"id": str(next(_ids)), "from": user_dict(user_id, language_code), "message": message}
     return {"callback_query": query | {"chat_instance": str(chat["id"]), "data": data}}
 
 

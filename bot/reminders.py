@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
-from bot import render, texts
-from bot.content import Action, Content, action_key
+from bot import i18n, render, texts
+from bot.content import Action, Content
 from bot.delivery import Pacer
+from bot.i18n import gettext as _
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -69,21 +70,25 @@ class Reminders:
     async def run_once(self, now: dt.datetime) -> int:
         """Send every reminder due at `now`; return how many went out."""
         sent = 0
-        for campaign in self.content():
-            for action in campaign.actions:
+        for campaign in self.content().campaigns:
+            for index, action in enumerate(campaign.actions):
                 start = starts_at(action, self.zone)
                 if start is None or not start - self.lead <= now < start:
                     continue
-                key = action_key(campaign.id, action)
-                for chat_id in await self.storage.claim_reminders(campaign.id, key):
-                    sent += await self._remind(chat_id, action)
+                key = campaign.action_key(action)
+                for chat_id, language in await self.storage.claim_reminders(campaign.id, key):
+                    # Each person is reminded in their language, as they read the action.
+                    with i18n.speaking(language, fallback=campaign.language):
+                        sent += await self._remind(
+                            chat_id, campaign.in_language(language).actions[index]
+                        )
         return sent
 
     async def _remind(self, chat_id: int, action: Action) -> int:
         await self.pacer.acquire()
         try:
             await self.bot.send_message(
-                chat_id, texts.REMINDER.format(action=render.action(action))
+                chat_id, _(texts.REMINDER).format(action=render.action(action))
             )
         except Forbidden:
             await self.storage.mark_blocked(chat_id)

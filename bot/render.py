@@ -4,48 +4,51 @@ from __future__ import annotations
 
 import html
 
-from bot import texts
+from bot import i18n, texts
 from bot.content import Action, Campaign, Content, Statement
+from bot.i18n import gettext as _
 from bot.markup import escape, pack_messages, render_blocks, render_inline
 
 
 def welcome(campaign: Campaign) -> str:
     """Return the welcome shown above the menu."""
     lines = [
-        texts.WELCOME.format(
+        _(texts.WELCOME).format(
             title=escape(campaign.title), organization=escape(campaign.organization)
         )
     ]
     if campaign.summary:
         lines.append(render_inline(campaign.summary))
-    lines.append(texts.MENU_HINT)
+    lines.append(_(texts.MENU_HINT))
     return "\n\n".join(lines)
 
 
 def statement(campaign: Campaign, item: Statement) -> list[str]:
     """Return a statement as messages of at most 4096 characters, split between paragraphs."""
-    byline = texts.STATEMENT_BYLINE.format(
-        date=escape(str(item.date)),
+    byline = _(texts.STATEMENT_BYLINE).format(
+        date=escape(i18n.format_day(item.date.day, item.date.precise)),
         organization=escape(item.organization or campaign.organization),
     )
     role = f", {escape(item.role)}" if item.role else ""
     blocks = [
         f"<b>{escape(item.title)}</b>\n{byline}",
         *render_blocks(item.body),
-        texts.STATEMENT_SIGNATURE.format(author=escape(item.author), role=role),
+        _(texts.STATEMENT_SIGNATURE).format(author=escape(item.author), role=role),
     ]
     if item.source:
-        blocks.append(texts.STATEMENT_SOURCE.format(url=html.escape(item.source, quote=True)))
+        blocks.append(_(texts.STATEMENT_SOURCE).format(url=html.escape(item.source, quote=True)))
     return pack_messages(blocks)
 
 
 def archive(campaign: Campaign) -> str:
     """Return the list of a campaign's statements, newest first."""
-    lines = [texts.ARCHIVE_TITLE.format(title=escape(campaign.title))]
+    lines = [_(texts.ARCHIVE_TITLE).format(title=escape(campaign.title))]
     for number, item in enumerate(campaign.archive, start=1):
         lines.append(
-            texts.ARCHIVE_LINE.format(
-                number=number, title=escape(item.title), date=escape(str(item.date))
+            _(texts.ARCHIVE_LINE).format(
+                number=number,
+                title=escape(item.title),
+                date=escape(i18n.format_day(item.date.day, item.date.precise)),
             )
         )
     return "\n".join(lines)
@@ -54,9 +57,9 @@ def archive(campaign: Campaign) -> str:
 def slogans(campaign: Campaign) -> str:
     """Return the campaign's slogans, one per line."""
     if not campaign.slogans:
-        return texts.NO_SLOGANS
+        return _(texts.NO_SLOGANS)
     return "\n\n".join(
-        [texts.SLOGANS_TITLE, *(f"✊ <b>{escape(s)}</b>" for s in campaign.slogans)]
+        [_(texts.SLOGANS_TITLE), *(f"✊ <b>{escape(s)}</b>" for s in campaign.slogans)]
     )
 
 
@@ -67,15 +70,15 @@ def action(item: Action, number: int | None = None) -> str:
     when = " ".join(
         part
         for part in (
-            f"{item.date.day} {item.date:%B %Y}" if item.date else "",
+            i18n.format_day(item.date) if item.date else "",
             f"{item.time:%H:%M}" if item.time else "",
         )
         if part
     )
     if when:
-        lines.append(texts.ACTION_WHEN.format(when=when))
+        lines.append(_(texts.ACTION_WHEN).format(when=when))
     if item.place:
-        lines.append(texts.ACTION_PLACE.format(place=escape(item.place)))
+        lines.append(_(texts.ACTION_PLACE).format(place=escape(item.place)))
     if item.link:
         lines.append(f'🔗 <a href="{html.escape(item.link, quote=True)}">{escape(item.link)}</a>')
     return "\n".join(lines)
@@ -84,16 +87,16 @@ def action(item: Action, number: int | None = None) -> str:
 def actions(campaign: Campaign) -> list[str]:
     """Return the campaign's action items as messages."""
     if not campaign.actions:
-        return [texts.NO_ACTIONS]
-    blocks = [texts.ACTIONS_TITLE, *(action(a, n) for n, a in enumerate(campaign.actions, 1))]
+        return [_(texts.NO_ACTIONS)]
+    blocks = [_(texts.ACTIONS_TITLE), *(action(a, n) for n, a in enumerate(campaign.actions, 1))]
     return pack_messages(blocks)
 
 
 def campaign_list(content: Content) -> str:
     """Return the list of campaigns served."""
-    lines = [texts.PICK_CAMPAIGN]
+    lines = [_(texts.PICK_CAMPAIGN)]
     lines.extend(
-        texts.CAMPAIGN_LINE.format(title=escape(c.title), organization=escape(c.organization))
+        _(texts.CAMPAIGN_LINE).format(title=escape(c.title), organization=escape(c.organization))
         for c in content
     )
     return "\n".join(lines)

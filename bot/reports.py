@@ -8,7 +8,8 @@ import datetime as dt
 from typing import TextIO
 
 from bot import charts, texts
-from bot.content import Content, action_key
+from bot.content import Content
+from bot.i18n import gettext as _
 from bot.markup import escape
 from bot.storage import Storage
 
@@ -26,13 +27,13 @@ CSV_COLUMNS = (
 
 async def stats_html(storage: Storage, content: Content | None = None) -> str:
     """Return subscribers per campaign, sign-ups by source, and the last broadcasts."""
-    lines = [texts.STATS_TITLE]
+    lines = [_(texts.STATS_TITLE)]
     rows = await storage.stats()
     if not rows:
-        lines.append(texts.STATS_NONE)
+        lines.append(_(texts.STATS_NONE))
     for row in rows:
         lines.append(
-            texts.STATS_LINE.format(
+            _(texts.STATS_LINE).format(
                 campaign=escape(row.campaign_id),
                 private=row.active_private,
                 groups=row.active_groups,
@@ -43,11 +44,11 @@ async def stats_html(storage: Storage, content: Content | None = None) -> str:
         )
     sources = await storage.signups_by_source()
     if sources:
-        lines += ["", texts.STATS_SOURCES]
+        lines += ["", _(texts.STATS_SOURCES)]
         lines.extend(
-            texts.STATS_SOURCE_LINE.format(
+            _(texts.STATS_SOURCE_LINE).format(
                 campaign=escape(campaign),
-                source=escape(source) if source else texts.STATS_NO_SOURCE,
+                source=escape(source) if source else _(texts.STATS_NO_SOURCE),
                 active=active,
                 total=total,
             )
@@ -55,20 +56,20 @@ async def stats_html(storage: Storage, content: Content | None = None) -> str:
         )
     pledges = await storage.pledge_counts()
     if pledges and content is not None:
-        lines += ["", texts.STATS_PLEDGES]
+        lines += ["", _(texts.STATS_PLEDGES)]
         for campaign in content:
             for action in campaign.actions:
-                count = pledges.get((campaign.id, action_key(campaign.id, action)), 0)
+                count = pledges.get((campaign.id, campaign.action_key(action)), 0)
                 lines.append(
-                    texts.STATS_PLEDGE_LINE.format(
+                    _(texts.STATS_PLEDGE_LINE).format(
                         campaign=escape(campaign.id), title=escape(action.title), count=count
                     )
                 )
     broadcasts = await storage.recent_broadcasts()
     if broadcasts:
-        lines += ["", texts.STATS_BROADCASTS]
+        lines += ["", _(texts.STATS_BROADCASTS)]
         lines.extend(
-            texts.STATS_BROADCAST_LINE.format(
+            _(texts.STATS_BROADCAST_LINE).format(
                 id=p.broadcast_id,
                 campaign=escape(p.campaign_id),
                 date=f"{p.created_at:%Y-%m-%d %H:%M}",

@@ -41,8 +41,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import Select
 
-from bot import schema
+from bot import i18n, schema
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,18 @@ class _Subscription(_Base):
     source: Mapped[str | None] = mapped_column(String(64))
     subscribed_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
+    # Added by migration 0004: the topics chosen, as ",a,b,"; NULL for every topic.
+    topics: Mapped[str | None] = mapped_column(String(1000))
+
+
+class _Preference(_Base):
+    """A chat's choices that hold for every campaign (migration 0004)."""
+
+    __tablename__ = "preferences"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
 
 
 class _Broadcast(_Base):
@@ -139,6 +152,10 @@ class _Broadcast(_Base):
     # Added by migration 0002: when a scheduled broadcast is due, when sending began.
     send_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
     started_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
+    # Added by migration 0004: who it is for (a topic, a language) and its other languages.
+    topic: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(16))
+    translations: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
 
 
 class _Delivery(_Base):
@@ -158,6 +175,8 @@ class _Delivery(_Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(_UTCDateTime)
+    # Added by migration 0004: the recipient's language when queued, to pick their text.
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class _AuditEntry(_Base):
@@ -193,6 +212,7 @@ class SubscriptionRecord:
     source: str | None
     subscribed_at: dt.datetime
     updated_at: dt.datetime
+    topics: frozenset[str] | None = None  # None: every topic
 
 
 @dataclass(frozen=True)
@@ -204,6 +224,7 @@ class StoredAbout:
     audit_entries: int
     broadcasts_created: int
     pledges: int = 0
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +235,7 @@ class Job:
     broadcast_id: int
     chat_id: int
     attempts: int
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +284,14 @@ class BroadcastDraft:
     created_by: int | None
     state: str
     send_at: dt.datetime | None = None
+    topic: str | None = None
+    language: str | None = None
+    translations: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    def parts_for(self, language: str | None) -> list[str]:
+        """Return the text for a reader of this language: theirs if written, else the main one."""
+        chosen = i18n.match(language, tuple(self.translations))
+        return self.translations[chosen] if chosen else self.parts
 
 
 @dataclass(frozen=True)
@@ -589,7 +619,12 @@ class Storage:
                 select(func.count()).where(_Broadcast.created_by == user_id)
             )
             pledges = await session.scalar(select(func.count()).where(_Pledge.chat_id == user_id))
-        return StoredAbout(subscriptions, deliveries or 0, audit or 0, created or 0, pledges or 0)
+            language = await session.scalar(
+                select(_Preference.language).where(_Preference.chat_id == user_id)
+            )
+        return StoredAbout(
+            subscriptions, deliveries or 0, audit or 0, created or 0, pledges or 0, language
+        )
 
     async def forget(self, user_id: int) -> int:
         """Erase every row about a Telegram id, in every table; return how many rows changed."""
@@ -599,6 +634,7 @@ class Storage:
                 delete(_Subscription).where(_Subscription.chat_id == user_id),
                 delete(_Delivery).where(_Delivery.chat_id == user_id),
                 delete(_Pledge).where(_Pledge.chat_id == user_id),
+                delete(_Preference).where(_Preference.chat_id == user_id),
                 delete(_AuditEntry).where(_AuditEntry.admin_id == user_id),
                 update(_Broadcast).where(_Broadcast.created_by == user_id).values(created_by=None),
                 update(_Broadcast)
@@ -608,6 +644,66 @@ class Storage:
                 result = await session.execute(statement)
                 changed += int(getattr(result, "rowcount", 0) or 0)
         return changed
+
+    # Preferences
+
+    async def set_language(self, chat_id: int, language: str | None) -> None:
+        """Remember the language a chat chose; None forgets the choice."""
+        async with self._session.begin() as session:
+            if language is None:
+                await session.execute(delete(_Preference).where(_Preference.chat_id == chat_id))
+                return
+            row = self._insert(_Preference).values(
+                chat_id=chat_id, language=language, updated_at=self.clock()
+            )
+            await session.execute(
+                row.on_conflict_do_update(
+                    index_elements=["chat_id"],
+                    set_={
+                        "language": row.excluded.language,
+                        "updated_at": row.excluded.updated_at,
+                    },
+                )
+            )
+
+    async def language_of(self, chat_id: int) -> str | None:
+        """Return the language a chat chose, or None."""
+        async with self._session() as session:
+            return await session.scalar(
+                select(_Preference.language).where(_Preference.chat_id == chat_id)
+            )
+
+    async def set_topics(
+        self, chat_id: int, campaign_id: str, topics: frozenset[str] | None
+    ) -> bool:
+        """Set the topics a subscriber follows (None: all); return False if not subscribed."""
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(_Subscription)
+                .where(
+                    _Subscription.chat_id == chat_id,
+                    _Subscription.campaign_id == campaign_id,
+                    _Subscription.status == Status.ACTIVE,
+                )
+                .values(topics=topics_column(topics), updated_at=self.clock())
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def topics_of(
+        self, chat_id: int, campaign_id: str
+    ) -> tuple[bool, frozenset[str] | None]:
+        """Return whether a chat is subscribed, and the topics it follows (None: all)."""
+        async with self._session() as session:
+            row = (
+                await session.execute(
+                    select(_Subscription.topics).where(
+                        _Subscription.chat_id == chat_id,
+                        _Subscription.campaign_id == campaign_id,
+                        _Subscription.status == Status.ACTIVE,
+                    )
+                )
+            ).one_or_none()
+        return (False, None) if row is None else (True, _topics(row.topics))
 
     # Pledges
 
@@ -658,8 +754,9 @@ class Storage:
             )
             return {(campaign, action): count for campaign, action, count in rows}
 
-    async def claim_reminders(self, campaign_id: str, action: str) -> list[int]:
-        """Mark the action's pledges not yet reminded as reminded now; return their chats.
+    async def claim_reminders(self, campaign_id: str, action: str) -> list[tuple[int, str | None]]:
+        """Mark the action's pledges not yet reminded as reminded now; return their chats,
+        each with its reader's language.
 
         Marked before the reminders go out: after a crash in between, someone misses a
         reminder rather than getting it twice.
@@ -675,7 +772,22 @@ class Storage:
                 .values(reminded_at=self.clock())
                 .returning(_Pledge.chat_id)
             )
-            return sorted(rows)
+            chats = sorted(rows)
+            if not chats:
+                return []
+            languages = dict(
+                (
+                    await session.execute(
+                        select(_Subscription.chat_id, _READER_LANGUAGE)
+                        .outerjoin(_Preference, _Preference.chat_id == _Subscription.chat_id)
+                        .where(
+                            _Subscription.campaign_id == campaign_id,
+                            _Subscription.chat_id.in_(chats),
+                        )
+                    )
+                ).all()
+            )
+        return [(chat_id, languages.get(chat_id)) for chat_id in chats]
 
     # Broadcasts
 
@@ -687,16 +799,23 @@ class Storage:
             )
         return count or 0
 
-    async def count_recipients(self, campaign_id: str) -> int:
-        """Return how many chats a broadcast to this campaign would reach now."""
+    async def count_recipients(
+        self, campaign_id: str, topic: str | None = None, language: str | None = None
+    ) -> int:
+        """Return how many chats a broadcast to this campaign (topic, language) would reach now."""
         async with self._session() as session:
-            count = await session.scalar(
-                select(func.count()).where(
-                    _Subscription.campaign_id == campaign_id,
-                    _Subscription.status == Status.ACTIVE,
-                )
-            )
+            count = await session.scalar(_recipients(campaign_id, topic, language, func.count()))
         return count or 0
+
+    async def recipient_languages(
+        self, campaign_id: str, topic: str | None = None, language: str | None = None
+    ) -> dict[str | None, int]:
+        """Return how many recipients a broadcast would have, by their language."""
+        reader = func.lower(_READER_LANGUAGE)
+        query = _recipients(campaign_id, topic, language, reader, func.count()).group_by(reader)
+        async with self._session() as session:
+            rows = await session.execute(query)
+        return {code: count for code, count in rows}
 
     async def create_broadcast(
         self,
@@ -705,8 +824,16 @@ class Storage:
         parts: list[str],
         created_by: int,
         send_at: dt.datetime | None = None,
+        *,
+        topic: str | None = None,
+        language: str | None = None,
+        translations: dict[str, list[str]] | None = None,
     ) -> int:
-        """Store a broadcast awaiting confirmation (to go out at `send_at`); return its id."""
+        """Store a broadcast awaiting confirmation (to go out at `send_at`); return its id.
+
+        Only subscribers following `topic` and reading `language` get it, when these are set;
+        a reader of a language in `translations` gets that text instead of `parts`.
+        """
         async with self._session.begin() as session:
             broadcast = _Broadcast(
                 campaign_id=campaign_id,
@@ -717,6 +844,9 @@ class Storage:
                 state=BroadcastState.DRAFT,
                 uncertain=0,
                 send_at=send_at,
+                topic=topic,
+                language=language,
+                translations=translations or None,
             )
             session.add(broadcast)
             await session.flush()
@@ -729,7 +859,16 @@ class Storage:
         if row is None:
             return None
         return BroadcastDraft(
-            row.id, row.campaign_id, row.kind, row.parts, row.created_by, row.state, row.send_at
+            row.id,
+            row.campaign_id,
+            row.kind,
+            row.parts,
+            row.created_by,
+            row.state,
+            row.send_at,
+            row.topic,
+            row.language,
+            row.translations or {},
         )
 
     async def start_broadcast(
@@ -752,15 +891,20 @@ class Storage:
                     status_chat_id=status_chat_id,
                     status_message_id=status_message_id,
                 )
-                .returning(_Broadcast.campaign_id, _Broadcast.send_at)
+                .returning(
+                    _Broadcast.campaign_id,
+                    _Broadcast.send_at,
+                    _Broadcast.topic,
+                    _Broadcast.language,
+                )
             )
             row = claimed.one_or_none()
             if row is None:
                 return None
-            campaign_id, send_at = row
+            campaign_id, send_at, topic, language = row
             if send_at is None:
                 return await self._enqueue(session, broadcast_id, campaign_id)
-        return await self.count_recipients(campaign_id)
+        return await self.count_recipients(campaign_id, topic, language)
 
     async def _enqueue(self, session: AsyncSession, broadcast_id: int, campaign_id: str) -> int:
         """Queue one delivery per active subscriber, and mark the broadcast as sending."""
@@ -770,17 +914,27 @@ class Storage:
             .where(_Broadcast.id == broadcast_id)
             .values(state=BroadcastState.SENDING, started_at=now)
         )
+        target = (
+            await session.execute(
+                select(_Broadcast.topic, _Broadcast.language).where(_Broadcast.id == broadcast_id)
+            )
+        ).one()
         # One INSERT ... SELECT: recipients never pass through Python, however many there are.
-        recipients = select(
+        recipients = _recipients(
+            campaign_id,
+            target.topic,
+            target.language,
             literal(broadcast_id),
             _Subscription.chat_id,
             literal(Outcome.PENDING.value),
             literal(0),
             literal(now, _UTCDateTime),
-        ).where(_Subscription.campaign_id == campaign_id, _Subscription.status == Status.ACTIVE)
+            _READER_LANGUAGE,
+        )
         result = await session.execute(
             insert(_Delivery).from_select(
-                ["broadcast_id", "chat_id", "status", "attempts", "updated_at"], recipients
+                ["broadcast_id", "chat_id", "status", "attempts", "updated_at", "language"],
+                recipients,
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
@@ -934,7 +1088,11 @@ class Storage:
                     .where(_Delivery.id.in_(wanted), _Delivery.status == Outcome.PENDING)
                     .values(status=Outcome.CLAIMED)
                     .returning(
-                        _Delivery.id, _Delivery.broadcast_id, _Delivery.chat_id, _Delivery.attempts
+                        _Delivery.id,
+                        _Delivery.broadcast_id,
+                        _Delivery.chat_id,
+                        _Delivery.attempts,
+                        _Delivery.language,
                     )
                 )
                 jobs = [Job(*row) for row in claimed]
@@ -1279,6 +1437,42 @@ def _progress(row: _Broadcast, counts: dict[str, int]) -> Progress:
     )
 
 
+# A reader's language: the one they chose with /language, else their Telegram app's.
+_READER_LANGUAGE = func.coalesce(_Preference.language, _Subscription.language_code)
+
+
+def _recipients(
+    campaign_id: str, topic: str | None, language: str | None, *columns: Any
+) -> Select[Any]:
+    """Select columns over a campaign's active subscribers, of a topic and language if given."""
+    query = (
+        select(*columns)
+        .select_from(_Subscription)
+        .outerjoin(_Preference, _Preference.chat_id == _Subscription.chat_id)
+        .where(_Subscription.campaign_id == campaign_id, _Subscription.status == Status.ACTIVE)
+    )
+    if topic is not None:
+        query = query.where(
+            _Subscription.topics.is_(None)
+            | _Subscription.topics.contains(f",{topic},", autoescape=True)
+        )
+    if language is not None:
+        reader = func.lower(_READER_LANGUAGE)
+        query = query.where(
+            (reader == language) | reader.startswith(f"{language}-", autoescape=True)
+        )
+    return query
+
+
+def topics_column(topics: frozenset[str] | None) -> str | None:
+    """Return chosen topics as stored: ",a,b,", so one LIKE finds a topic; None for all."""
+    return None if topics is None else "," + ",".join(sorted(topics)) + ","
+
+
+def _topics(stored: str | None) -> frozenset[str] | None:
+    return None if stored is None else frozenset(t for t in stored.split(",") if t)
+
+
 def _record(row: _Subscription) -> SubscriptionRecord:
     return SubscriptionRecord(
         chat_id=row.chat_id,
@@ -1289,4 +1483,5 @@ def _record(row: _Subscription) -> SubscriptionRecord:
         source=row.source,
         subscribed_at=row.subscribed_at,
         updated_at=row.updated_at,
+        topics=_topics(row.topics),
     )

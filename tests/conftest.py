@@ -147,13 +147,24 @@ class Harness:
         )
 
     async def press(
-        self, data: str, *, user: int, chat: int | None = None, message_id: int = 1
+        self,
+        data: str,
+        *,
+        user: int,
+        chat: int | None = None,
+        message_id: int = 1,
+        language_code: str | None = "en",
     ) -> None:
         """Press an inline button carrying `data`."""
         chat_type = "private" if (chat or user) > 0 else "supergroup"
         await self.feed(
             callback_update(
-                data, user_id=user, chat_id=chat, chat_type=chat_type, message_id=message_id
+                data,
+                user_id=user,
+                chat_id=chat,
+                chat_type=chat_type,
+                message_id=message_id,
+                language_code=language_code,
             )
         )
 

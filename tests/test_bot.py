@@ -163,7 +163,8 @@ async def test_mydata_shows_what_is_stored_and_forget_erases_it(bot: Harness) ->
     shown = bot.texts(ANA)[-1]
     assert f"Telegram id {ANA}" in shown
     assert (
-        "campaign <b>rafah</b>: active, chat type private, language ar, came from rafah" in shown
+        "campaign <b>rafah</b>: active, chat type private, language ar, topics all, "
+        "came from rafah" in shown
     )
     assert "Person" not in shown
     await bot.command("/forget", user=ANA)
@@ -360,7 +361,7 @@ async def test_announce_sends_the_latest_statement(bot: Harness) -> None:
     """/announce previews and sends the latest statement in its parts."""
     await bot.storage.subscribe(ANA, "rafah", chat_type="private")
     confirm_id = await _prepare(bot, "/announce")
-    assert "(2 messages)" in bot.texts(ADMIN)[-1]
+    assert "Messages per recipient: 2." in bot.texts(ADMIN)[-1]
     await bot.press("bc:send:1", user=ADMIN, message_id=confirm_id)
     await bot.settle()
     await bot.command("/statement", user=BEN)

@@ -1,0 +1,338 @@
+"""Languages: catalogs for the interface, translated campaigns, /language, broadcasts per language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+
+from bot import i18n, texts
+from bot.content import ContentError, load_campaigns
+from bot.delivery import Pacer
+from bot.reminders import Reminders, starts_at
+from bot.storage import Storage
+
+from .conftest import ADMIN, ANA, BEN, Harness, serving
+
+CARLA, DARIO = 3003, 3004
+GROUP = -1009876
+CAMPAIGN = """\
+id: demo
+language: en
+title:
+  en: Stop the war
+  ar: أوقفوا الحرب
+  es: Alto a la guerra
+organization: {en: Demo Collective, ar: تجمع التجربة, es: Colectivo Demo}
+statements:
+  - title: {en: We stand together, ar: نقف معًا, es: Estamos juntos}
+    date: 2026-11-01
+    author: Jane Doe
+    role: {en: spokesperson, ar: متحدثة, es: portavoz}
+    body:
+      en: |
+        First paragraph in English.
+      ar: |
+        الفقرة الأولى بالعربية.
+      es: |
+        Primer párrafo en español.
+slogans:
+  - {en: Free Palestine!, ar: فلسطين حرة!, es: ¡Palestina libre!}
+  - Ceasefire now!
+actions:
+  - title: {en: March to the embassy, ar: مسيرة إلى السفارة, es: Marcha a la embajada}
+    description: {en: Meet at the square., ar: نلتقي في الساحة., es: Nos vemos en la plaza.}
+    date: 2027-03-09
+    time: "14:00"
+"""
+LANGUAGE_LINE = re.compile(r"^\[\w+\]$", re.MULTILINE)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "campaigns"
+    path.mkdir()
+    (path / "demo.yaml").write_text(CAMPAIGN, encoding="utf-8")
+    return path
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(re.findall(r"\{[^}]*\}", text))
+
+
+def tags(text: str) -> list[str]:
+    return sorted(re.findall(r"</?[a-z]+[^>]*>", text))
+
+
+# Catalogs
+
+
+def test_the_template_holds_every_message_of_texts_py() -> None:
+    """The .pot template is extracted from texts.py as it is now: no message left out."""
+    extracted = {
+        message
+        for _line, message, _comments, _context in extract_from_file(
+            "python", str(Path(i18n.__file__).with_name("texts.py")), keywords={"N_": None}
+        )
+    }
+    with (i18n.LOCALES / "messages.pot").open("rb") as file:
+        template = {m.id for m in read_po(file) if m.id}
+    assert extracted == template, "run the pybabel extract command in the README"
+    assert texts.WELCOME in template and texts.HELP in template
+
+
+@pytest.mark.parametrize("language", ["ar", "es"])
+def test_every_message_is_translated_with_the_same_placeholders_and_tags(language: str) -> None:
+    """Each catalog translates every message, keeping its {placeholders}, tags and commands."""
+    with (i18n.LOCALES / "messages.pot").open("rb") as file:
+        template = [m.id for m in read_po(file) if m.id]
+    catalog = i18n._catalog(language)
+    missing = [m for m in template if m not in catalog]
+    assert not missing, f"{language} lacks {missing[:3]}"
+    for message in template:
+        translated = catalog[message]
+        assert placeholders(translated) == placeholders(message), message
+        assert tags(translated) == tags(message), message
+        assert translated.count("\n") == message.count("\n"), message
+        for command in re.findall(r"/[a-z]+\b", message):
+            assert command in translated, (command, message)
+        words = re.sub(r"\{[^}]*\}|<[^>]+>|/[a-z]+", "", message)
+        if re.search(r"[A-Za-z]{3,}", words):  # words to translate, not only {title} or tags
+            assert translated != message, message
+
+
+def test_arabic_interface_lines_read_right_to_left() -> None:
+    """Every line of every Arabic message starts right-to-left, as Telegram lays lines out."""
+    with (i18n.LOCALES / "messages.pot").open("rb") as file:
+        template = [m.id for m in read_po(file) if m.id]
+    for message in template:
+        for line in i18n.translate(message, "ar").split("\n"):
+            assert not line or i18n.starts_rtl(line), (message, line)
+    # A line starting with a command or a number would read left to right without the mark.
+    help_lines = i18n.translate(texts.HELP, "ar").split("\n")
+    assert help_lines[1].startswith(i18n.RLM + "/statement")
+    assert not i18n.starts_rtl("/statement — " + "البيان")
+    assert i18n.translate(texts.HELP, "es").count(i18n.RLM) == 0
+
+
+def test_a_readers_language_is_matched_by_its_base() -> None:
+    """es-419 is served Spanish, pt-br nothing it lacks, and a bad tag nothing."""
+    assert i18n.match("es-419", ("en", "es")) == "es"
+    assert i18n.match("ES_mx", ("es",)) == "es"
+    assert i18n.match("pt-br", ("en", "es")) is None
+    assert i18n.match("not a tag!", ("en",)) is None
+    assert i18n.interface_for("fr") == "en"
+    assert i18n.interface_for("fr", fallback="ar") == "ar"
+    assert i18n.language_name("ar") == "العربية"
+    assert i18n.language_name("es") == "Español"
+
+
+# Campaign translations
+
+
+def test_a_campaign_is_read_in_each_of_its_languages(folder: Path) -> None:
+    """Each translated text has a version per language; untranslated ones stay as written."""
+    campaign = load_campaigns(folder).campaigns[0]
+    assert campaign.languages == ("en", "ar", "es")
+    arabic = campaign.in_language("ar")
+    assert (arabic.title, arabic.slogans) == ("أوقفوا الحرب", ["فلسطين حرة!", "Ceasefire now!"])
+    assert arabic.statement.body.strip() == "الفقرة الأولى بالعربية."
+    assert arabic.statement.author == "Jane Doe"  # written once, the same in every language
+    assert campaign.in_language("es-419").title == "Alto a la guerra"
+    assert campaign.in_language("de").title == "Stop the war"
+    assert campaign.in_language(None) is campaign
+    # A pledge is the same whichever language it was made in.
+    assert arabic.action_key(arabic.actions[0]) == campaign.action_key(campaign.actions[0])
+
+
+def test_translation_mistakes_are_located(folder: Path) -> None:
+    """A bad tag, a missing main-language text, an empty text each get file:line:col."""
+    (folder / "demo.yaml").write_text(
+        CAMPAIGN.replace("  en: Stop the war\n", "  EN: Stop the war\n").replace(
+            "es: Colectivo Demo}", "es: ''}"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as raised:
+        load_campaigns(folder)
+    problems = [str(p).split("demo.yaml:")[1] for p in raised.value.problems]
+    assert problems == [
+        "4:3: title: 'EN' is not a language tag; write it like en, ar, es or pt-br",
+        "4:3: title: has no 'en' text (the campaign's `language:`)",
+        "7:59: organization.es: must not be empty",
+    ]
+
+
+# The bot in each language
+
+
+async def test_each_reader_gets_their_telegram_language(storage: Storage, folder: Path) -> None:
+    """Arabic, Spanish (es-419) and German readers get Arabic, Spanish and English."""
+    async with serving(storage, folder) as bot:
+        await bot.command("/start", user=ANA, language_code="ar")
+        await bot.command("/start", user=BEN, language_code="es-419")
+        await bot.command("/start", user=CARLA, language_code="de")
+        arabic, spanish, other = bot.texts(ANA)[-1], bot.texts(BEN)[-1], bot.texts(CARLA)[-1]
+    assert "أوقفوا الحرب" in arabic and "تجمع التجربة" in arabic
+    assert all(i18n.starts_rtl(line) for line in arabic.split("\n") if line)
+    assert "Alto a la guerra" in spanish and "Colectivo Demo" in spanish
+    assert spanish.startswith(i18n.translate(texts.WELCOME, "es").split("<b>")[0])
+    assert other.startswith("Welcome. This bot shares <b>Stop the war</b>")
+    assert i18n.translate(texts.BUTTON_STATEMENT, "ar") in bot.buttons(ANA)
+
+
+async def test_language_is_chosen_kept_and_given_back(storage: Storage, folder: Path) -> None:
+    """/language stores a choice that beats Telegram's; Automatic forgets it; /forget too."""
+    async with serving(storage, folder) as bot:
+        await bot.command("/language", user=ANA)
+        assert bot.buttons(ANA)["العربية"] == "lang:ar"
+        assert "✅ English" in bot.buttons(ANA)
+        await bot.press("lang:es", user=ANA)
+        assert await storage.language_of(ANA) == "es"
+        assert "Alto a la guerra" in bot.texts(ANA)[-1]  # the menu again, in Spanish
+        await bot.command("/statement", user=ANA, language_code="en")
+        assert bot.texts(ANA)[-1].startswith("<b>Estamos juntos</b>")
+        await bot.command("/mydata", user=ANA)
+        assert (
+            i18n.translate(texts.MYDATA_LANGUAGE, "es").format(language="es")
+            in (bot.texts(ANA)[-1])
+        )
+        await bot.press("lang:auto", user=ANA, language_code="ar")
+        assert await storage.language_of(ANA) is None
+        await bot.command("/statement", user=ANA, language_code="ar")
+        assert bot.texts(ANA)[-1].startswith("<b>نقف معًا</b>")
+        await bot.press("lang:es", user=ANA)
+        await bot.press("forget:yes", user=ANA)
+        assert await storage.language_of(ANA) is None
+
+
+async def test_a_language_the_campaign_lacks_is_said(storage: Storage, folder: Path) -> None:
+    """Choosing German (no catalog, no translation) says what will be read instead."""
+    async with serving(storage, folder) as bot:
+        await bot.command("/language", user=ANA, language_code="de")
+        asked = int(bot.last(ANA)["message_id"])
+        await bot.press("lang:de", user=ANA, message_id=asked, language_code="de")
+        notice = bot.texts(ANA)[-2]  # the question, answered in place; then the menu
+        assert notice.startswith("Done: I will speak English with you.")  # all it has
+        assert "<b>Stop the war</b> is written in English, العربية, Español" in notice
+        assert bot.texts(ANA)[-1].startswith("Welcome.")
+
+
+async def test_only_group_admins_choose_a_groups_language(storage: Storage, folder: Path) -> None:
+    """A member's press is refused; an admin's sets the group's language for everyone."""
+    async with serving(storage, folder) as bot:
+        await bot.press("lang:ar", user=ANA, chat=GROUP)
+        assert bot.answers()[-1].params["text"] == texts.GROUP_ADMINS_ONLY
+        assert await storage.language_of(GROUP) is None
+        bot.api.member_status[(GROUP, BEN)] = "administrator"
+        await bot.press("lang:ar", user=BEN, chat=GROUP)
+        assert await storage.language_of(GROUP) == "ar"
+        await bot.command("/slogans", user=ANA, chat=GROUP, chat_type="supergroup")
+        assert "فلسطين حرة!" in bot.texts(GROUP)[-1]
+
+
+async def test_command_menus_are_published_in_each_language(
+    storage: Storage, folder: Path
+) -> None:
+    """The command list is set for Arabic and Spanish apps too, for everyone and organizers."""
+    async with serving(storage, folder) as bot:
+        calls = bot.api.calls_to("setMyCommands")
+    by_language = {c.params.get("language_code"): c for c in calls}
+    assert set(by_language) == {None, "ar", "es"}
+    arabic = {c["command"]: c["description"] for c in by_language["ar"].params["commands"]}
+    assert arabic["language"] == i18n.translate("Choose the language I speak", "ar")
+
+
+# Broadcasts
+
+
+async def _send(bot: Harness, command: str) -> None:
+    await bot.command(command, user=ADMIN)
+    confirm_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press(bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=confirm_id)
+    await bot.settle()
+
+
+async def test_a_broadcast_carries_a_text_per_language(storage: Storage, folder: Path) -> None:
+    """[ar] and [es] lines start other texts; each reader gets theirs, others the main one."""
+    async with serving(storage, folder) as bot:
+        await storage.subscribe(ANA, "demo", chat_type="private", language_code="ar")
+        await storage.subscribe(BEN, "demo", chat_type="private", language_code="es-mx")
+        await storage.subscribe(CARLA, "demo", chat_type="private", language_code="de")
+        await storage.subscribe(DARIO, "demo", chat_type="private", language_code="en")
+        await storage.set_language(DARIO, "es")  # chose Spanish over the app's English
+        command = "/broadcast Rally at six.\n[ar]\nمسيرة في السادسة.\n[es]\nMarcha a las seis."
+        await bot.command(command, user=ADMIN)
+        preview = bot.texts(ADMIN)
+        assert preview[:2] == ["👇 In English, for 1 recipients:", "Rally at six."]
+        assert "👇 In Español, for 2 recipients:" in preview
+        assert "Recipients now: <b>4</b>" in preview[-1]
+        confirm_id = int(bot.last(ADMIN)["message_id"])
+        await bot.press(bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=confirm_id)
+        await bot.settle()
+        assert bot.texts(ANA) == ["مسيرة في السادسة."]
+        assert bot.texts(BEN) == bot.texts(DARIO) == ["Marcha a las seis."]
+        assert bot.texts(CARLA) == ["Rally at six."]
+
+
+async def test_a_broadcast_can_be_for_one_language(storage: Storage, folder: Path) -> None:
+    """lang:ar sends only to Arabic readers, by choice or by app; a bad tag is refused."""
+    async with serving(storage, folder) as bot:
+        await storage.subscribe(ANA, "demo", chat_type="private", language_code="ar-eg")
+        await storage.subscribe(BEN, "demo", chat_type="private", language_code="en")
+        await storage.subscribe(CARLA, "demo", chat_type="private", language_code="en")
+        await storage.set_language(CARLA, "ar")
+        await bot.command("/broadcast lang:!! hello", user=ADMIN)
+        assert bot.texts(ADMIN)[-1] == texts.BAD_LANGUAGE.format(language="!!")
+        await bot.command("/broadcast lang:ar مرحبا", user=ADMIN)
+        assert "will receive (only those reading العربية)." in bot.texts(ADMIN)[-1]
+        assert "Recipients now: <b>2</b>" in bot.texts(ADMIN)[-1]
+        await _send(bot, "/broadcast lang:ar مرحبا")
+        assert bot.texts(ANA) == bot.texts(CARLA) == ["مرحبا"]
+        assert bot.texts(BEN) == []
+
+
+async def test_announce_sends_each_reader_the_statement_in_their_language(
+    storage: Storage, folder: Path
+) -> None:
+    """/announce renders the statement in every language it has, each reader getting theirs."""
+    async with serving(storage, folder) as bot:
+        await storage.subscribe(ANA, "demo", chat_type="private", language_code="ar")
+        await storage.subscribe(BEN, "demo", chat_type="private", language_code="fr")
+        await _send(bot, "/announce")
+        [arabic] = bot.texts(ANA)
+        [english] = bot.texts(BEN)
+    assert arabic.startswith("<b>نقف معًا</b>") and "متحدثة" in arabic
+    assert english.startswith("<b>We stand together</b>") and "spokesperson" in english
+
+
+async def test_reminders_come_in_the_readers_language(storage: Storage, folder: Path) -> None:
+    """A pledge reminder is written in the language of the one who pledged."""
+    content = load_campaigns(folder)
+    campaign = content.default
+    march = campaign.actions[0]
+    start = starts_at(march, dt.UTC)
+    assert start is not None
+    async with serving(storage, folder) as bot:
+        await storage.subscribe(ANA, "demo", chat_type="private", language_code="ar")
+        await storage.subscribe(BEN, "demo", chat_type="private", language_code="es")
+        for person in (ANA, BEN, CARLA):  # Carla pledged without subscribing
+            await storage.pledge(person, "demo", campaign.action_key(march))
+        reminders = Reminders(
+            bot.application.bot,
+            storage,
+            lambda: content,
+            lead=dt.timedelta(days=1),
+            zone=dt.UTC,
+            pacer=Pacer(1000.0),
+        )
+        assert await reminders.run_once(start - dt.timedelta(hours=1)) == 3
+        [arabic], [spanish], [english] = bot.texts(ANA), bot.texts(BEN), bot.texts(CARLA)
+    assert "مسيرة إلى السفارة" in arabic and "9 مارس 2027" in arabic
+    assert all(i18n.starts_rtl(line) for line in arabic.split("\n") if line)
+    assert "Marcha a la embajada" in spanish
+    assert english.startswith("⏰ Reminder") and "March to the embassy" in english
