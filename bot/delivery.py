@@ -24,7 +24,7 @@ from telegram.error import (
 )
 from telegram.request import BaseRequest, RequestData
 
-from bot import texts
+from bot import i18n, texts
 from bot.i18n import gettext as _
 from bot.markup import escape
 from bot.storage import BroadcastDraft, BroadcastState, Job, Outcome, Progress, Result, Storage
@@ -507,7 +507,9 @@ class Sender:
                 progress.cancelled,
                 progress.total,
             )
-        await report_progress(self.bot, progress, final=final, rate=rate)
+        # In the organizer's chosen language: the sender has no update to read their app's from.
+        with i18n.speaking(await self.storage.language_of(progress.status_chat_id)):
+            await report_progress(self.bot, progress, final=final, rate=rate)
 
 
 def progress_bar(done: int, total: int, width: int = 10) -> str:

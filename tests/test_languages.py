@@ -1,4 +1,4 @@
-"""Languages: catalogs for the interface, translated campaigns, /language, broadcasts per language."""
+"""Languages: interface catalogs, translated campaigns, /language, broadcasts per language."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bot.delivery import Pacer
 from bot.reminders import Reminders, starts_at
 from bot.storage import Storage
 
-from .conftest import ADMIN, ANA, BEN, Harness, serving
+from .conftest import ADMIN, ANA, BEN, Harness, serving, until
 
 CARLA, DARIO = 3003, 3004
 GROUP = -1009876
@@ -82,7 +82,8 @@ def test_the_template_holds_every_message_of_texts_py() -> None:
     with (i18n.LOCALES / "messages.pot").open("rb") as file:
         template = {m.id for m in read_po(file) if m.id}
     assert extracted == template, "run the pybabel extract command in the README"
-    assert texts.WELCOME in template and texts.HELP in template
+    assert texts.WELCOME in template
+    assert texts.HELP in template
 
 
 @pytest.mark.parametrize("language", ["ar", "es"])
@@ -177,9 +178,11 @@ async def test_each_reader_gets_their_telegram_language(storage: Storage, folder
         await bot.command("/start", user=BEN, language_code="es-419")
         await bot.command("/start", user=CARLA, language_code="de")
         arabic, spanish, other = bot.texts(ANA)[-1], bot.texts(BEN)[-1], bot.texts(CARLA)[-1]
-    assert "أوقفوا الحرب" in arabic and "تجمع التجربة" in arabic
+    assert "أوقفوا الحرب" in arabic
+    assert "تجمع التجربة" in arabic
     assert all(i18n.starts_rtl(line) for line in arabic.split("\n") if line)
-    assert "Alto a la guerra" in spanish and "Colectivo Demo" in spanish
+    assert "Alto a la guerra" in spanish
+    assert "Colectivo Demo" in spanish
     assert spanish.startswith(i18n.translate(texts.WELCOME, "es").split("<b>")[0])
     assert other.startswith("Welcome. This bot shares <b>Stop the war</b>")
     assert i18n.translate(texts.BUTTON_STATEMENT, "ar") in bot.buttons(ANA)
@@ -306,8 +309,10 @@ async def test_announce_sends_each_reader_the_statement_in_their_language(
         await _send(bot, "/announce")
         [arabic] = bot.texts(ANA)
         [english] = bot.texts(BEN)
-    assert arabic.startswith("<b>نقف معًا</b>") and "متحدثة" in arabic
-    assert english.startswith("<b>We stand together</b>") and "spokesperson" in english
+    assert arabic.startswith("<b>نقف معًا</b>")
+    assert "متحدثة" in arabic
+    assert english.startswith("<b>We stand together</b>")
+    assert "spokesperson" in english
 
 
 async def test_reminders_come_in_the_readers_language(storage: Storage, folder: Path) -> None:
@@ -332,7 +337,26 @@ async def test_reminders_come_in_the_readers_language(storage: Storage, folder: 
         )
         assert await reminders.run_once(start - dt.timedelta(hours=1)) == 3
         [arabic], [spanish], [english] = bot.texts(ANA), bot.texts(BEN), bot.texts(CARLA)
-    assert "مسيرة إلى السفارة" in arabic and "9 مارس 2027" in arabic
+    assert "مسيرة إلى السفارة" in arabic
+    assert "9 مارس 2027" in arabic
     assert all(i18n.starts_rtl(line) for line in arabic.split("\n") if line)
     assert "Marcha a la embajada" in spanish
-    assert english.startswith("⏰ Reminder") and "March to the embassy" in english
+    assert english.startswith("⏰ Reminder")
+    assert "March to the embassy" in english
+
+
+async def test_broadcast_reports_speak_the_organizers_language(
+    storage: Storage, folder: Path
+) -> None:
+    """An organizer who chose Spanish gets the preview and the final report in Spanish."""
+    async with serving(storage, folder) as bot:
+        await storage.subscribe(ANA, "demo", chat_type="private")
+        await storage.set_language(ADMIN, "es")
+        await bot.command("/broadcast Hello", user=ADMIN)
+        confirm_id = int(bot.last(ADMIN)["message_id"])
+        send = i18n.translate(texts.BUTTON_SEND, "es")
+        await bot.press(bot.buttons(ADMIN)[send], user=ADMIN, message_id=confirm_id)
+        await bot.settle()
+        done = i18n.translate(texts.BROADCAST_DONE, "es").split("#")[0]
+        await until(lambda: bot.texts(ADMIN)[-1].startswith(done), "the report in Spanish")
+        assert bot.texts(ANA) == ["Hello"]

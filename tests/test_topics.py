@@ -1,4 +1,4 @@
-"""Per-topic preferences: /topics switches, and broadcasts for one topic reach only its followers."""
+"""Per-topic preferences: /topics switches; a broadcast for a topic reaches its followers."""
 
 from __future__ import annotations
 
