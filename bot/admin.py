@@ -164,7 +164,7 @@ async def _offer(
         if len(versions) > 1:
             await chat.send_message(
                 _(texts.BROADCAST_VERSION).format(
-                    language=i18n.language_name(language), count=readers[language]
+                    language=i18n.spoken_name(language), count=readers[language]
                 )
             )
         await send_all(chat, version)
@@ -200,7 +200,7 @@ def _target(campaign: Campaign, audience: Audience) -> str:
         title = topic.title if topic else audience.topic
         target += _(texts.TARGET_TOPIC).format(topic=escape(title))
     if audience.language is not None:
-        target += _(texts.TARGET_LANGUAGE).format(language=i18n.language_name(audience.language))
+        target += _(texts.TARGET_LANGUAGE).format(language=i18n.spoken_name(audience.language))
     return target
 
 

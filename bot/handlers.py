@@ -304,11 +304,11 @@ async def show_mydata(update: Update, context: BotContext) -> None:
                 campaign=escape(row.campaign_id),
                 status=row.status,
                 chat_type=row.chat_type,
-                language=escape(row.language_code or "not stored"),
+                language=escape(row.language_code or _(texts.MYDATA_NOT_STORED)),
                 topics=escape(", ".join(sorted(row.topics)))
                 if row.topics is not None
                 else _(texts.MYDATA_ALL_TOPICS),
-                source=escape(row.source) if row.source else "no link",
+                source=escape(row.source) if row.source else _(texts.STATS_NO_SOURCE),
                 subscribed=f"{row.subscribed_at:%Y-%m-%d %H:%M} UTC",
                 updated=f"{row.updated_at:%Y-%m-%d %H:%M} UTC",
             )

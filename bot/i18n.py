@@ -156,12 +156,20 @@ def format_day(day: dt.date, precise: bool = True) -> str:
     return format_date(day, "d MMMM y" if language == "en" else "long", locale=language)
 
 
-def language_name(code: str) -> str:
-    """Return a language's name in that language ("español", "العربية"), or the tag."""
+def language_name(code: str, in_language: str | None = None) -> str:
+    """Return a language's name: in itself, capitalized, for buttons ("Español", "العربية"),
+    or in another language, for sentences ("inglés" in Spanish); the tag if unknown."""
     parts = code.split("-")
     tag = "_".join([parts[0], *(p.upper() if len(p) == 2 else p.title() for p in parts[1:])])
     try:
-        name = Locale.parse(tag).get_display_name(tag)
+        name = Locale.parse(tag).get_display_name(in_language or tag)
     except (ValueError, UnknownLocaleError):
         return code
-    return name[:1].upper() + name[1:] if name else code
+    if not name:
+        return code
+    return name if in_language else name[:1].upper() + name[1:]
+
+
+def spoken_name(code: str) -> str:
+    """Return a language's name in the interface language, for use inside a sentence."""
+    return language_name(code, interface_language())

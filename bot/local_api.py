@@ -611,12 +611,17 @@ def callback_update(
 
 
 def inline_query_update(
-    query: str, *, user_id: int, offset: str = "", chat_type: str = "private"
+    query: str,
+    *,
+    user_id: int,
+    offset: str = "",
+    chat_type: str = "private",
+    language_code: str | None = "en",
 ) -> dict[str, Any]:
     """Return an update for someone typing `@bot <query>` in a chat."""
     inline = {
         "id": str(next(_ids)),
-        "from": user_dict(user_id),
+        "from": user_dict(user_id, language_code),
         "query": query,
         "offset": offset,
         "chat_type": chat_type,

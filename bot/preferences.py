@@ -68,7 +68,7 @@ async def language_command(update: Update, context: BotContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
     campaign = context.campaign()
-    current = i18n.language_name(i18n.interface_language())
+    current = i18n.spoken_name(i18n.interface_language())
     await chat.send_message(
         _(texts.LANGUAGE_PROMPT).format(current=current),
         reply_markup=_language_keyboard(campaign),
@@ -88,14 +88,14 @@ async def language_button(update: Update, context: BotContext) -> None:
     telegram_language = user.language_code if user else None
     i18n.activate(code or telegram_language, fallback=context.content.campaigns[0].language)
     await query.answer()
-    name = i18n.language_name(i18n.interface_language())
+    name = i18n.spoken_name(i18n.interface_language())
     reply = _(texts.LANGUAGE_CHOSEN if code else texts.LANGUAGE_AUTOMATIC).format(name=name)
     campaign = context.campaign()
     if code and i18n.match(code, campaign.languages) is None:
         reply += "\n\n" + _(texts.CONTENT_LANGUAGES).format(
             title=escape(campaign.title),
-            languages=", ".join(i18n.language_name(c) for c in campaign.languages),
-            default=i18n.language_name(campaign.base.language),
+            languages=", ".join(i18n.spoken_name(c) for c in campaign.languages),
+            default=i18n.spoken_name(campaign.base.language),
         )
     if isinstance(query.message, Message):
         try:

@@ -36,7 +36,8 @@ solidarity-bot preview: the real bot, offline (no token, no network).
 You are Telegram user {user}, an organizer here, in a private chat with the bot.
 Type a command (/start, /statement, /subscribe, /broadcast hello, ...), a button's number
 to press it, @bot words to see what inline mode offers, :group or :private to switch chats,
-:quit to leave.
+:lang ar (or es, en, ...) to set your Telegram app's language, :quit to leave.
+A \\n in what you type is a line break (for a broadcast with [ar] or [es] lines).
 """
 
 
@@ -64,6 +65,7 @@ class Console:
         self.buttons: list[_Button] = []
         self.seen = len(api.calls)
         self.next_message_id = 1
+        self.language_code = "en"  # what Telegram says the user's app speaks
 
     async def handle(self, line: str) -> bool:
         """Act on one typed line; return False when the user wants to leave."""
@@ -81,19 +83,26 @@ class Console:
             self.chat_id, self.chat_type = PREVIEW_USER, "private"
             self.say("(now in your private chat with the bot)")
             return True
+        if line.startswith(":lang"):
+            self.language_code = line.partition(" ")[2].strip() or "en"
+            self.say(f"(your Telegram app now speaks {self.language_code!r})")
+            return True
         if line.startswith("@"):  # inline mode: what typing @bot in any chat offers
             query = line.partition(" ")[2]
-            await self.feed(inline_query_update(query, user_id=PREVIEW_USER))
+            await self.feed(
+                inline_query_update(query, user_id=PREVIEW_USER, language_code=self.language_code)
+            )
         elif line.isdigit():
             await self.press(int(line))
         else:
             self.next_message_id += 1
             update = message_update(
-                line,
+                line.replace("\\n", "\n"),
                 user_id=PREVIEW_USER,
                 chat_id=self.chat_id,
                 chat_type=self.chat_type,
                 message_id=self.next_message_id,
+                language_code=self.language_code,
             )
             await self.feed(update)
             if not line.startswith("/"):
@@ -116,6 +125,7 @@ class Console:
             chat_id=button.chat_id,
             chat_type=chat_type,
             message_id=button.message_id,
+            language_code=self.language_code,
         )
         await self.feed(update)
 

@@ -122,6 +122,7 @@ MYDATA_AUDIT = N_("• {count} organizer actions in the audit log")
 MYDATA_BROADCASTS = N_("• {count} broadcasts you created")
 MYDATA_LANGUAGE = N_("• the language you chose: {language}")
 MYDATA_ALL_TOPICS = N_("all")
+MYDATA_NOT_STORED = N_("not stored")
 MYDATA_FOOTER = N_("Nothing else: no name, no username, no messages. /forget erases all of it.")
 FORGET_CONFIRM = N_(
     "Erase everything the bot stores about you? Your subscriptions end and every record of "
@@ -177,7 +178,7 @@ BROADCAST_PREVIEW = N_(
     "👆 This is exactly what subscribers of <b>{campaign}</b> will receive{target}.\n"
     "Messages per recipient: {parts}. Recipients now: <b>{count}</b>. {question}"
 )
-BROADCAST_VERSION = N_("👇 In {language}, for {count} recipients:")
+BROADCAST_VERSION = N_("👇 In {language} · recipients: {count}")
 TARGET_TOPIC = N_(" (only those following “{topic}”)")
 TARGET_LANGUAGE = N_(" (only those reading {language})")
 UNKNOWN_TOPIC = N_("“{topic}” is not a topic of <b>{campaign}</b>. Its topics: {topics}.")

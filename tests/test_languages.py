@@ -221,7 +221,7 @@ async def test_a_language_the_campaign_lacks_is_said(storage: Storage, folder: P
         await bot.press("lang:de", user=ANA, message_id=asked, language_code="de")
         notice = bot.texts(ANA)[-2]  # the question, answered in place; then the menu
         assert notice.startswith("Done: I will speak English with you.")  # all it has
-        assert "<b>Stop the war</b> is written in English, العربية, Español" in notice
+        assert "<b>Stop the war</b> is written in English, Arabic, Spanish" in notice
         assert bot.texts(ANA)[-1].startswith("Welcome.")
 
 
@@ -271,8 +271,8 @@ async def test_a_broadcast_carries_a_text_per_language(storage: Storage, folder:
         command = "/broadcast Rally at six.\n[ar]\nمسيرة في السادسة.\n[es]\nMarcha a las seis."
         await bot.command(command, user=ADMIN)
         preview = bot.texts(ADMIN)
-        assert preview[:2] == ["👇 In English, for 1 recipients:", "Rally at six."]
-        assert "👇 In Español, for 2 recipients:" in preview
+        assert preview[:2] == ["👇 In English · recipients: 1", "Rally at six."]
+        assert "👇 In Spanish · recipients: 2" in preview
         assert "Recipients now: <b>4</b>" in preview[-1]
         confirm_id = int(bot.last(ADMIN)["message_id"])
         await bot.press(bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=confirm_id)
@@ -292,7 +292,7 @@ async def test_a_broadcast_can_be_for_one_language(storage: Storage, folder: Pat
         await bot.command("/broadcast lang:!! hello", user=ADMIN)
         assert bot.texts(ADMIN)[-1] == texts.BAD_LANGUAGE.format(language="!!")
         await bot.command("/broadcast lang:ar مرحبا", user=ADMIN)
-        assert "will receive (only those reading العربية)." in bot.texts(ADMIN)[-1]
+        assert "will receive (only those reading Arabic)." in bot.texts(ADMIN)[-1]
         assert "Recipients now: <b>2</b>" in bot.texts(ADMIN)[-1]
         await _send(bot, "/broadcast lang:ar مرحبا")
         assert bot.texts(ANA) == bot.texts(CARLA) == ["مرحبا"]
