@@ -522,15 +522,26 @@ def progress_bar(done: int, total: int, width: int = 10) -> str:
 def duration(seconds: float) -> str:
     """Return a rough duration for people: "45 s", "3 min 20 s", "2 h 5 min"."""
     if seconds < 1:
-        return "under a second"
+        # Other languages round it up: "1 s" ("<" would also break the HTML it goes in).
+        return i18n.format_units([(1, "second")], short=True) or "under a second"
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
+        units = [(seconds, "second")]
+    elif seconds < 3600:
         minutes, rest = divmod(seconds, 60)
-        return f"{minutes} min {rest} s" if rest and minutes < 10 else f"{minutes} min"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
+        units = (
+            [(minutes, "minute"), (rest, "second")]
+            if rest and minutes < 10
+            else [(minutes, "minute")]
+        )
+    else:
+        hours, rest = divmod(seconds, 3600)
+        units = [(hours, "hour"), (rest // 60, "minute")] if rest >= 60 else [(hours, "hour")]
+    translated = i18n.format_units(units, short=True)
+    if translated is not None:
+        return translated
+    short = {"second": "s", "minute": "min", "hour": "h"}
+    return " ".join(f"{count} {short[unit]}" for count, unit in units)
 
 
 def progress_text(progress: Progress, *, final: bool, rate: float | None = None) -> str:

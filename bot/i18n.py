@@ -10,10 +10,13 @@ import unicodedata
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton
+from babel.lists import format_list
 from babel.messages.pofile import read_po
+from babel.units import format_unit
 
 LOCALES = Path(__file__).with_name("locales")
 SOURCE_LANGUAGE = "en"  # texts.py is written in it; the catalogs translate from it
@@ -154,6 +157,26 @@ def format_day(day: dt.date, precise: bool = True) -> str:
         return format_skeleton("yMMMM", day, locale=language)
     # English keeps the day-first order the campaigns are written in; others use their own.
     return format_date(day, "d MMMM y" if language == "en" else "long", locale=language)
+
+
+def format_units(parts: list[tuple[int, str]], *, short: bool) -> str | None:
+    """Return amounts of days, hours, minutes, seconds in the interface language ("2 horas
+    30 minutos"), or None in English, whose own wording the callers keep."""
+    language = interface_language()
+    if language == SOURCE_LANGUAGE:
+        return None
+    length: Literal["short", "long"] = "short" if short else "long"
+    amounts = [
+        format_unit(count, f"duration-{unit}", length=length, locale=language)
+        for count, unit in parts
+    ]
+    # "3 min 20 s" reads well in any language; words join as the language joins a list.
+    return " ".join(amounts) if short else format_list(amounts, locale=language)
+
+
+def format_moment(moment: dt.datetime) -> str:
+    """Return a date and time as organizers read it: "Tue 1 Dec 2026, 18:00"."""
+    return format_datetime(moment, "EEE d MMM y, HH:mm", locale=interface_language())
 
 
 def language_name(code: str, in_language: str | None = None) -> str:

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from bot import i18n
+
 FURTHEST = dt.timedelta(days=366)
 
 _WHEN = re.compile(
@@ -63,8 +65,7 @@ def _checked(when: dt.datetime, now: dt.datetime) -> dt.datetime:
 
 def describe(when: dt.datetime, zone: ZoneInfo) -> str:
     """Return a scheduled time as organizers read it, e.g. "Tue 1 Dec 2026, 18:00 (UTC)"."""
-    local = when.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone.key})"
+    return f"{i18n.format_moment(when.astimezone(zone))} ({zone.key})"
 
 
 def parse_lead(text: str) -> dt.timedelta:
@@ -83,9 +84,11 @@ def describe_lead(lead: dt.timedelta) -> str:
     minutes = int(lead.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [
-        f"{count} {unit}{'' if count == 1 else 's'}"
-        for count, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
-        if count
+    units = [
+        (count, unit) for count, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
     ]
-    return " ".join(parts) or "0 minutes"
+    units = [(count, unit) for count, unit in units if count] or [(0, "minute")]
+    translated = i18n.format_units(units, short=False)
+    if translated is not None:
+        return translated
+    return " ".join(f"{count} {unit}{'' if count == 1 else 's'}" for count, unit in units)

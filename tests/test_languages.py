@@ -12,8 +12,9 @@ from babel.messages.pofile import read_po
 
 from bot import i18n, texts
 from bot.content import ContentError, load_campaigns
-from bot.delivery import Pacer
+from bot.delivery import Pacer, duration
 from bot.reminders import Reminders, starts_at
+from bot.schedule import describe_lead
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, Harness, serving, until
@@ -360,3 +361,23 @@ async def test_broadcast_reports_speak_the_organizers_language(
         done = i18n.translate(texts.BROADCAST_DONE, "es").split("#")[0]
         await until(lambda: bot.texts(ADMIN)[-1].startswith(done), "the report in Spanish")
         assert bot.texts(ANA) == ["Hello"]
+
+
+def test_dates_and_durations_are_written_in_the_interface_language() -> None:
+    """Babel's data words dates and durations; English keeps the campaign's own style."""
+    day = dt.date(2027, 3, 9)
+    lead = dt.timedelta(days=1, hours=2)
+    expected = {
+        "en": ("9 March 2027", "March 2027", "1 day 2 hours", "3 min 20 s"),
+        "es": ("9 de marzo de 2027", "marzo de 2027", "1 día y 2 horas", "3 min 20 s"),
+        "ar": ("9 مارس 2027", "مارس 2027", "يوم وساعتان", "3 د 20 ث"),
+    }
+    for language, words in expected.items():
+        with i18n.speaking(language):
+            found = (
+                i18n.format_day(day),
+                i18n.format_day(day, precise=False),
+                describe_lead(lead),
+                duration(200),
+            )
+        assert found == words, language
