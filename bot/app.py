@@ -225,6 +225,10 @@ async def start_services(application: BotApplication) -> None:
     """
     services: Services = application.bot_data["services"]
     await services.storage.sync_channels({c.id: c.channels for c in services.content})
+    await services.languages.load()
+    services.languages_task = asyncio.create_task(
+        services.languages.keep_loading(), name="languages"
+    )
     await publish_commands(application, services.config)
     services.sender_task = asyncio.create_task(_send_while_elected(application), name="sender")
     services.sender_task.add_done_callback(_sender_stopped)
@@ -292,13 +296,14 @@ def _sender_stopped(task: asyncio.Task[None]) -> None:
 
 
 async def stop_services(application: BotApplication) -> None:
-    """Stop the sender, letting it store what it knows."""
+    """Stop the sender, letting it store what it knows, and the language re-reading."""
     services: Services = application.bot_data["services"]
-    task, services.sender_task = services.sender_task, None
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for task in (services.sender_task, services.languages_task):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    services.sender_task = services.languages_task = None
 
 
 @contextlib.asynccontextmanager

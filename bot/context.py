@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.content import Campaign, Content
 from bot.delivery import Pacer, Sender
 from bot.flood import FloodGuard
+from bot.language_choices import LanguageChoices
 from bot.storage import Storage
 
 
@@ -27,6 +28,11 @@ class Services:
     pacer: Pacer = field(default_factory=Pacer)  # shared by the sender and the bot's replies
     sender: Sender | None = None
     sender_task: asyncio.Task[None] | None = None
+    languages: LanguageChoices = field(init=False)
+    languages_task: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.languages = LanguageChoices(self.storage)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -530,6 +530,7 @@ async def forget_button(update: Update, context: BotContext) -> None:
         return
     if query.data == "forget:yes":
         count = await context.storage.forget(user.id)
+        context.services.languages.forget(user.id)
         if context.chat_data is not None:
             context.chat_data.clear()
         text = _(texts.FORGOTTEN).format(count=count)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
@@ -19,28 +18,13 @@ from bot.markup import escape
 logger = logging.getLogger(__name__)
 
 
-def _answered(update: Update) -> bool:
-    """Tell whether the bot may reply to this update (so its language matters)."""
-    message = update.message
-    if message is not None:
-        return (message.text or "").startswith("/")
-    return any(
-        (update.callback_query, update.inline_query, update.my_chat_member, update.edited_message)
-    )
-
-
 async def speak_their_language(update: Update, context: BotContext) -> None:
     """Speak the reader's language in this update: the one they chose, else their app's."""
     user, chat = update.effective_user, update.effective_chat
     code = user.language_code if user else None
     where = chat.id if chat else user.id if user else None
-    if where is not None and _answered(update):
-        try:
-            code = await context.storage.language_of(where) or code
-        except (SQLAlchemyError, OSError) as error:
-            # The reply still comes, in the language of their Telegram app.
-            logger.debug("language of chat %d not read: %s", where, type(error).__name__)
-    i18n.activate(code, fallback=context.content.campaigns[0].language)
+    chosen = context.services.languages.of(where) if where is not None else None
+    i18n.activate(chosen or code, fallback=context.content.campaigns[0].language)
 
 
 # /language
@@ -84,7 +68,7 @@ async def language_button(update: Update, context: BotContext) -> None:
         return
     chosen = query.data.removeprefix("lang:")
     code = None if chosen == "auto" else i18n.normalize(chosen)
-    await context.storage.set_language(chat.id, code)
+    await context.services.languages.choose(chat.id, code)
     telegram_language = user.language_code if user else None
     i18n.activate(code or telegram_language, fallback=context.content.campaigns[0].language)
     await query.answer()

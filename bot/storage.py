@@ -666,6 +666,16 @@ class Storage:
                 )
             )
 
+    async def chosen_languages(self) -> dict[int, str]:
+        """Return every chat's chosen language."""
+        async with self._session() as session:
+            rows = await session.execute(
+                select(_Preference.chat_id, _Preference.language).where(
+                    _Preference.language.is_not(None)
+                )
+            )
+        return {chat_id: language for chat_id, language in rows if language}
+
     async def language_of(self, chat_id: int) -> str | None:
         """Return the language a chat chose, or None."""
         async with self._session() as session:

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
+from sqlalchemy import event
 
 from bot import i18n, texts
 from bot.content import ContentError, load_campaigns
 from bot.delivery import Pacer, duration
+from bot.local_api import inline_query_update
 from bot.reminders import Reminders, starts_at
 from bot.schedule import describe_lead
 from bot.storage import Storage
@@ -352,7 +354,7 @@ async def test_broadcast_reports_speak_the_organizers_language(
     """An organizer who chose Spanish gets the preview and the final report in Spanish."""
     async with serving(storage, folder) as bot:
         await storage.subscribe(ANA, "demo", chat_type="private")
-        await storage.set_language(ADMIN, "es")
+        await bot.press("lang:es", user=ADMIN)
         await bot.command("/broadcast Hello", user=ADMIN)
         confirm_id = int(bot.last(ADMIN)["message_id"])
         send = i18n.translate(texts.BUTTON_SEND, "es")
@@ -381,3 +383,40 @@ def test_dates_and_durations_are_written_in_the_interface_language() -> None:
                 duration(200),
             )
         assert found == words, language
+
+
+async def test_inline_mode_offers_the_campaign_in_the_users_language(
+    storage: Storage, folder: Path
+) -> None:
+    """@bot typed by an Arabic user offers the Arabic texts, and finds them by Arabic words."""
+    async with serving(storage, folder) as bot:
+        update = inline_query_update("حرة", user_id=ANA, language_code="ar")
+        await bot.feed(update)
+        answer = bot.api.inline_answers[update["inline_query"]["id"]]
+    [slogan] = answer["results"]
+    assert slogan["title"] == "✊ فلسطين حرة!"
+    assert slogan["description"] == i18n.translate(texts.INLINE_SLOGAN, "ar").format(
+        title="أوقفوا الحرب"
+    )
+
+
+async def test_choices_cost_no_query_and_other_processes_choices_arrive(
+    storage: Storage, folder: Path
+) -> None:
+    """Answering reads no language from the database; another process's choice is re-read."""
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    async with serving(storage, folder) as bot:
+        await storage.set_language(BEN, "ar")  # as another process would, behind our back
+        event.listen(storage.engine.sync_engine, "before_cursor_execute", record)
+        await bot.command("/statement", user=ANA)
+        await bot.command("/slogans", user=BEN)
+        event.remove(storage.engine.sync_engine, "before_cursor_execute", record)
+        assert not any("preferences" in s for s in statements)
+        assert bot.texts(BEN)[-1].startswith(i18n.translate(texts.SLOGANS_TITLE, "en"))
+        await bot.application.bot_data["services"].languages.load()  # the periodic re-read
+        await bot.command("/slogans", user=BEN)
+        assert "فلسطين حرة!" in bot.texts(BEN)[-1]
