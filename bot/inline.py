@@ -122,5 +122,7 @@ async def answer(update: Update, context: BotContext) -> None:
     await query.answer(
         [item.result() for item in page],
         cache_time=CACHE_SECONDS,
+        # The results are in the asker's language: Telegram must not hand them to others.
+        is_personal=True,
         next_offset=str(start + PAGE) if more else "",
     )

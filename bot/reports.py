@@ -22,6 +22,7 @@ CSV_COLUMNS = (
     "language_code",
     "subscribed_at",
     "updated_at",
+    "topics",  # the topics followed, space-separated; empty for all
 )
 
 
@@ -113,6 +114,7 @@ async def write_csv(storage: Storage, out: TextIO, campaign_id: str | None = Non
                 row.language_code or "",
                 row.subscribed_at.isoformat(timespec="seconds"),
                 row.updated_at.isoformat(timespec="seconds"),
+                " ".join(sorted(row.topics)) if row.topics is not None else "",
             )
         )
         count += 1

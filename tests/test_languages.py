@@ -393,6 +393,7 @@ async def test_inline_mode_offers_the_campaign_in_the_users_language(
         update = inline_query_update("حرة", user_id=ANA, language_code="ar")
         await bot.feed(update)
         answer = bot.api.inline_answers[update["inline_query"]["id"]]
+    assert answer["is_personal"]  # cached by Telegram for this user only, in their language
     [slogan] = answer["results"]
     assert slogan["title"] == "✊ فلسطين حرة!"
     assert slogan["description"] == i18n.translate(texts.INLINE_SLOGAN, "ar").format(

@@ -152,15 +152,18 @@ async def test_csv_export_has_no_names_and_every_row(storage: Storage) -> None:
     """The CSV lists every subscription: ids, kinds, status, source and times, nothing more."""
     await storage.subscribe(ANA, "rafah", chat_type="private", language_code="ar", source="flyer")
     await storage.subscribe(GROUP, "rafah", chat_type="supergroup")
+    await storage.set_topics(ANA, "rafah", frozenset({"london", "statements"}))
     out = io.StringIO()
     assert await reports.write_csv(storage, out, "rafah") == 2
     lines = out.getvalue().splitlines()
     assert lines[0] == (
-        "chat_id,chat_type,campaign,status,source,language_code,subscribed_at,updated_at"
+        "chat_id,chat_type,campaign,status,source,language_code,subscribed_at,updated_at,topics"
     )
     assert lines[1].startswith(f"{GROUP},supergroup,rafah,active,,,")
+    assert lines[1].endswith(",")  # every topic
     assert lines[2].startswith(f"{ANA},private,rafah,active,flyer,ar,")
-    assert all(len(line.split(",")) == 8 for line in lines)  # ids, kinds and times: no names
+    assert lines[2].endswith(",london statements")
+    assert all(len(line.split(",")) == 9 for line in lines)  # ids, kinds and times: no names
 
 
 async def test_people_who_leave_are_dropped_from_queued_broadcasts(storage: Storage) -> None:
