@@ -8,7 +8,6 @@ import io
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
 
 from telegram import (
     CallbackQuery,
@@ -30,7 +29,7 @@ from bot.handlers import send_all
 from bot.i18n import gettext as _
 from bot.markup import escape, pack_messages
 from bot.schedule import ScheduleError, describe, split_schedule
-from bot.storage import Progress
+from bot.storage import Audience, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +71,6 @@ def _when(update: Update, context: BotContext, body: str) -> tuple[dt.datetime |
     return split_schedule(body, context.storage.clock(), context.services.config.zone)
 
 
-@dataclass(frozen=True)
-class Audience:
-    """Who a broadcast is for: everyone, or only followers of a topic, readers of a language."""
-
-    topic: str | None = None
-    language: str | None = None
-
-
 _OPTION = re.compile(r"^(topic|lang):(\S*)(?:[ \t]+|\n|$)")
 # A line "[ar]" starts the text for readers of that language.
 _SECTION = re.compile(r"^\[([a-z]{2,3}(?:-[a-z0-9]{2,8})*)\][ \t]*$", re.MULTILINE)
@@ -105,16 +96,24 @@ def split_audience(body: str, campaign: Campaign) -> tuple[Audience, str]:
         )
     if language is not None and i18n.normalize(language) is None:
         raise AudienceError(_(texts.BAD_LANGUAGE).format(language=escape(language)))
-    return Audience(topic, i18n.normalize(language)), body
+    return Audience(topic, i18n.normalize(language), campaign.base.language), body
 
 
 def split_languages(body: str, main_language: str) -> dict[str, str]:
-    """Split a broadcast's text at "[xx]" lines into one text per language, main one first."""
+    """Split a broadcast's text at "[xx]" lines into one text per language.
+
+    The text before the first such line is in the main language; the main language comes
+    first (else the first written does, for readers of languages not written). Two texts for
+    one language are joined, not dropped.
+    """
     pieces = _SECTION.split(body)
-    written = {main_language: pieces[0].strip()} if pieces[0].strip() else {}
-    for language, text in zip(pieces[1::2], pieces[2::2], strict=True):
-        if text.strip():
-            written.setdefault(language, text.strip())
+    found: list[tuple[str, str]] = [(main_language, pieces[0])]
+    found += zip(pieces[1::2], pieces[2::2], strict=True)
+    written: dict[str, str] = {}
+    for language, text in sorted(found, key=lambda item: item[0] != main_language):
+        text = text.strip()
+        if text:
+            written[language] = f"{written[language]}\n\n{text}" if language in written else text
     return written
 
 
@@ -133,14 +132,14 @@ async def _offer(
     campaign: Campaign,
     kind: str,
     versions: dict[str, list[str]],
-    send_at: dt.datetime | None = None,
-    audience: Audience = Audience(),
+    send_at: dt.datetime | None,
+    audience: Audience,
 ) -> None:
     """Show the broadcast exactly as subscribers will see it, in each of its languages."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     storage = context.storage
-    languages = await storage.recipient_languages(campaign.id, audience.topic, audience.language)
+    languages = await storage.recipient_languages(campaign.id, audience)
     count = sum(languages.values())
     if count == 0:
         await chat.send_message(
@@ -154,9 +153,9 @@ async def _offer(
         parts,
         user.id,
         send_at,
-        topic=audience.topic,
-        language=audience.language,
+        audience=audience,
         translations=dict(others),
+        report_language=i18n.interface_language(),
     )
     await storage.audit(user.id, f"{kind}_preview", f"broadcast {broadcast_id} to {campaign.id}")
     readers = _readers(languages, versions)
@@ -454,7 +453,8 @@ def _broadcast_line(context: BotContext, p: Progress) -> str:
     when = (p.started_at or p.created_at).astimezone(zone)
     mark = "⏹" if p.state == "cancelled" else "✅"
     not_sent = _(texts.BROADCAST_NOT_SENT).format(cancelled=p.cancelled) if p.cancelled else ""
-    return f"{mark} {head} {when:%Y-%m-%d %H:%M}: {p.total:,} recipients, {counts}{not_sent}"
+    total = _(texts.BROADCASTS_TOTAL).format(total=p.total)
+    return f"{mark} {head} {when:%Y-%m-%d %H:%M}: {total}, {counts}{not_sent}"
 
 
 async def stats(update: Update, context: BotContext) -> None:

@@ -196,7 +196,8 @@ class Campaign(_Model):
     actions: list[Action] = []
     # Telegram channels the bot is an admin of: broadcasts and announcements go there too.
     channels: list[ChannelId] = []
-    topics: list[Topic] = []
+    # At most 20: each is a button, and a subscriber's choice is kept in 1,000 characters.
+    topics: Annotated[list[Topic], Field(max_length=20)] = []
 
     # The same campaign in each of its other languages, all sharing this one's ids and keys.
     _variants: dict[str, Campaign] = PrivateAttr(default_factory=dict)

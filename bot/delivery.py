@@ -507,8 +507,12 @@ class Sender:
                 progress.cancelled,
                 progress.total,
             )
-        # In the organizer's chosen language: the sender has no update to read their app's from.
-        with i18n.speaking(await self.storage.language_of(progress.status_chat_id)):
+        # In the language the organizer read the preview in (the sender has no update to
+        # learn it from); or, for older broadcasts, the one they chose.
+        language = progress.report_language
+        if language is None:
+            language = await self.storage.language_of(progress.status_chat_id)
+        with i18n.speaking(language):
             await report_progress(self.bot, progress, final=final, rate=rate)
 
 
@@ -560,7 +564,8 @@ def progress_text(progress: Progress, *, final: bool, rate: float | None = None)
         lines = [
             _(texts.BROADCAST_PROGRESS).format(**counts),
             progress_bar(progress.done, progress.total)
-            + f" · {progress.done:,} of {progress.total:,}",
+            + " · "
+            + _(texts.PROGRESS_DONE).format(done=progress.done, total=progress.total),
         ]
         if rate:
             left = progress.total - progress.done

@@ -160,27 +160,37 @@ async def show_actions(update: Update, context: BotContext, campaign: Campaign) 
 async def _actions_markup(
     context: BotContext, chat: Chat, campaign: Campaign
 ) -> InlineKeyboardMarkup:
+    """Return an "I'm in" button per action: showing whether one is in, in a private chat; in a
+    group, where everyone sees the same buttons, how many are in."""
     rows = []
-    if chat.type == ChatType.PRIVATE and campaign.actions:
-        pledged = await context.storage.pledged(chat.id, campaign.id)
-        for action in campaign.actions:
-            key = campaign.action_key(action)
-            label = _(texts.BUTTON_PLEDGED) if key in pledged else _(texts.BUTTON_PLEDGE)
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        label.format(title=action.title)[:64],
-                        callback_data=f"pl:{campaign.key}:{key}",
-                    )
-                ]
-            )
+    private = chat.type == ChatType.PRIVATE
+    storage = context.storage
+    pledged = await storage.pledged(chat.id, campaign.id) if private else set()
+    counts = await storage.pledge_counts() if campaign.actions and not private else {}
+    for action in campaign.actions:
+        key = campaign.action_key(action)
+        if private:
+            label = _(texts.BUTTON_PLEDGED if key in pledged else texts.BUTTON_PLEDGE)
+            text = _fit(label, action.title)
+        else:
+            count = counts.get((campaign.id, key), 0)
+            text = _fit(_(texts.BUTTON_PLEDGE_COUNT), action.title, count=count)
+        rows.append([InlineKeyboardButton(text, callback_data=f"pl:{campaign.key}:{key}")])
     rows.append([InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}")])
     return InlineKeyboardMarkup(rows)
 
 
+def _fit(label: str, title: str, width: int = 64, **values: object) -> str:
+    """Return a button label, shortening the title (not the rest) to keep it readable."""
+    room = width - len(label.format(title="", **values))
+    if len(title) > room:
+        title = title[: max(room - 1, 1)].rstrip() + "…"
+    return label.format(title=title, **values)
+
+
 async def pledge_button(update: Update, context: BotContext) -> None:
-    """Count someone in for an action, or take it back; the button shows which."""
-    query, chat = update.callback_query, update.effective_chat
+    """Count the presser in for an action, or take it back; the buttons show it."""
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
     assert query is not None and query.data is not None and chat is not None
     _prefix, campaign_key, key = query.data.split(":")
     campaign = context.content.by_key(campaign_key)
@@ -189,19 +199,23 @@ async def pledge_button(update: Update, context: BotContext) -> None:
         if campaign is None
         else next((a for a in campaign.actions if campaign.action_key(a) == key), None)
     )
-    if campaign is None or found is None or chat.type != ChatType.PRIVATE:
+    if campaign is None or found is None or user is None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
+    # The presser pledges, in a group too (the answer is shown to them alone); their reminder
+    # comes in their private chat with the bot.
     storage = context.storage
-    if await storage.pledge(chat.id, campaign.id, key):
+    if await storage.pledge(user.id, campaign.id, key):
         lead = describe_lead(context.services.config.pledge_reminder)
-        dated = found.date is not None
-        await query.answer(
-            _(texts.PLEDGED).format(lead=lead) if dated else _(texts.PLEDGED_UNDATED),
-            show_alert=True,
-        )
+        if found.date is None:
+            answer = _(texts.PLEDGED_UNDATED)
+        elif chat.type == ChatType.PRIVATE:
+            answer = _(texts.PLEDGED).format(lead=lead)
+        else:
+            answer = _(texts.PLEDGED_IN_GROUP).format(lead=lead)
+        await query.answer(answer, show_alert=True)
     else:
-        await storage.unpledge(chat.id, campaign.id, key)
+        await storage.unpledge(user.id, campaign.id, key)
         await query.answer(_(texts.UNPLEDGED), show_alert=True)
     if query.message is not None:
         with contextlib.suppress(TelegramError):  # "not modified" if pressed twice at once
@@ -598,6 +612,7 @@ async def group_migrated(update: Update, context: BotContext) -> None:
     else:
         return
     await context.storage.migrate_chat(old, new)
+    context.services.languages.moved(old, new)
     logger.info("chat %d migrated to %d", old, new)
 
 

@@ -43,7 +43,8 @@ def normalize(code: str | None) -> str | None:
     if not code:
         return None
     tag = code.strip().replace("_", "-").lower()
-    return tag if LANGUAGE_TAG.match(tag) else None
+    # 16 characters: what the database keeps, and what fits in button data.
+    return tag if len(tag) <= 16 and LANGUAGE_TAG.match(tag) else None
 
 
 def match(

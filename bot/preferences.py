@@ -67,7 +67,13 @@ async def language_button(update: Update, context: BotContext) -> None:
         await query.answer(_(texts.GROUP_ADMINS_ONLY), show_alert=True)
         return
     chosen = query.data.removeprefix("lang:")
-    code = None if chosen == "auto" else i18n.normalize(chosen)
+    # Only what a keyboard offered: button data can be forged.
+    written = {language for campaign in context.content for language in campaign.languages}
+    offered = {*i18n.interface_languages(), *written}
+    if chosen != "auto" and chosen not in offered:
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
+        return
+    code = None if chosen == "auto" else chosen
     await context.services.languages.choose(chat.id, code)
     telegram_language = user.language_code if user else None
     i18n.activate(code or telegram_language, fallback=context.content.campaigns[0].language)

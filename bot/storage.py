@@ -152,10 +152,14 @@ class _Broadcast(_Base):
     # Added by migration 0002: when a scheduled broadcast is due, when sending began.
     send_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
     started_at: Mapped[dt.datetime | None] = mapped_column(_UTCDateTime)
-    # Added by migration 0004: who it is for (a topic, a language) and its other languages.
+    # Added by migration 0004: who it is for (a topic, a language), the language of `parts`
+    # (readers of no known language count as its readers), its other languages, and the
+    # language its author reads the reports in.
     topic: Mapped[str | None] = mapped_column(String(32))
-    language: Mapped[str | None] = mapped_column(String(16))
+    audience_language: Mapped[str | None] = mapped_column(String(16))
+    main_language: Mapped[str | None] = mapped_column(String(16))
     translations: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    report_language: Mapped[str | None] = mapped_column(String(16))
 
 
 class _Delivery(_Base):
@@ -266,11 +270,25 @@ class Progress:
     send_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    report_language: str | None = None  # the organizer's, when they prepared it
 
     @property
     def done(self) -> int:
         """Return how many recipients have a final outcome."""
         return self.sent + self.blocked + self.failed + self.cancelled
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast is for: every subscriber, or those following a topic, reading a language.
+
+    `main_language` is the language of the broadcast's main text: readers whose language is
+    not known (groups, channels) are counted as its readers.
+    """
+
+    topic: str | None = None
+    language: str | None = None
+    main_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -284,9 +302,9 @@ class BroadcastDraft:
     created_by: int | None
     state: str
     send_at: dt.datetime | None = None
-    topic: str | None = None
-    language: str | None = None
+    audience: Audience = Audience()
     translations: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    report_language: str | None = None
 
     def parts_for(self, language: str | None) -> list[str]:
         """Return the text for a reader of this language: theirs if written, else the main one."""
@@ -569,6 +587,17 @@ class Storage:
         """
         unsent = (Outcome.PENDING, Outcome.CLAIMED, Outcome.SENDING)
         async with self._session.begin() as session:
+            # The group's chosen language follows it, unless the new id already has one.
+            if await session.get(_Preference, new_chat_id) is None:
+                await session.execute(
+                    update(_Preference)
+                    .where(_Preference.chat_id == old_chat_id)
+                    .values(chat_id=new_chat_id)
+                )
+            else:
+                await session.execute(
+                    delete(_Preference).where(_Preference.chat_id == old_chat_id)
+                )
             taken = select(_Subscription.campaign_id).where(_Subscription.chat_id == new_chat_id)
             await session.execute(
                 delete(_Subscription).where(
@@ -785,18 +814,27 @@ class Storage:
             chats = sorted(rows)
             if not chats:
                 return []
-            languages = dict(
+            # Pledging needs no subscription: the language chosen counts first.
+            chosen = dict(
                 (
                     await session.execute(
-                        select(_Subscription.chat_id, _READER_LANGUAGE)
-                        .outerjoin(_Preference, _Preference.chat_id == _Subscription.chat_id)
-                        .where(
+                        select(_Preference.chat_id, _Preference.language).where(
+                            _Preference.chat_id.in_(chats)
+                        )
+                    )
+                ).all()
+            )
+            app = dict(
+                (
+                    await session.execute(
+                        select(_Subscription.chat_id, _Subscription.language_code).where(
                             _Subscription.campaign_id == campaign_id,
                             _Subscription.chat_id.in_(chats),
                         )
                     )
                 ).all()
             )
+            languages = {chat: chosen.get(chat) or app.get(chat) for chat in chats}
         return [(chat_id, languages.get(chat_id)) for chat_id in chats]
 
     # Broadcasts
@@ -809,20 +847,18 @@ class Storage:
             )
         return count or 0
 
-    async def count_recipients(
-        self, campaign_id: str, topic: str | None = None, language: str | None = None
-    ) -> int:
-        """Return how many chats a broadcast to this campaign (topic, language) would reach now."""
+    async def count_recipients(self, campaign_id: str, audience: Audience = Audience()) -> int:
+        """Return how many chats a broadcast to this campaign (and audience) would reach now."""
         async with self._session() as session:
-            count = await session.scalar(_recipients(campaign_id, topic, language, func.count()))
+            count = await session.scalar(_recipients(campaign_id, audience, func.count()))
         return count or 0
 
     async def recipient_languages(
-        self, campaign_id: str, topic: str | None = None, language: str | None = None
+        self, campaign_id: str, audience: Audience = Audience()
     ) -> dict[str | None, int]:
         """Return how many recipients a broadcast would have, by their language."""
-        reader = func.lower(_READER_LANGUAGE)
-        query = _recipients(campaign_id, topic, language, reader, func.count()).group_by(reader)
+        reader = func.lower(_reader_language(audience))
+        query = _recipients(campaign_id, audience, reader, func.count()).group_by(reader)
         async with self._session() as session:
             rows = await session.execute(query)
         return {code: count for code, count in rows}
@@ -835,14 +871,14 @@ class Storage:
         created_by: int,
         send_at: dt.datetime | None = None,
         *,
-        topic: str | None = None,
-        language: str | None = None,
+        audience: Audience = Audience(),
         translations: dict[str, list[str]] | None = None,
+        report_language: str | None = None,
     ) -> int:
         """Store a broadcast awaiting confirmation (to go out at `send_at`); return its id.
 
-        Only subscribers following `topic` and reading `language` get it, when these are set;
-        a reader of a language in `translations` gets that text instead of `parts`.
+        A reader of a language in `translations` gets that text instead of `parts`; the
+        progress reports are in `report_language`.
         """
         async with self._session.begin() as session:
             broadcast = _Broadcast(
@@ -854,9 +890,11 @@ class Storage:
                 state=BroadcastState.DRAFT,
                 uncertain=0,
                 send_at=send_at,
-                topic=topic,
-                language=language,
+                topic=audience.topic,
+                audience_language=audience.language,
+                main_language=audience.main_language,
                 translations=translations or None,
+                report_language=report_language,
             )
             session.add(broadcast)
             await session.flush()
@@ -876,9 +914,9 @@ class Storage:
             row.created_by,
             row.state,
             row.send_at,
-            row.topic,
-            row.language,
+            _audience(row),
             row.translations or {},
+            row.report_language,
         )
 
     async def start_broadcast(
@@ -901,45 +939,36 @@ class Storage:
                     status_chat_id=status_chat_id,
                     status_message_id=status_message_id,
                 )
-                .returning(
-                    _Broadcast.campaign_id,
-                    _Broadcast.send_at,
-                    _Broadcast.topic,
-                    _Broadcast.language,
-                )
+                .returning(_Broadcast.campaign_id, _Broadcast.send_at)
             )
             row = claimed.one_or_none()
             if row is None:
                 return None
-            campaign_id, send_at, topic, language = row
+            campaign_id, send_at = row
             if send_at is None:
                 return await self._enqueue(session, broadcast_id, campaign_id)
-        return await self.count_recipients(campaign_id, topic, language)
+            audience = _audience(await session.get_one(_Broadcast, broadcast_id))
+        return await self.count_recipients(campaign_id, audience)
 
     async def _enqueue(self, session: AsyncSession, broadcast_id: int, campaign_id: str) -> int:
-        """Queue one delivery per active subscriber, and mark the broadcast as sending."""
+        """Queue one delivery per recipient, and mark the broadcast as sending."""
         now = self.clock()
         await session.execute(
             update(_Broadcast)
             .where(_Broadcast.id == broadcast_id)
             .values(state=BroadcastState.SENDING, started_at=now)
         )
-        target = (
-            await session.execute(
-                select(_Broadcast.topic, _Broadcast.language).where(_Broadcast.id == broadcast_id)
-            )
-        ).one()
+        audience = _audience(await session.get_one(_Broadcast, broadcast_id))
         # One INSERT ... SELECT: recipients never pass through Python, however many there are.
         recipients = _recipients(
             campaign_id,
-            target.topic,
-            target.language,
+            audience,
             literal(broadcast_id),
             _Subscription.chat_id,
             literal(Outcome.PENDING.value),
             literal(0),
             literal(now, _UTCDateTime),
-            _READER_LANGUAGE,
+            _reader_language(audience),
         )
         result = await session.execute(
             insert(_Delivery).from_select(
@@ -1444,30 +1473,40 @@ def _progress(row: _Broadcast, counts: dict[str, int]) -> Progress:
         send_at=row.send_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        report_language=row.report_language,
     )
 
 
-# A reader's language: the one they chose with /language, else their Telegram app's.
-_READER_LANGUAGE = func.coalesce(_Preference.language, _Subscription.language_code)
+def _reader_language(audience: Audience = Audience()) -> Any:
+    """Return a subscriber's language: chosen with /language, else their Telegram app's, else
+    (groups and channels have none) the main language of the broadcast."""
+    known = (_Preference.language, _Subscription.language_code)
+    if audience.main_language is None:
+        return func.coalesce(*known)
+    return func.coalesce(*known, literal(audience.main_language))
 
 
-def _recipients(
-    campaign_id: str, topic: str | None, language: str | None, *columns: Any
-) -> Select[Any]:
-    """Select columns over a campaign's active subscribers, of a topic and language if given."""
+def _audience(row: _Broadcast) -> Audience:
+    return Audience(row.topic, row.audience_language, row.main_language)
+
+
+def _recipients(campaign_id: str, audience: Audience, *columns: Any) -> Select[Any]:
+    """Select columns over a campaign's active subscribers, of the audience's topic and
+    language if it has them."""
     query = (
         select(*columns)
         .select_from(_Subscription)
         .outerjoin(_Preference, _Preference.chat_id == _Subscription.chat_id)
         .where(_Subscription.campaign_id == campaign_id, _Subscription.status == Status.ACTIVE)
     )
-    if topic is not None:
+    if audience.topic is not None:
         query = query.where(
             _Subscription.topics.is_(None)
-            | _Subscription.topics.contains(f",{topic},", autoescape=True)
+            | _Subscription.topics.contains(f",{audience.topic},", autoescape=True)
         )
-    if language is not None:
-        reader = func.lower(_READER_LANGUAGE)
+    if audience.language is not None:
+        reader = func.lower(_reader_language(audience))
+        language = audience.language
         query = query.where(
             (reader == language) | reader.startswith(f"{language}-", autoescape=True)
         )

@@ -146,6 +146,11 @@ BUTTON_PLEDGE = N_("✊ I'm in: {title}")
 BUTTON_PLEDGED = N_("✅ I'm in: {title} (tap to take back)")
 PLEDGED = N_("Thank you! You are counted in. I will remind you {lead} before it starts.")
 PLEDGED_UNDATED = N_("Thank you! You are counted in.")
+BUTTON_PLEDGE_COUNT = N_("✊ I'm in: {title} · {count}")
+PLEDGED_IN_GROUP = N_(
+    "Thank you! You are counted in. For a reminder {lead} before it starts, open a private "
+    "chat with me once: I cannot write to you first."
+)
 UNPLEDGED = N_("Taken back. You are no longer counted for this one.")
 REMINDER = N_("⏰ Reminder: you said you are in.\n\n{action}")
 STATS_PLEDGES = N_("<b>Pledges</b> (people who said “I'm in”)")
@@ -193,6 +198,8 @@ BROADCAST_ALREADY = N_("This broadcast was already sent or cancelled.")
 BROADCAST_CANCELLED = N_("Broadcast cancelled; nothing was sent.")
 BROADCAST_PROGRESS = N_("📤 Broadcast #{id} to <b>{campaign}</b>")
 BROADCAST_RATE = N_("{rate:.1f} messages/s · about {left} left")
+PROGRESS_DONE = N_("{done:,} of {total:,}")
+BROADCASTS_TOTAL = N_("{total:,} recipients")
 BROADCAST_COUNTS = N_("sent {sent:,} · blocked {blocked:,} · failed {failed:,}")
 BROADCAST_DONE = N_(
     "✅ Broadcast #{id} to <b>{campaign}</b> finished{took}. Recipients: {total:,}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from pathlib import Path
@@ -12,8 +13,11 @@ from babel.messages.pofile import read_po
 from sqlalchemy import event
 
 from bot import i18n, texts
+from bot.admin import split_languages
 from bot.content import ContentError, load_campaigns
 from bot.delivery import Pacer, duration
+from bot.flood import FloodGuard
+from bot.language_choices import LanguageChoices
 from bot.local_api import inline_query_update
 from bot.reminders import Reminders, starts_at
 from bot.schedule import describe_lead
@@ -193,7 +197,8 @@ async def test_each_reader_gets_their_telegram_language(storage: Storage, folder
 
 async def test_language_is_chosen_kept_and_given_back(storage: Storage, folder: Path) -> None:
     """/language stores a choice that beats Telegram's; Automatic forgets it; /forget too."""
-    async with serving(storage, folder) as bot:
+    # Many presses in a row: a busy test, not a flood.
+    async with serving(storage, folder, flood_guard=FloodGuard(burst=100)) as bot:
         await bot.command("/language", user=ANA)
         assert bot.buttons(ANA)["العربية"] == "lang:ar"
         assert "✅ English" in bot.buttons(ANA)
@@ -214,18 +219,28 @@ async def test_language_is_chosen_kept_and_given_back(storage: Storage, folder: 
         await bot.press("lang:es", user=ANA)
         await bot.press("forget:yes", user=ANA)
         assert await storage.language_of(ANA) is None
+        await bot.command("/slogans", user=ANA)  # the bot forgot too: English again
+        assert bot.texts(ANA)[-1].startswith(texts.SLOGANS_TITLE)
+        await bot.press("lang:xx-forged", user=ANA)  # only the languages offered are taken
+        assert bot.answers()[-1].params["text"] == texts.BUTTON_EXPIRED
+        assert await storage.language_of(ANA) is None
 
 
-async def test_a_language_the_campaign_lacks_is_said(storage: Storage, folder: Path) -> None:
-    """Choosing German (no catalog, no translation) says what will be read instead."""
-    async with serving(storage, folder) as bot:
-        await bot.command("/language", user=ANA, language_code="de")
-        asked = int(bot.last(ANA)["message_id"])
-        await bot.press("lang:de", user=ANA, message_id=asked, language_code="de")
-        notice = bot.texts(ANA)[-2]  # the question, answered in place; then the menu
-        assert notice.startswith("Done: I will speak English with you.")  # all it has
-        assert "<b>Stop the war</b> is written in English, Arabic, Spanish" in notice
-        assert bot.texts(ANA)[-1].startswith("Welcome.")
+async def test_a_language_the_campaign_lacks_is_said(bot: Harness) -> None:
+    """Choosing Arabic for the English-only Rafah campaign says its texts stay English."""
+    await bot.command("/language", user=ANA)
+    asked = int(bot.last(ANA)["message_id"])
+    await bot.press("lang:ar", user=ANA, message_id=asked)
+    notice = bot.texts(ANA)[-2]  # the question, answered in place; then the menu
+    with i18n.speaking("ar"):
+        chosen = i18n.gettext(texts.LANGUAGE_CHOSEN).format(name="العربية")
+        lacking = i18n.gettext(texts.CONTENT_LANGUAGES).format(
+            title="All eyes on Rafah",
+            languages="الإنجليزية",
+            default="الإنجليزية",
+        )
+    assert notice == f"{chosen}\n\n{lacking}"
+    assert bot.texts(ANA)[-1].startswith(i18n.translate(texts.WELCOME, "ar")[:10])
 
 
 async def test_only_group_admins_choose_a_groups_language(storage: Storage, folder: Path) -> None:
@@ -328,8 +343,9 @@ async def test_reminders_come_in_the_readers_language(storage: Storage, folder: 
     async with serving(storage, folder) as bot:
         await storage.subscribe(ANA, "demo", chat_type="private", language_code="ar")
         await storage.subscribe(BEN, "demo", chat_type="private", language_code="es")
-        for person in (ANA, BEN, CARLA):  # Carla pledged without subscribing
+        for person in (ANA, BEN, CARLA, DARIO):  # Carla and Dario pledged, not subscribed
             await storage.pledge(person, "demo", campaign.action_key(march))
+        await storage.set_language(DARIO, "es")
         reminders = Reminders(
             bot.application.bot,
             storage,
@@ -338,8 +354,9 @@ async def test_reminders_come_in_the_readers_language(storage: Storage, folder: 
             zone=dt.UTC,
             pacer=Pacer(1000.0),
         )
-        assert await reminders.run_once(start - dt.timedelta(hours=1)) == 3
+        assert await reminders.run_once(start - dt.timedelta(hours=1)) == 4
         [arabic], [spanish], [english] = bot.texts(ANA), bot.texts(BEN), bot.texts(CARLA)
+        assert bot.texts(DARIO) == [spanish]
     assert "مسيرة إلى السفارة" in arabic
     assert "9 مارس 2027" in arabic
     assert all(i18n.starts_rtl(line) for line in arabic.split("\n") if line)
@@ -421,3 +438,81 @@ async def test_choices_cost_no_query_and_other_processes_choices_arrive(
         await bot.application.bot_data["services"].languages.load()  # the periodic re-read
         await bot.command("/slogans", user=BEN)
         assert "فلسطين حرة!" in bot.texts(BEN)[-1]
+
+
+async def test_a_broadcast_for_the_main_language_reaches_groups(
+    storage: Storage, folder: Path
+) -> None:
+    """Groups have no language: lang:en on an English campaign reaches them, lang:ar not."""
+    async with serving(storage, folder) as bot:
+        await storage.subscribe(GROUP, "demo", chat_type="supergroup")
+        await storage.subscribe(ANA, "demo", chat_type="private", language_code="ar")
+        await bot.command("/broadcast lang:en Hello", user=ADMIN)
+        assert "Recipients now: <b>1</b>" in bot.texts(ADMIN)[-1]
+        await _send(bot, "/broadcast lang:en Hello")
+        await _send(bot, "/broadcast lang:ar مرحبا")
+        assert bot.texts(GROUP) == ["Hello"]
+        assert bot.texts(ANA) == ["مرحبا"]
+
+
+async def test_a_groups_language_follows_it_to_its_supergroup(
+    storage: Storage, folder: Path
+) -> None:
+    """When a group becomes a supergroup, its chosen language moves to the new id."""
+    new_id = -1009999
+    async with serving(storage, folder) as bot:
+        await storage.subscribe(GROUP, "demo", chat_type="group")
+        bot.api.member_status[(GROUP, BEN)] = "administrator"
+        await bot.press("lang:es", user=BEN, chat=GROUP)
+        await bot.command("/x", user=BEN, chat=GROUP, chat_type="group")  # any message
+        await bot.feed(
+            {
+                "message": {
+                    "message_id": 99,
+                    "date": 0,
+                    "chat": {"id": GROUP, "type": "group", "title": "g"},
+                    "migrate_to_chat_id": new_id,
+                }
+            }
+        )
+        assert await storage.language_of(new_id) == "es"
+        assert await storage.language_of(GROUP) is None
+        await bot.command("/slogans", user=ANA, chat=new_id, chat_type="supergroup")
+        assert "¡Palestina libre!" in bot.texts(new_id)[-1]
+
+
+def test_main_language_first_and_repeated_languages_joined() -> None:
+    """Texts come out main language first, whatever the order written; none is dropped."""
+    body = "[ar]\nمرحبا\n[en]\nHello\n[ar]\nأهلا"
+    assert split_languages(body, "en") == {"en": "Hello", "ar": "مرحبا\n\nأهلا"}
+    assert split_languages("Hi\n[es]\nHola", "en") == {"en": "Hi", "es": "Hola"}
+    assert list(split_languages("[es]\nHola\n[ar]\nمرحبا", "en")) == ["es", "ar"]
+
+
+class SlowStorage(Storage):
+    """The real storage, whose reading of every language choice waits for a signal."""
+
+    go = asyncio.Event()
+
+    async def chosen_languages(self) -> dict[int, str]:
+        found = await super().chosen_languages()
+        await self.go.wait()
+        return found
+
+
+async def test_a_choice_made_while_the_choices_are_reread_is_kept(tmp_path: Path) -> None:
+    """A /language press landing during the periodic re-read is not undone by it."""
+    storage = SlowStorage.connect(f"sqlite:///{tmp_path / 'bot.db'}")
+    await storage.create_schema()
+    try:
+        choices = LanguageChoices(storage)
+        await storage.set_language(BEN, "ar")
+        loading = asyncio.create_task(choices.load())
+        await asyncio.sleep(0.05)  # the read is done and waits
+        await choices.choose(ANA, "es")
+        await choices.choose(BEN, None)
+        storage.go.set()
+        await loading
+        assert (choices.of(ANA), choices.of(BEN)) == ("es", None)
+    finally:
+        await storage.engine.dispose()

@@ -57,9 +57,33 @@ async def test_im_in_is_counted_taken_back_and_shown_to_organizers(bot: Harness)
     assert len(await bot.storage.pledged(BEN, "rafah")) == 1
 
 
-async def test_no_pledge_buttons_in_groups(bot: Harness) -> None:
-    await bot.command("/actions", user=ANA, chat=-1001234, chat_type="supergroup")
-    assert pledge_buttons(bot, -1001234) == {}
+async def test_in_a_group_each_member_pledges_for_themselves_and_counts_show(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """A group's buttons count who is in; a press counts the presser, told in an alert."""
+    group = -1001234
+    folder = tmp_path / "campaigns"
+    shutil.copytree(CAMPAIGNS, folder)
+    text = (folder / "rafah.yaml").read_text(encoding="utf-8")
+    (folder / "rafah.yaml").write_text(text.replace("actions:\n", f"actions:{MARCH}", 1))
+    async with serving(storage, folder) as bot:
+        await bot.command("/actions", user=ANA, chat=group, chat_type="supergroup")
+        buttons = pledge_buttons(bot, group)
+        march = texts.BUTTON_PLEDGE_COUNT.format(title="March to the embassy", count=0)
+        assert march in buttons
+        # A long title is shortened, never the count: "… Court of Jus… · 0".
+        assert all(label.endswith(" · 0") and len(label) <= 64 for label in buttons)
+        message_id = int(bot.last(group)["message_id"])
+        await bot.press(buttons[march], user=ANA, chat=group, message_id=message_id)
+        assert bot.answers()[-1].params["text"] == texts.PLEDGED_IN_GROUP.format(lead="1 day")
+        await bot.press(buttons[march], user=BEN, chat=group, message_id=message_id)
+        after = texts.BUTTON_PLEDGE_COUNT.format(title="March to the embassy", count=2)
+        assert after in pledge_buttons(bot, group)  # everyone sees the count
+        assert len(await storage.pledged(ANA, "rafah")) == 1  # Ana's own pledge, not the group's
+        assert await storage.pledged(group, "rafah") == set()
+        await bot.press(buttons[march], user=ANA, chat=group, message_id=message_id)
+        assert bot.answers()[-1].params["text"] == texts.UNPLEDGED
+        assert await storage.pledged(ANA, "rafah") == set()
 
 
 async def test_a_reminder_goes_out_once_before_the_action(

@@ -26,8 +26,10 @@ def upgrade() -> None:
     )
     op.add_column("subscriptions", sa.Column("topics", sa.String(1000), nullable=True))
     op.add_column("broadcasts", sa.Column("topic", sa.String(32), nullable=True))
-    op.add_column("broadcasts", sa.Column("language", sa.String(16), nullable=True))
+    op.add_column("broadcasts", sa.Column("audience_language", sa.String(16), nullable=True))
+    op.add_column("broadcasts", sa.Column("main_language", sa.String(16), nullable=True))
     op.add_column("broadcasts", sa.Column("translations", sa.JSON(), nullable=True))
+    op.add_column("broadcasts", sa.Column("report_language", sa.String(16), nullable=True))
     op.add_column("deliveries", sa.Column("language", sa.String(16), nullable=True))
 
 
@@ -37,11 +39,13 @@ def downgrade() -> None:
     # readers of other languages get the main text.
     op.execute(
         "UPDATE broadcasts SET state = 'cancelled' WHERE state IN ('draft', 'scheduled') "
-        "AND (topic IS NOT NULL OR language IS NOT NULL)"
+        "AND (topic IS NOT NULL OR audience_language IS NOT NULL)"
     )
     op.drop_column("deliveries", "language")
+    op.drop_column("broadcasts", "report_language")
     op.drop_column("broadcasts", "translations")
-    op.drop_column("broadcasts", "language")
+    op.drop_column("broadcasts", "main_language")
+    op.drop_column("broadcasts", "audience_language")
     op.drop_column("broadcasts", "topic")
     op.drop_column("subscriptions", "topics")
     op.drop_table("preferences")
