@@ -210,6 +210,14 @@ class Harness:
         await asyncio.sleep(0.05)
 
 
+def campaign_folder(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
+    """Return a campaigns folder holding one file, written from `text`."""
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def content() -> Content:
     """The campaigns shipped in campaigns/."""

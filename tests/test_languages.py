@@ -23,7 +23,7 @@ from bot.reminders import Reminders, starts_at
 from bot.schedule import describe_lead
 from bot.storage import Storage
 
-from .conftest import ADMIN, ANA, BEN, Harness, serving, until
+from .conftest import ADMIN, ANA, BEN, Harness, campaign_folder, serving, until
 
 CARLA, DARIO = 3003, 3004
 GROUP = -1009876
@@ -61,10 +61,7 @@ LANGUAGE_LINE = re.compile(r"^\[\w+\]$", re.MULTILINE)
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    path = tmp_path / "campaigns"
-    path.mkdir()
-    (path / "demo.yaml").write_text(CAMPAIGN, encoding="utf-8")
-    return path
+    return campaign_folder(tmp_path, CAMPAIGN)
 
 
 def placeholders(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from bot.content import ContentError, load_campaigns
 from bot.preferences import toggled
 from bot.storage import Storage
 
-from .conftest import ADMIN, ANA, BEN, Harness, serving
+from .conftest import ADMIN, ANA, BEN, Harness, campaign_folder, serving
 
 CARLA = 3003
 GROUP = -1004321
@@ -34,10 +34,7 @@ statements:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    path = tmp_path / "campaigns"
-    path.mkdir()
-    (path / "demo.yaml").write_text(CAMPAIGN, encoding="utf-8")
-    return path
+    return campaign_folder(tmp_path, CAMPAIGN)
 
 
 def switches(bot: Harness, chat: int) -> dict[str, str]:
