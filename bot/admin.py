@@ -22,6 +22,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import i18n, links, render, reports, texts
+from bot.channels import channel_ids
 from bot.content import Campaign, ContentError, load_campaigns
 from bot.context import BotContext
 from bot.delivery import duration, progress_bar, stop_button
@@ -530,7 +531,7 @@ async def reload(update: Update, context: BotContext) -> None:
         await chat.send_message(_(texts.RELOAD_FAILED).format(problems=f"<code>{problems}</code>"))
         return
     services.content = content
-    await services.storage.sync_channels({c.id: c.channels for c in content})
+    await services.storage.sync_channels(await channel_ids(context.bot, content))
     await services.storage.audit(user.id, "reload", render.summary(content))
     await chat.send_message(_(texts.RELOADED).format(summary=escape(render.summary(content))))
 

@@ -35,6 +35,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import admin, handlers, i18n, inline, preferences, texts
+from bot.channels import channel_ids
 from bot.config import Config
 from bot.content import Content
 from bot.context import BotApplication, BotContext, Services
@@ -224,7 +225,7 @@ async def start_services(application: BotApplication) -> None:
     `Storage.open` for the preview and the tests.
     """
     services: Services = application.bot_data["services"]
-    await services.storage.sync_channels({c.id: c.channels for c in services.content})
+    await services.storage.sync_channels(await channel_ids(application.bot, services.content))
     await services.languages.load()
     services.languages_task = asyncio.create_task(
         services.languages.keep_loading(), name="languages"

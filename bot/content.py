@@ -116,16 +116,21 @@ def _parse_published(value: Any) -> Any:
 Published = Annotated[PublishedOn, BeforeValidator(_parse_published)]
 
 
-def _channel_id(value: Any) -> Any:
-    if isinstance(value, str) and re.fullmatch(r"-100\d{5,16}", value.strip()):
-        return int(value.strip())
+def _channel(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-100\d{5,16}", text):
+            return int(text)
+        # A public channel's @username: Telegram's are 5-32 letters, digits and underscores.
+        if re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{4,31}", text):
+            return text
     raise ValueError(
-        f"{value!r} is not a channel id: write the numeric id, which starts with -100 "
-        "(forward a post from the channel to @userinfobot to see it)"
+        f"{value!r} is not a channel: write its @username, or its numeric id, which starts "
+        "with -100 (forward a post from the channel to @userinfobot to see it)"
     )
 
 
-ChannelId = Annotated[int, BeforeValidator(_channel_id)]
+Channel = Annotated[int | str, BeforeValidator(_channel)]
 
 
 def _check_language(value: str) -> str:
@@ -195,7 +200,7 @@ class Campaign(_Model):
     slogans: list[Text] = []
     actions: list[Action] = []
     # Telegram channels the bot is an admin of: broadcasts and announcements go there too.
-    channels: list[ChannelId] = []
+    channels: list[Channel] = []
     # At most 20: each is a button, and a subscriber's choice is kept in 1,000 characters.
     topics: Annotated[list[Topic], Field(max_length=20)] = []
 

@@ -189,6 +189,7 @@ class LocalBotAPI:
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}
         self.bad_request: dict[int, str] = {}
+        self.usernames: dict[str, int] = {}  # "@name" of public chats getChat can find
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         self.inline_answers: dict[str, dict[str, Any]] = {}  # by inline query id
         # A long poll answers after at most this many seconds, so a stopping bot is not kept.
@@ -464,7 +465,12 @@ class LocalBotAPI:
         gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
         accepted = dict.fromkeys((*gifts, "gifts_from_channels"), False)
         extra = {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": accepted}
-        return self._chat(int(params["chat_id"])) | extra
+        wanted = str(params["chat_id"])
+        if wanted.startswith("@"):
+            if wanted not in self.usernames:
+                raise ApiError(400, "Bad Request: chat not found")
+            return self._chat(self.usernames[wanted]) | {"username": wanted[1:]} | extra
+        return self._chat(int(wanted)) | extra
 
     def _getchatmember(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])

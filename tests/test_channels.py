@@ -57,7 +57,26 @@ async def test_broadcasts_and_announcements_reach_the_channels(
     assert rows[CHANNEL] == ("channel", "unsubscribed")
 
 
-def test_a_channel_is_named_by_its_numeric_id(tmp_path: Path) -> None:
-    folder = campaigns_with(tmp_path, "\nchannels:\n  - '@ilps_news'\n")
-    with pytest.raises(ContentError, match=r"rafah.yaml:\d+:\d+: .*is not a channel id"):
-        load_campaigns(folder)
+def test_a_channel_is_named_by_its_id_or_username(tmp_path: Path) -> None:
+    """-100… ids and @usernames are taken; anything else is an error at its line."""
+    folder = campaigns_with(tmp_path, f"\nchannels:\n  - '@ilps_news'\n  - '{CHANNEL}'\n")
+    assert load_campaigns(folder).default.channels == ["@ilps_news", CHANNEL]
+    for bad in ("ilps_news", "@abc", "12345", "-1001"):
+        folder = campaigns_with(tmp_path, f"\nchannels:\n  - '{bad}'\n")
+        with pytest.raises(ContentError, match=r"rafah.yaml:\d+:\d+: .*is not a channel:"):
+            load_campaigns(folder)
+
+
+async def test_a_channel_named_by_username_is_looked_up(storage: Storage, tmp_path: Path) -> None:
+    """An @username found by getChat is a recipient; one not found keeps what was there."""
+    folder = campaigns_with(tmp_path, f"\nchannels:\n  - '{CHANNEL}'\n")
+    async with serving(storage, folder) as bot:
+        assert await storage.count_recipients("rafah") == 1  # the channel by its id
+        campaigns_with(tmp_path, "\nchannels:\n  - '@ilps_news'\n")
+        await bot.command("/reload", user=ADMIN)  # @ilps_news unknown to Telegram yet
+        assert await storage.count_recipients("rafah") == 1  # kept as it was, not dropped
+        bot.api.usernames["@ilps_news"] = -1002000000002
+        await bot.command("/reload", user=ADMIN)
+        await _send(bot, "/broadcast Hello channel")
+        assert bot.texts(-1002000000002) == ["Hello channel"]
+        assert bot.texts(CHANNEL) == []  # no longer listed: dropped at the same reload
