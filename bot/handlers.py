@@ -636,8 +636,9 @@ async def guard_flood(update: Update, context: BotContext) -> None:
     allowed, warn = context.services.flood_guard.allow(who, time.monotonic())
     if allowed:
         return
-    # The language lookup comes after this guard (a flood must not reach the database).
-    i18n.activate(update.effective_user.language_code if update.effective_user else None)
+    # Said before the language is set for the update (a flood stops here): set it now.
+    app_language = update.effective_user.language_code if update.effective_user else None
+    i18n.activate(context.services.languages.of(who) or app_language)
     if update.callback_query is not None:
         await update.callback_query.answer(_(texts.SLOW_DOWN))
     elif warn and update.effective_chat is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+from collections import Counter
 from typing import TextIO
 
-from bot import charts, texts
+from bot import charts, i18n, texts
 from bot.content import Content
 from bot.i18n import gettext as _
 from bot.markup import escape
@@ -24,6 +25,16 @@ CSV_COLUMNS = (
     "updated_at",
     "topics",  # the topics followed, space-separated; empty for all
 )
+
+
+def _by_language(counts: dict[str | None, int]) -> list[tuple[str, int]]:
+    """Return readers per language name (es-419 counted as es), most read first, then by name."""
+    named: Counter[str] = Counter()
+    for code, count in counts.items():
+        tag = i18n.normalize(code)
+        base = tag.split("-")[0] if tag else None
+        named[i18n.spoken_name(base) if base else _(texts.STATS_LANGUAGE_UNKNOWN)] += count
+    return sorted(named.items(), key=lambda item: (-item[1], item[0]))
 
 
 async def stats_html(storage: Storage, content: Content | None = None) -> str:
@@ -43,6 +54,16 @@ async def stats_html(storage: Storage, content: Content | None = None) -> str:
                 blocked=row.blocked,
             )
         )
+    if rows:
+        lines += ["", _(texts.STATS_LANGUAGES)]
+        for row in rows:
+            readers = _by_language(await storage.recipient_languages(row.campaign_id))
+            listed = " · ".join(f"{name} {count}" for name, count in readers)
+            lines.append(
+                _(texts.STATS_LANGUAGE_LINE).format(
+                    campaign=escape(row.campaign_id), languages=escape(listed)
+                )
+            )
     sources = await storage.signups_by_source()
     if sources:
         lines += ["", _(texts.STATS_SOURCES)]

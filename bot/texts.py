@@ -248,6 +248,9 @@ STATS_LINE = N_(
 STATS_NONE = N_("No subscribers yet.")
 # Not translated: the chart library cannot join Arabic letters, so charts stay in English.
 CHART_TITLE = "Sign-ups"
+STATS_LANGUAGES = N_("<b>Subscribers by language</b> (chosen, else their Telegram app's)")
+STATS_LANGUAGE_LINE = N_("{campaign}: {languages}")
+STATS_LANGUAGE_UNKNOWN = N_("not known")
 STATS_SOURCES = N_("<b>Sign-ups by source</b> (still subscribed / all)")
 STATS_SOURCE_LINE = N_("{campaign} · {source}: {active} / {total}")
 STATS_NO_SOURCE = N_("no link")

@@ -513,3 +513,27 @@ async def test_a_choice_made_while_the_choices_are_reread_is_kept(tmp_path: Path
         assert (choices.of(ANA), choices.of(BEN)) == ("es", None)
     finally:
         await storage.engine.dispose()
+
+
+async def test_stats_count_subscribers_by_language(storage: Storage, folder: Path) -> None:
+    """/stats says how many read each language (chosen, else the app's), most read first."""
+    async with serving(storage, folder) as bot:
+        await storage.subscribe(ANA, "demo", chat_type="private", language_code="ar")
+        await storage.subscribe(BEN, "demo", chat_type="private", language_code="es-mx")
+        await storage.subscribe(CARLA, "demo", chat_type="private", language_code="en")
+        await storage.set_language(CARLA, "es")
+        await storage.subscribe(GROUP, "demo", chat_type="supergroup")
+        await bot.command("/stats", user=ADMIN)
+        stats = next(t for t in bot.texts(ADMIN) if texts.STATS_LANGUAGES in t)
+    assert "demo: Spanish 2 · Arabic 1 · not known 1" in stats
+
+
+async def test_the_slow_down_warning_speaks_the_chosen_language(
+    storage: Storage, folder: Path
+) -> None:
+    """Even a flood, stopped before anything else runs, is told off in the chosen language."""
+    async with serving(storage, folder, flood_guard=FloodGuard(burst=2, per_second=0.01)) as bot:
+        await bot.press("lang:es", user=ANA)
+        await bot.command("/slogans", user=ANA)
+        await bot.command("/slogans", user=ANA)
+        assert bot.texts(ANA)[-1] == i18n.translate(texts.SLOW_DOWN, "es")
