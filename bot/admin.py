@@ -108,14 +108,34 @@ def split_languages(body: str, main_language: str) -> dict[str, str]:
     one language are joined, not dropped.
     """
     pieces = _SECTION.split(body)
-    found: list[tuple[str, str]] = [(main_language, pieces[0])]
-    found += zip(pieces[1::2], pieces[2::2], strict=True)
+    texts_in_order = _close_tags([piece.strip() for piece in pieces[0::2]])
+    found = list(zip([main_language, *pieces[1::2]], texts_in_order, strict=True))
     written: dict[str, str] = {}
     for language, text in sorted(found, key=lambda item: item[0] != main_language):
-        text = text.strip()
-        if text:
+        if _TAG.sub("", text).strip():  # words, not only tags
             written[language] = f"{written[language]}\n\n{text}" if language in written else text
     return written
+
+
+_TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
+
+
+def _close_tags(pieces: list[str]) -> list[str]:
+    """Return HTML pieces cut from one text, each closing the tags it leaves open and opening
+    the ones it starts inside (bold across an "[ar]" line), so Telegram can read each."""
+    balanced = []
+    still_open: list[tuple[str, str]] = []  # (name, opening tag as written)
+    for piece in pieces:
+        opening = "".join(tag for _name, tag in still_open)
+        for found in _TAG.finditer(piece):
+            if found.group(1):
+                if still_open and still_open[-1][0] == found.group(2):
+                    still_open.pop()
+            else:
+                still_open.append((found.group(2), found.group(0)))
+        closing = "".join(f"</{name}>" for name, _tag in reversed(still_open))
+        balanced.append(opening + piece + closing)
+    return balanced
 
 
 def _readers(counts: dict[str | None, int], versions: dict[str, list[str]]) -> Counter[str]:

@@ -484,6 +484,11 @@ def test_main_language_first_and_repeated_languages_joined() -> None:
     assert split_languages(body, "en") == {"en": "Hello", "ar": "مرحبا\n\nأهلا"}
     assert split_languages("Hi\n[es]\nHola", "en") == {"en": "Hi", "es": "Hola"}
     assert list(split_languages("[es]\nHola\n[ar]\nمرحبا", "en")) == ["es", "ar"]
+    # Bold across a language line is closed in one text and opened again in the next.
+    assert split_languages("<b>Rally\n[es]\nMarcha</b> hoy", "en") == {
+        "en": "<b>Rally</b>",
+        "es": "<b>Marcha</b> hoy",
+    }
 
 
 class SlowStorage(Storage):
