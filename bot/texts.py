@@ -66,8 +66,9 @@ HELP = N_(
     "/language — choose my language; /topics — choose which updates you get\n"
     "/mydata — see what is stored about you; /forget — erase it\n\n"
     "<b>Privacy.</b> When you subscribe the bot stores only your numeric Telegram id, the "
-    "campaign, the time, your language code and the link you came from. It never stores your "
-    "name, username or messages."
+    "campaign, the time, your language code, the link you came from and the topics you pick; "
+    "and the language you choose with /language, if you do. It never stores your name, "
+    "username or messages."
 )
 HELP_ADMIN = N_(
     "\n\n<b>Organizers</b>\n"
