@@ -25,7 +25,7 @@ from bot.local_api import Call, LocalBotAPI, LocalRequest, callback_update, mess
 from bot.logs import configure_logging
 from bot.storage import Storage, metadata
 
-from .fake_telegram import TOKEN
+from .fake_telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGNS = ROOT / "campaigns"
@@ -216,6 +216,13 @@ def campaign_folder(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
     folder.mkdir()
     (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API on loopback, for the bot run as a process."""
+    async with FakeTelegram() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -8,10 +8,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.local_api import callback_update, message_update
 from bot.storage import Storage
@@ -170,13 +167,6 @@ class RunningBot:
         assert self.process is not None
         self.process.send_signal(sig)
         return await asyncio.wait_for(self.process.wait(), 30)
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    """A fake Bot API on loopback."""
-    async with FakeTelegram() as fake:
-        yield fake
 
 
 async def test_run_serves_subscribers_and_broadcasts_over_http(

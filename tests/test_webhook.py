@@ -10,7 +10,6 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -101,12 +100,6 @@ class WebhookBot:
         if self.process.returncode is None:
             self.process.send_signal(sig)
         return await asyncio.wait_for(self.process.wait(), 30)
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
 
 
 def replies_to(telegram: FakeTelegram, chat_id: int) -> list[str]:
