@@ -173,6 +173,76 @@ class PacedRequest(BaseRequest):
         )
 
 
+def sending_paced() -> None:
+    """Mark this task as one whose sends take their slot from the pacer themselves."""
+    _in_sender.set(True)
+
+
+async def send_paced(
+    bot: Bot,
+    pacer: Pacer,
+    storage: Storage,
+    chat_id: int,
+    text: str,
+    *,
+    paid: bool = False,
+    network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
+) -> tuple[Outcome, str | None]:
+    """Send one message whose first slot is taken, handling each of Telegram's answers.
+
+    A 429 pauses every send and tries again; Telegram out of reach is tried again for about
+    10 minutes; a person who blocked the bot is marked so. ChatMigrated is the caller's.
+    """
+    retry_afters = 0
+    network_failures = 0
+    while True:
+        delay = pacer.group_delay(chat_id)
+        if delay > 0:
+            await asyncio.sleep(delay)
+            await pacer.acquire()
+        await pacer.hold_while_paused()
+        try:
+            await bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_paid_broadcast=True if paid else None,
+            )
+            pacer.record(chat_id)
+            return Outcome.SENT, None
+        except RetryAfter as error:
+            retry_afters += 1
+            seconds = error.retry_after
+            wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds
+            logger.warning("Telegram asked to wait %.0f s (429); pausing all sends", wait)
+            pacer.pause(float(wait))
+            if retry_afters > MAX_RETRY_AFTER:
+                return Outcome.FAILED, "rate limited repeatedly (429)"
+        except Forbidden as error:
+            await storage.mark_blocked(chat_id)
+            return Outcome.BLOCKED, error.message[:200]
+        except ChatMigrated:
+            raise
+        except BadRequest as error:
+            return Outcome.FAILED, error.message[:200]
+        except NetworkError as error:  # includes TimedOut
+            if network_failures >= len(network_retry_delays):
+                return Outcome.FAILED, f"network: {error.message}"[:200]
+            delay = network_retry_delays[network_failures]
+            network_failures += 1
+            if not isinstance(error, TimedOut):
+                # Telegram out of reach for one send is out of reach for all: hold them
+                # rather than let every send in flight use up its retries at once.
+                if network_failures == 1:
+                    logger.warning("cannot reach Telegram (%s); holding sends", error.message)
+                pacer.pause(delay)
+            await asyncio.sleep(delay)
+        except TelegramError as error:
+            return Outcome.FAILED, error.message[:200]
+        await pacer.acquire()
+
+
 ProgressHook = Callable[[Progress], Awaitable[None]]
 
 
@@ -239,7 +309,7 @@ class Sender:
 
     async def run(self) -> None:
         """Send until cancelled; on start, requeue what a crash left in flight."""
-        _in_sender.set(True)
+        sending_paced()
         requeued = await self.storage.requeue_in_flight()
         if requeued:
             logger.warning("requeued %d deliveries left in flight by a previous run", requeued)
@@ -389,66 +459,34 @@ class Sender:
     async def _send_part(
         self, job: Job, chat_id: int, text: str
     ) -> tuple[int, Outcome | None, str | None]:
-        """Send one message, handling each of Telegram's answers; return the final chat id.
+        """Send one message of a broadcast; return the final chat id and the outcome.
 
         The outcome is None when the recipient turned out to be a duplicate of another one
         (a migrated group subscribed under both ids): its row is gone and nothing is sent.
         """
-        retry_afters = 0
-        network_failures = 0
         while True:
-            delay = self.pacer.group_delay(chat_id)
-            if delay > 0:
-                await asyncio.sleep(delay)
-                await self.pacer.acquire()
-            await self.pacer.hold_while_paused()
             try:
-                await self.bot.send_message(
+                outcome, error = await send_paced(
+                    self.bot,
+                    self.pacer,
+                    self.storage,
                     chat_id,
                     text,
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    allow_paid_broadcast=True if self.paid else None,
+                    paid=self.paid,
+                    network_retry_delays=self.network_retry_delays,
                 )
-                self.pacer.record(chat_id)
-                return chat_id, Outcome.SENT, None
-            except RetryAfter as error:
-                retry_afters += 1
-                seconds = error.retry_after
-                wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds
-                logger.warning("Telegram asked to wait %.0f s (429); pausing all sends", wait)
-                self.pacer.pause(float(wait))
-                if retry_afters > MAX_RETRY_AFTER:
-                    return chat_id, Outcome.FAILED, "rate limited repeatedly (429)"
-            except Forbidden as error:
-                await self.storage.mark_blocked(chat_id)
-                return chat_id, Outcome.BLOCKED, error.message[:200]
-            except ChatMigrated as error:
+                return chat_id, outcome, error
+            except ChatMigrated as migrated:
                 logger.info(
-                    "chat %d migrated to %d; moving its subscription", chat_id, error.new_chat_id
+                    "chat %d migrated to %d; moving its subscription",
+                    chat_id,
+                    migrated.new_chat_id,
                 )
-                duplicates = await self.storage.migrate_chat(chat_id, error.new_chat_id)
+                duplicates = await self.storage.migrate_chat(chat_id, migrated.new_chat_id)
                 if job.broadcast_id in duplicates:
-                    return error.new_chat_id, None, None
-                chat_id = error.new_chat_id
-                continue
-            except BadRequest as error:
-                return chat_id, Outcome.FAILED, error.message[:200]
-            except NetworkError as error:  # includes TimedOut
-                if network_failures >= len(self.network_retry_delays):
-                    return chat_id, Outcome.FAILED, f"network: {error.message}"[:200]
-                delay = self.network_retry_delays[network_failures]
-                network_failures += 1
-                if not isinstance(error, TimedOut):
-                    # Telegram out of reach for one send is out of reach for all: hold them
-                    # rather than let every send in flight use up its retries at once.
-                    if network_failures == 1:
-                        logger.warning("cannot reach Telegram (%s); holding sends", error.message)
-                    self.pacer.pause(delay)
-                await asyncio.sleep(delay)
-            except TelegramError as error:
-                return chat_id, Outcome.FAILED, error.message[:200]
-            await self.pacer.acquire()
+                    return migrated.new_chat_id, None, None
+                chat_id = migrated.new_chat_id
+                await self.pacer.acquire()
 
     async def _flush_periodically(self) -> None:
         while not self._stopping.is_set():

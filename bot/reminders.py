@@ -16,13 +16,13 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from telegram import Bot
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 
 from bot import i18n, render, texts
 from bot.content import Action, Content
-from bot.delivery import Pacer
+from bot.delivery import Pacer, send_paced, sending_paced
 from bot.i18n import gettext as _
-from bot.storage import Storage
+from bot.storage import Outcome, Storage
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Reminders:
 
     async def run(self) -> None:
         """Look for due reminders until cancelled; a failed look is logged and retried."""
+        sending_paced()
         while True:
             try:
                 await self.run_once(self.storage.clock())
@@ -86,14 +87,12 @@ class Reminders:
 
     async def _remind(self, chat_id: int, action: Action) -> int:
         await self.pacer.acquire()
+        text = _(texts.REMINDER).format(action=render.action(action))
         try:
-            await self.bot.send_message(
-                chat_id, _(texts.REMINDER).format(action=render.action(action))
-            )
-        except Forbidden:
-            await self.storage.mark_blocked(chat_id)
-            return 0
-        except TelegramError as error:
-            logger.warning("a pledge reminder was not delivered: %s", error.message)
-            return 0
-        return 1
+            # The broadcasts' way: a 429 or Telegram out of reach waits and tries again.
+            outcome, error = await send_paced(self.bot, self.pacer, self.storage, chat_id, text)
+        except TelegramError as migrated:  # ChatMigrated: reminders go to people, not groups
+            outcome, error = Outcome.FAILED, migrated.message
+        if outcome is Outcome.FAILED:
+            logger.warning("a pledge reminder was not delivered: %s", error)
+        return 1 if outcome is Outcome.SENT else 0

@@ -137,3 +137,33 @@ def test_the_lead_time_is_a_setting() -> None:
     for bad in ("soon", "1m", "30d"):
         with pytest.raises(ConfigError, match="PLEDGE_REMINDER"):
             load_config({"PLEDGE_REMINDER": bad}, None)
+
+
+async def test_a_reminder_answered_429_waits_and_still_arrives(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """Telegram's "too many requests" pauses every send, and the reminder goes out after it."""
+    folder = tmp_path / "campaigns"
+    shutil.copytree(CAMPAIGNS, folder)
+    text = (folder / "rafah.yaml").read_text(encoding="utf-8")
+    (folder / "rafah.yaml").write_text(text.replace("actions:\n", f"actions:{MARCH}", 1))
+    content = load_campaigns(folder)
+    march = content.default.actions[0]
+    start = starts_at(march, ZONE)
+    assert start is not None
+    async with serving(storage, folder) as bot:
+        await storage.pledge(ANA, "rafah", content.default.action_key(march))
+        bot.api.fail_next(429, "Too Many Requests: retry after 1", {"retry_after": 1}, chat_id=ANA)
+        reminders = Reminders(
+            bot.application.bot,
+            storage,
+            lambda: content,
+            lead=dt.timedelta(days=1),
+            zone=ZONE,
+            pacer=Pacer(1000.0),
+        )
+        assert await reminders.run_once(start - dt.timedelta(hours=1)) == 1
+        [reminder] = bot.texts(ANA)
+        assert "March to the embassy" in reminder
+        tries = [c for c in bot.api.calls_to("sendMessage") if c.params["chat_id"] == ANA]
+        assert [c.error for c in tries] == [429, None]  # refused once, then sent
