@@ -155,10 +155,10 @@ def build_application(
 
 
 def _add_handlers(application: BotApplication, config: Config) -> None:
-    # Group -2 runs first: a flooding user's update stops there. Then group -1 finds the
-    # language to answer in, and group 0 answers.
-    application.add_handler(TypeHandler(Update, handlers.guard_flood), group=-2)
-    application.add_handler(TypeHandler(Update, preferences.speak_their_language), group=-1)
+    # Group -2 finds the language to answer in (from memory: no query), group -1 stops a
+    # flooding user's update (telling them in that language), and group 0 answers.
+    application.add_handler(TypeHandler(Update, preferences.speak_their_language), group=-2)
+    application.add_handler(TypeHandler(Update, handlers.guard_flood), group=-1)
 
     # New messages only: editing an old /subscribe or /broadcast must not run it again.
     new = filters.UpdateType.MESSAGE

@@ -22,7 +22,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot import i18n, links, render, texts
+from bot import links, render, texts
 from bot.content import Campaign
 from bot.context import BotContext
 from bot.i18n import gettext as _
@@ -636,9 +636,6 @@ async def guard_flood(update: Update, context: BotContext) -> None:
     allowed, warn = context.services.flood_guard.allow(who, time.monotonic())
     if allowed:
         return
-    # Said before the language is set for the update (a flood stops here): set it now.
-    app_language = update.effective_user.language_code if update.effective_user else None
-    i18n.activate(context.services.languages.of(who) or app_language)
     if update.callback_query is not None:
         await update.callback_query.answer(_(texts.SLOW_DOWN))
     elif warn and update.effective_chat is not None:

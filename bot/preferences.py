@@ -75,8 +75,7 @@ async def language_button(update: Update, context: BotContext) -> None:
         return
     code = None if chosen == "auto" else chosen
     await context.services.languages.choose(chat.id, code)
-    telegram_language = user.language_code if user else None
-    i18n.activate(code or telegram_language, fallback=context.content.campaigns[0].language)
+    await speak_their_language(update, context)  # the new choice, from here on
     await query.answer()
     name = i18n.spoken_name(i18n.interface_language())
     reply = _(texts.LANGUAGE_CHOSEN if code else texts.LANGUAGE_AUTOMATIC).format(name=name)
