@@ -30,7 +30,7 @@ from bot.handlers import send_all
 from bot.i18n import gettext as _
 from bot.markup import escape, pack_messages
 from bot.schedule import ScheduleError, describe, split_schedule
-from bot.storage import Audience, Progress
+from bot.storage import Audience, Progress, version_for
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _readers(counts: dict[str | None, int], versions: dict[str, list[str]]) -> C
     main, *others = versions
     readers: Counter[str] = Counter()
     for code, count in counts.items():
-        readers[i18n.match(code, tuple(others)) or main] += count
+        readers[version_for(code, others) or main] += count
     return readers
 
 

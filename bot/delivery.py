@@ -545,12 +545,9 @@ class Sender:
                 progress.cancelled,
                 progress.total,
             )
-        # In the language the organizer read the preview in (the sender has no update to
-        # learn it from); or, for older broadcasts, the one they chose.
-        language = progress.report_language
-        if language is None:
-            language = await self.storage.language_of(progress.status_chat_id)
-        with i18n.speaking(language):
+        # In the language the organizer read the preview in: the sender has no update to
+        # learn it from.
+        with i18n.speaking(progress.report_language):
             await report_progress(self.bot, progress, final=final, rate=rate)
 
 

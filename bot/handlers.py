@@ -166,7 +166,7 @@ async def _actions_markup(
     private = chat.type == ChatType.PRIVATE
     storage = context.storage
     pledged = await storage.pledged(chat.id, campaign.id) if private else set()
-    counts = await storage.pledge_counts() if campaign.actions and not private else {}
+    counts = await storage.pledge_counts(campaign.id) if campaign.actions and not private else {}
     for action in campaign.actions:
         key = campaign.action_key(action)
         if private:

@@ -278,6 +278,12 @@ class Progress:
         return self.sent + self.blocked + self.failed + self.cancelled
 
 
+def version_for(language: str | None, translations: Iterable[str]) -> str | None:
+    """Return the translation a reader of `language` gets (es-419 gets es), or None: the main
+    text."""
+    return i18n.match(language, tuple(translations))
+
+
 @dataclass(frozen=True)
 class Audience:
     """Who a broadcast is for: every subscriber, or those following a topic, reading a language.
@@ -308,7 +314,7 @@ class BroadcastDraft:
 
     def parts_for(self, language: str | None) -> list[str]:
         """Return the text for a reader of this language: theirs if written, else the main one."""
-        chosen = i18n.match(language, tuple(self.translations))
+        chosen = version_for(language, self.translations)
         return self.translations[chosen] if chosen else self.parts
 
 
@@ -698,19 +704,8 @@ class Storage:
     async def chosen_languages(self) -> dict[int, str]:
         """Return every chat's chosen language."""
         async with self._session() as session:
-            rows = await session.execute(
-                select(_Preference.chat_id, _Preference.language).where(
-                    _Preference.language.is_not(None)
-                )
-            )
-        return {chat_id: language for chat_id, language in rows if language}
-
-    async def language_of(self, chat_id: int) -> str | None:
-        """Return the language a chat chose, or None."""
-        async with self._session() as session:
-            return await session.scalar(
-                select(_Preference.language).where(_Preference.chat_id == chat_id)
-            )
+            rows = await session.execute(select(_Preference.chat_id, _Preference.language))
+        return {chat_id: language for chat_id, language in rows if language is not None}
 
     async def set_topics(
         self, chat_id: int, campaign_id: str, topics: frozenset[str] | None
@@ -783,14 +778,15 @@ class Storage:
             )
             return set(rows)
 
-    async def pledge_counts(self) -> dict[tuple[str, str], int]:
-        """Return how many pledged each action, by (campaign, action key)."""
+    async def pledge_counts(self, campaign_id: str | None = None) -> dict[tuple[str, str], int]:
+        """Return how many pledged each action (of one campaign, if given), by (campaign, key)."""
+        query = select(_Pledge.campaign_id, _Pledge.action, func.count()).group_by(
+            _Pledge.campaign_id, _Pledge.action
+        )
+        if campaign_id is not None:
+            query = query.where(_Pledge.campaign_id == campaign_id)
         async with self._session() as session:
-            rows = await session.execute(
-                select(_Pledge.campaign_id, _Pledge.action, func.count()).group_by(
-                    _Pledge.campaign_id, _Pledge.action
-                )
-            )
+            rows = await session.execute(query)
             return {(campaign, action): count for campaign, action, count in rows}
 
     async def claim_reminders(self, campaign_id: str, action: str) -> list[tuple[int, str | None]]:
@@ -814,27 +810,25 @@ class Storage:
             chats = sorted(rows)
             if not chats:
                 return []
-            # Pledging needs no subscription: the language chosen counts first.
-            chosen = dict(
+            # Pledging needs no subscription: a language chosen is found without one.
+            languages: dict[int, str | None] = dict(
                 (
                     await session.execute(
-                        select(_Preference.chat_id, _Preference.language).where(
-                            _Preference.chat_id.in_(chats)
+                        select(_Pledge.chat_id, _reader_language())
+                        .outerjoin(_Preference, _Preference.chat_id == _Pledge.chat_id)
+                        .outerjoin(
+                            _Subscription,
+                            (_Subscription.chat_id == _Pledge.chat_id)
+                            & (_Subscription.campaign_id == campaign_id),
+                        )
+                        .where(
+                            _Pledge.campaign_id == campaign_id,
+                            _Pledge.action == action,
+                            _Pledge.chat_id.in_(chats),
                         )
                     )
                 ).all()
             )
-            app = dict(
-                (
-                    await session.execute(
-                        select(_Subscription.chat_id, _Subscription.language_code).where(
-                            _Subscription.campaign_id == campaign_id,
-                            _Subscription.chat_id.in_(chats),
-                        )
-                    )
-                ).all()
-            )
-            languages = {chat: chosen.get(chat) or app.get(chat) for chat in chats}
         return [(chat_id, languages.get(chat_id)) for chat_id in chats]
 
     # Broadcasts
@@ -939,18 +933,21 @@ class Storage:
                     status_chat_id=status_chat_id,
                     status_message_id=status_message_id,
                 )
-                .returning(_Broadcast.campaign_id, _Broadcast.send_at)
+                .returning(_Broadcast.campaign_id, _Broadcast.send_at, *_AUDIENCE_COLUMNS)
             )
             row = claimed.one_or_none()
             if row is None:
                 return None
-            campaign_id, send_at = row
+            campaign_id, send_at, *target = row
+            audience = Audience(*target)
             if send_at is None:
-                return await self._enqueue(session, broadcast_id, campaign_id)
-            audience = _audience(await session.get_one(_Broadcast, broadcast_id))
-        return await self.count_recipients(campaign_id, audience)
+                return await self._enqueue(session, broadcast_id, campaign_id, audience)
+            count = await session.scalar(_recipients(campaign_id, audience, func.count()))
+        return count or 0
 
-    async def _enqueue(self, session: AsyncSession, broadcast_id: int, campaign_id: str) -> int:
+    async def _enqueue(
+        self, session: AsyncSession, broadcast_id: int, campaign_id: str, audience: Audience
+    ) -> int:
         """Queue one delivery per recipient, and mark the broadcast as sending."""
         now = self.clock()
         await session.execute(
@@ -958,7 +955,6 @@ class Storage:
             .where(_Broadcast.id == broadcast_id)
             .values(state=BroadcastState.SENDING, started_at=now)
         )
-        audience = _audience(await session.get_one(_Broadcast, broadcast_id))
         # One INSERT ... SELECT: recipients never pass through Python, however many there are.
         recipients = _recipients(
             campaign_id,
@@ -991,7 +987,12 @@ class Storage:
         async with self._session.begin() as session:
             due = (
                 await session.execute(
-                    select(_Broadcast.id, _Broadcast.campaign_id, _Broadcast.created_by)
+                    select(
+                        _Broadcast.id,
+                        _Broadcast.campaign_id,
+                        _Broadcast.created_by,
+                        *_AUDIENCE_COLUMNS,
+                    )
                     .where(
                         _Broadcast.state == BroadcastState.SCHEDULED,
                         _Broadcast.send_at <= self.clock(),
@@ -1000,9 +1001,9 @@ class Storage:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for broadcast_id, campaign_id, created_by in due:
+            for broadcast_id, campaign_id, created_by, *target in due:
                 if created_by in organizers:
-                    await self._enqueue(session, broadcast_id, campaign_id)
+                    await self._enqueue(session, broadcast_id, campaign_id, Audience(*target))
                     started.append(broadcast_id)
                 else:
                     await session.execute(
@@ -1442,7 +1443,9 @@ class Storage:
         count = 0
         chunk: list[dict[str, Any]] = []
         for record in records:
-            chunk.append(dataclasses.asdict(record))
+            row = dataclasses.asdict(record)
+            row["topics"] = topics_column(record.topics)
+            chunk.append(row)
             if len(chunk) >= batch:
                 count += await self._insert_rows(table, chunk)
                 chunk = []
@@ -1488,6 +1491,10 @@ def _reader_language(audience: Audience = Audience()) -> Any:
 
 def _audience(row: _Broadcast) -> Audience:
     return Audience(row.topic, row.audience_language, row.main_language)
+
+
+# The columns an Audience is read from, in its fields' order.
+_AUDIENCE_COLUMNS = (_Broadcast.topic, _Broadcast.audience_language, _Broadcast.main_language)
 
 
 def _recipients(campaign_id: str, audience: Audience, *columns: Any) -> Select[Any]:

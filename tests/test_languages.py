@@ -64,6 +64,11 @@ def folder(tmp_path: Path) -> Path:
     return campaign_folder(tmp_path, CAMPAIGN)
 
 
+async def chosen(storage: Storage, chat_id: int) -> str | None:
+    """Return the language a chat chose, as stored."""
+    return (await storage.chosen_languages()).get(chat_id)
+
+
 def placeholders(text: str) -> list[str]:
     return sorted(re.findall(r"\{[^}]*\}", text))
 
@@ -200,7 +205,7 @@ async def test_language_is_chosen_kept_and_given_back(storage: Storage, folder: 
         assert bot.buttons(ANA)["العربية"] == "lang:ar"
         assert "✅ English" in bot.buttons(ANA)
         await bot.press("lang:es", user=ANA)
-        assert await storage.language_of(ANA) == "es"
+        assert await chosen(storage, ANA) == "es"
         assert "Alto a la guerra" in bot.texts(ANA)[-1]  # the menu again, in Spanish
         await bot.command("/statement", user=ANA, language_code="en")
         assert bot.texts(ANA)[-1].startswith("<b>Estamos juntos</b>")
@@ -210,17 +215,17 @@ async def test_language_is_chosen_kept_and_given_back(storage: Storage, folder: 
             in (bot.texts(ANA)[-1])
         )
         await bot.press("lang:auto", user=ANA, language_code="ar")
-        assert await storage.language_of(ANA) is None
+        assert await chosen(storage, ANA) is None
         await bot.command("/statement", user=ANA, language_code="ar")
         assert bot.texts(ANA)[-1].startswith("<b>نقف معًا</b>")
         await bot.press("lang:es", user=ANA)
         await bot.press("forget:yes", user=ANA)
-        assert await storage.language_of(ANA) is None
+        assert await chosen(storage, ANA) is None
         await bot.command("/slogans", user=ANA)  # the bot forgot too: English again
         assert bot.texts(ANA)[-1].startswith(texts.SLOGANS_TITLE)
         await bot.press("lang:xx-forged", user=ANA)  # only the languages offered are taken
         assert bot.answers()[-1].params["text"] == texts.BUTTON_EXPIRED
-        assert await storage.language_of(ANA) is None
+        assert await chosen(storage, ANA) is None
 
 
 async def test_a_language_the_campaign_lacks_is_said(bot: Harness) -> None:
@@ -245,10 +250,10 @@ async def test_only_group_admins_choose_a_groups_language(storage: Storage, fold
     async with serving(storage, folder) as bot:
         await bot.press("lang:ar", user=ANA, chat=GROUP)
         assert bot.answers()[-1].params["text"] == texts.GROUP_ADMINS_ONLY
-        assert await storage.language_of(GROUP) is None
+        assert await chosen(storage, GROUP) is None
         bot.api.member_status[(GROUP, BEN)] = "administrator"
         await bot.press("lang:ar", user=BEN, chat=GROUP)
-        assert await storage.language_of(GROUP) == "ar"
+        assert await chosen(storage, GROUP) == "ar"
         await bot.command("/slogans", user=ANA, chat=GROUP, chat_type="supergroup")
         assert "فلسطين حرة!" in bot.texts(GROUP)[-1]
 
@@ -472,8 +477,8 @@ async def test_a_groups_language_follows_it_to_its_supergroup(
                 }
             }
         )
-        assert await storage.language_of(new_id) == "es"
-        assert await storage.language_of(GROUP) is None
+        assert await chosen(storage, new_id) == "es"
+        assert await chosen(storage, GROUP) is None
         await bot.command("/slogans", user=ANA, chat=new_id, chat_type="supergroup")
         assert "¡Palestina libre!" in bot.texts(new_id)[-1]
 

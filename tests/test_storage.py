@@ -269,3 +269,13 @@ async def test_a_recipient_in_flight_at_every_crash_is_given_up(storage: Storage
     progress = await storage.progress(broadcast_id)
     assert progress is not None
     assert (progress.failed, progress.uncertain) == (1, MAX_ATTEMPTS)
+
+
+async def test_bulk_added_subscriptions_keep_their_topics(storage: Storage) -> None:
+    """Copies and imports carry the topics a subscriber chose, as stored."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    await storage.set_topics(ANA, "rafah", frozenset({"london"}))
+    [record] = [r async for r in storage.subscriptions()]
+    await storage.forget(ANA)
+    assert await storage.add_subscriptions([record]) == 1
+    assert await storage.topics_of(ANA, "rafah") == (True, frozenset({"london"}))
