@@ -241,8 +241,7 @@ SENDER_RESTART_DELAY = 5.0
 async def _send_while_elected(application: BotApplication) -> None:
     """Hold the sender lock and send until cancelled; start again if either is lost."""
     services: Services = application.bot_data["services"]
-    options = dict(services.sender_options)
-    lock = sender_lock(services.storage.engine, poll=options.pop("lock_poll", 1.0))
+    lock = sender_lock(services.storage.engine)
     while True:
         await lock.acquire()
         logger.info("this process sends the broadcasts")
@@ -251,7 +250,7 @@ async def _send_while_elected(application: BotApplication) -> None:
             services.storage,
             pacer=services.pacer,
             organizers=services.config.admins,
-            **options,
+            **services.sender_options,
         )
         sending = asyncio.create_task(services.sender.run(), name="sending")
         reminding = asyncio.create_task(

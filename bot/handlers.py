@@ -60,7 +60,7 @@ def menu_keyboard(
     rows.append([toggle])
     username = context.bot.username
     if username:
-        link = f"https://t.me/{username}?start={campaign.id}"
+        link = links.start_link(username, campaign.id)
         share = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(campaign.title)}"
         rows[-1].append(InlineKeyboardButton(_(texts.BUTTON_SHARE), url=share))
     if subscribed and campaign.topics:
@@ -77,11 +77,14 @@ def menu_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
+def to_menu(campaign: Campaign) -> InlineKeyboardButton:
+    """Return the button leading back to the campaign's menu."""
+    return InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}")
+
+
 def back_to_menu(campaign: Campaign) -> InlineKeyboardMarkup:
     """Return a one-button keyboard leading back to the menu."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}")]]
-    )
+    return InlineKeyboardMarkup([[to_menu(campaign)]])
 
 
 async def send_all(
@@ -176,7 +179,7 @@ async def _actions_markup(
             count = counts.get((campaign.id, key), 0)
             text = _fit(_(texts.BUTTON_PLEDGE_COUNT), action.title, count=count)
         rows.append([InlineKeyboardButton(text, callback_data=f"pl:{campaign.key}:{key}")])
-    rows.append([InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}")])
+    rows.append([to_menu(campaign)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -234,7 +237,7 @@ async def show_archive(update: Update, context: BotContext, campaign: Campaign) 
         [InlineKeyboardButton(f"{n}. {s.title}"[:60], callback_data=f"old:{n - 1}:{campaign.key}")]
         for n, s in enumerate(campaign.archive, start=1)
     ]
-    rows.append([InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}")])
+    rows.append([to_menu(campaign)])
     await chat.send_message(render.archive(campaign), reply_markup=InlineKeyboardMarkup(rows))
 
 

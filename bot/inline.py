@@ -19,7 +19,7 @@ from telegram import (
     Update,
 )
 
-from bot import i18n, links, render, texts
+from bot import links, render, texts
 from bot.content import Campaign, Content
 from bot.context import BotContext
 from bot.i18n import gettext as _
@@ -69,7 +69,7 @@ def items(content: Content, bot_username: str) -> list[Item]:
                     id=f"sl:{campaign.key}:{number}",
                     title=f"✊ {slogan}",
                     description=_(texts.INLINE_SLOGAN).format(title=campaign.title),
-                    message=f"✊ <b>{escape(slogan)}</b>",
+                    message=render.slogan(slogan),
                 )
             )
         for number, action in enumerate(campaign.actions):
@@ -92,18 +92,13 @@ def _statement(campaign: Campaign, bot_username: str) -> Item:
         if len(opening) + len(block) > OPENING and opening:
             break
         opening = f"{opening}\n\n{block}" if opening else block
-    byline = _(texts.STATEMENT_SIGNATURE).format(
-        author=escape(statement.author),
-        role=f", {escape(statement.role)}" if statement.role else "",
-    )
+    byline = render.signature(statement)
     message = f"<b>{escape(statement.title)}</b>\n\n{opening}\n\n…\n{byline}"
     return Item(
         id=f"st:{campaign.key}",
         title=f"📄 {statement.title}",
-        description=(
-            f"{statement.author} · "
-            f"{i18n.format_day(statement.date.day, statement.date.precise)} · "
-            f"{campaign.organization}"
+        description=" · ".join(
+            (statement.author, render.published(statement), campaign.organization)
         ),
         message=message[:4096],
         button=(_(texts.INLINE_READ_ALL), links.start_link(bot_username, campaign.id)),

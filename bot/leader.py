@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 _LOCK_KEY = 0x5B_5E4D  # the advisory lock's number: "the sender" of this database
 # Ask the server to probe an idle holder after 5 s, every 2 s, and give up after 4 misses.
 _KEEPALIVES = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 4}
+# How often the holder checks its own connection, and how long that check may take.
+CHECK_EVERY = 2.0
 
 
 class SenderLock(Protocol):
@@ -47,10 +49,9 @@ class SenderLock(Protocol):
 class PostgresLock:
     """A session-level advisory lock on a connection kept for it alone."""
 
-    def __init__(self, engine: AsyncEngine, *, poll: float = 1.0, check: float = 2.0) -> None:
+    def __init__(self, engine: AsyncEngine, *, poll: float = 1.0) -> None:
         self.engine = engine
         self.poll = poll
-        self.check = check
         self._connection: AsyncConnection | None = None
 
     async def acquire(self) -> None:
@@ -83,9 +84,9 @@ class PostgresLock:
         connection = self._connection
         assert connection is not None
         while True:
-            await asyncio.sleep(self.check)
+            await asyncio.sleep(CHECK_EVERY)
             try:
-                async with asyncio.timeout(self.check):
+                async with asyncio.timeout(CHECK_EVERY):
                     await connection.execute(text("SELECT 1"))
             except Exception:  # its session is gone, and the lock with it
                 return

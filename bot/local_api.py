@@ -345,14 +345,6 @@ class LocalBotAPI:
         self.webhook = params
         return True
 
-    def _getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        webhook = self.webhook or {}
-        return {
-            "url": webhook.get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-
     def _true(self, params: dict[str, Any]) -> bool:
         return True
 

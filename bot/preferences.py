@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from bot import i18n, texts
 from bot.content import Campaign
 from bot.context import BotContext
-from bot.handlers import may_manage_chat, show_menu
+from bot.handlers import may_manage_chat, show_menu, to_menu
 from bot.i18n import gettext as _
 from bot.markup import escape
 
@@ -112,7 +112,7 @@ def _topics_keyboard(campaign: Campaign, chosen: frozenset[str] | None) -> Inlin
     rows.append(
         [
             InlineKeyboardButton(_(texts.BUTTON_ALL_TOPICS), callback_data=f"tp:{campaign.key}:*"),
-            InlineKeyboardButton(_(texts.BUTTON_MENU), callback_data=f"menu:{campaign.key}"),
+            to_menu(campaign),
         ]
     )
     return InlineKeyboardMarkup(rows)

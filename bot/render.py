@@ -26,18 +26,29 @@ def welcome(campaign: Campaign) -> str:
 def statement(campaign: Campaign, item: Statement) -> list[str]:
     """Return a statement as messages of at most 4096 characters, split between paragraphs."""
     byline = _(texts.STATEMENT_BYLINE).format(
-        date=escape(i18n.format_day(item.date.day, item.date.precise)),
+        date=escape(published(item)),
         organization=escape(item.organization or campaign.organization),
     )
-    role = f", {escape(item.role)}" if item.role else ""
-    blocks = [
-        f"<b>{escape(item.title)}</b>\n{byline}",
-        *render_blocks(item.body),
-        _(texts.STATEMENT_SIGNATURE).format(author=escape(item.author), role=role),
-    ]
+    blocks = [f"<b>{escape(item.title)}</b>\n{byline}", *render_blocks(item.body), signature(item)]
     if item.source:
         blocks.append(_(texts.STATEMENT_SOURCE).format(url=html.escape(item.source, quote=True)))
     return pack_messages(blocks)
+
+
+def published(item: Statement) -> str:
+    """Return when a statement was published, in the reader's language."""
+    return i18n.format_day(item.date.day, item.date.precise)
+
+
+def signature(item: Statement) -> str:
+    """Return a statement's signature line: its author and their role."""
+    role = f", {escape(item.role)}" if item.role else ""
+    return _(texts.STATEMENT_SIGNATURE).format(author=escape(item.author), role=role)
+
+
+def slogan(text: str) -> str:
+    """Return one slogan as it is posted."""
+    return f"✊ <b>{escape(text)}</b>"
 
 
 def archive(campaign: Campaign) -> str:
@@ -48,7 +59,7 @@ def archive(campaign: Campaign) -> str:
             _(texts.ARCHIVE_LINE).format(
                 number=number,
                 title=escape(item.title),
-                date=escape(i18n.format_day(item.date.day, item.date.precise)),
+                date=escape(published(item)),
             )
         )
     return "\n".join(lines)
@@ -58,9 +69,7 @@ def slogans(campaign: Campaign) -> str:
     """Return the campaign's slogans, one per line."""
     if not campaign.slogans:
         return _(texts.NO_SLOGANS)
-    return "\n\n".join(
-        [_(texts.SLOGANS_TITLE), *(f"✊ <b>{escape(s)}</b>" for s in campaign.slogans)]
-    )
+    return "\n\n".join([_(texts.SLOGANS_TITLE), *(slogan(s) for s in campaign.slogans)])
 
 
 def action(item: Action, number: int | None = None) -> str:
