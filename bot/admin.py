@@ -484,7 +484,7 @@ async def stats(update: Update, context: BotContext) -> None:
     assert chat is not None and user is not None
     await context.storage.audit(user.id, "stats")
     await chat.send_message(await reports.stats_html(context.storage, context.content))
-    chart = await reports.signups_chart(context.storage, texts.CHART_TITLE)
+    chart = await reports.signups_chart(context.storage)
     if chart is not None:
         await chat.send_photo(InputFile(chart, filename="signups.png"))
 

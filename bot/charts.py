@@ -2,6 +2,7 @@
 
 matplotlib is imported when a chart is drawn, not when the bot starts: it costs about half a
 second and tens of megabytes, which a bot that is never asked for a chart should not pay.
+Its words stay in English, in this module: matplotlib cannot join Arabic letters.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def chart_data(
     return ChartData([(day, counted.get(day, 0)) for day in period], ranked)
 
 
-def render_png(data: ChartData, title: str) -> bytes:
+def render_png(data: ChartData) -> bytes:
     """Draw the two charts, one above the other, as a PNG."""
     import matplotlib
 
@@ -56,7 +57,7 @@ def render_png(data: ChartData, title: str) -> bytes:
 
     figure = Figure(figsize=(8, 7), dpi=100, layout="constrained")
     per_day, per_source = figure.subplots(2, 1, height_ratios=(3, 2))
-    figure.suptitle(title)
+    figure.suptitle("Sign-ups")
     days = [day for day, _ in data.days]
     per_day.bar(days, [count for _, count in data.days], color="#b22222")
     per_day.set_title(f"Sign-ups per day, last {len(days)} days")

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot import render, reports, texts
+from bot import render, reports
 from bot.config import Config, ConfigError, check_database_url, load_config
 from bot.console import to_terminal
 from bot.content import Content, ContentError, load_campaigns
@@ -226,7 +226,7 @@ async def stats(config: Config, chart: Path | None = None) -> None:
         content = _campaigns_or_none(config)  # for the pledges per action, if readable
         print(to_terminal(await reports.stats_html(storage, content)))
         if chart is not None:
-            png = await reports.signups_chart(storage, texts.CHART_TITLE)
+            png = await reports.signups_chart(storage)
             if png is None:
                 raise Failure("no sign-ups yet: there is nothing to draw")
             try:

@@ -37,7 +37,7 @@ def _by_language(counts: dict[str | None, int]) -> list[tuple[str, int]]:
     return sorted(named.items(), key=lambda item: (-item[1], item[0]))
 
 
-async def stats_html(storage: Storage, content: Content | None = None) -> str:
+async def stats_html(storage: Storage, content: Content | None) -> str:
     """Return subscribers per campaign, sign-ups by source, and the last broadcasts."""
     lines = [_(texts.STATS_TITLE)]
     rows = await storage.stats()
@@ -77,7 +77,7 @@ async def stats_html(storage: Storage, content: Content | None = None) -> str:
             for campaign, source, active, total in sources
         )
     pledges = await storage.pledge_counts()
-    if pledges and content is not None:
+    if pledges and content is not None:  # None: `stats` could not read the campaign files
         lines += ["", _(texts.STATS_PLEDGES)]
         for campaign in content:
             for action in campaign.actions:
@@ -106,7 +106,7 @@ async def stats_html(storage: Storage, content: Content | None = None) -> str:
     return "\n".join(lines)
 
 
-async def signups_chart(storage: Storage, title: str) -> bytes | None:
+async def signups_chart(storage: Storage) -> bytes | None:
     """Return the sign-ups chart as a PNG, or None while nobody has signed up."""
     today = storage.clock().date()
     since = dt.datetime.combine(today - dt.timedelta(days=charts.DAYS - 1), dt.time(), dt.UTC)
@@ -116,7 +116,7 @@ async def signups_chart(storage: Storage, title: str) -> bytes | None:
     if data.empty:
         return None
     # Drawing takes a few hundred milliseconds of CPU: off the event loop, so nobody waits.
-    return await asyncio.to_thread(charts.render_png, data, title)
+    return await asyncio.to_thread(charts.render_png, data)
 
 
 async def write_csv(storage: Storage, out: TextIO, campaign_id: str | None = None) -> int:

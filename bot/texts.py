@@ -87,7 +87,6 @@ STATEMENT_SIGNATURE = N_("— <b>{author}</b>{role}")
 STATEMENT_SOURCE = N_('<a href="{url}">Original source</a>')
 ARCHIVE_TITLE = N_("<b>Statements of {title}</b>, newest first:")
 ARCHIVE_LINE = N_("{number}. <b>{title}</b> — <i>{date}</i>")
-NO_ARCHIVE = N_("There are no earlier statements yet.")
 SLOGANS_TITLE = N_("<b>Slogans</b>")
 NO_SLOGANS = N_("This campaign has no slogans yet.")
 ACTIONS_TITLE = N_("<b>What you can do</b>")
@@ -247,8 +246,6 @@ STATS_LINE = N_(
     "unsubscribed {unsubscribed} · blocked or removed the bot {blocked}"
 )
 STATS_NONE = N_("No subscribers yet.")
-# Not translated: the chart library cannot join Arabic letters, so charts stay in English.
-CHART_TITLE = "Sign-ups"
 STATS_LANGUAGES = N_("<b>Subscribers by language</b> (chosen, else their Telegram app's)")
 STATS_LANGUAGE_LINE = N_("{campaign}: {languages}")
 STATS_LANGUAGE_UNKNOWN = N_("not known")

@@ -41,7 +41,7 @@ def test_chart_data_fills_quiet_days_and_ranks_sources() -> None:
 
 def test_the_chart_is_a_png() -> None:
     data = chart_data([(TODAY, 3)], [("rafah", "flyer", 2, 3)], TODAY)
-    width, height, _, _ = png.Reader(bytes=render_png(data, "Sign-ups")).read()
+    width, height, _, _ = png.Reader(bytes=render_png(data)).read()
     assert (width, height) == (800, 700)
 
 
