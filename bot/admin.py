@@ -11,6 +11,7 @@ from collections import Counter
 
 from telegram import (
     CallbackQuery,
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -21,8 +22,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot import i18n, links, render, reports, texts
-from bot.channels import channel_ids
+from bot import channels, i18n, links, render, reports, texts
 from bot.content import Campaign, ContentError, load_campaigns
 from bot.context import BotContext
 from bot.delivery import duration, progress_bar, stop_button
@@ -41,8 +41,9 @@ def _pick_campaign(context: BotContext) -> tuple[Campaign | None, list[str]]:
     """Take an optional leading campaign id from the arguments; None if one is needed."""
     args = list(context.args or [])
     content = context.content
-    if args and content.get(args[0]) is not None:
-        return content.get(args[0]), args[1:]
+    named = content.get(args[0]) if args else None
+    if named is not None:
+        return named, args[1:]
     if len(content) == 1:
         return content.default, args
     return None, args
@@ -67,9 +68,20 @@ def broadcast_text(html: str, campaign_id: str | None) -> str:
     return body.strip()
 
 
-def _when(update: Update, context: BotContext, body: str) -> tuple[dt.datetime | None, str]:
-    """Take a leading schedule off the body; raise ScheduleError for one that cannot be used."""
-    return split_schedule(body, context.storage.clock(), context.services.config.zone)
+async def _read_options(
+    chat: Chat, context: BotContext, body: str, campaign: Campaign
+) -> tuple[dt.datetime | None, Audience, str] | None:
+    """Take a leading schedule and audience off a command's text; None (answered) if wrong."""
+    try:
+        send_at, body = split_schedule(body, context.storage.clock(), context.services.config.zone)
+        audience, body = split_audience(body, campaign)
+    except ScheduleError as error:
+        await chat.send_message(_(texts.SCHEDULE_PROBLEM).format(problem=escape(str(error))))
+        return None
+    except AudienceError as error:
+        await chat.send_message(str(error))
+        return None
+    return send_at, audience, body
 
 
 _OPTION = re.compile(r"^(topic|lang):(\S*)(?:[ \t]+|\n|$)")
@@ -95,9 +107,10 @@ def split_audience(body: str, campaign: Campaign) -> tuple[Audience, str]:
                 topic=escape(topic), campaign=escape(campaign.id), topics=escape(listed)
             )
         )
-    if language is not None and i18n.normalize(language) is None:
+    tag = i18n.normalize(language)
+    if language is not None and tag is None:
         raise AudienceError(_(texts.BAD_LANGUAGE).format(language=escape(language)))
-    return Audience(topic, i18n.normalize(language), campaign.base.language), body
+    return Audience(topic, tag, campaign.base.language), body
 
 
 def split_languages(body: str, main_language: str) -> dict[str, str]:
@@ -240,17 +253,10 @@ async def broadcast(update: Update, context: BotContext) -> None:
         return
     explicit = context.args[0] if context.args and context.args[0] == campaign.id else None
     body = broadcast_text(message.text_html or "", explicit)
-    try:
-        send_at, body = _when(update, context, body)
-        audience, body = split_audience(body, campaign)
-    except ScheduleError as error:
-        await message.chat.send_message(
-            _(texts.SCHEDULE_PROBLEM).format(problem=escape(str(error)))
-        )
+    options = await _read_options(message.chat, context, body, campaign)
+    if options is None:
         return
-    except AudienceError as error:
-        await message.chat.send_message(str(error))
-        return
+    send_at, audience, body = options
     written = split_languages(body, campaign.base.language)
     if not args or not written:
         ids = ", ".join(c.id for c in context.content)
@@ -268,15 +274,10 @@ async def announce(update: Update, context: BotContext) -> None:
     if campaign is None:
         await _ask_which(update, context, "announce")
         return
-    try:
-        send_at, rest = _when(update, context, " ".join(args))
-        audience, rest = split_audience(rest, campaign)
-    except ScheduleError as error:
-        await chat.send_message(_(texts.SCHEDULE_PROBLEM).format(problem=escape(str(error))))
+    options = await _read_options(chat, context, " ".join(args), campaign)
+    if options is None:
         return
-    except AudienceError as error:
-        await chat.send_message(str(error))
-        return
+    send_at, audience, rest = options
     if rest.strip():
         await chat.send_message(_(texts.ANNOUNCE_USAGE))
         return
@@ -551,7 +552,7 @@ async def reload(update: Update, context: BotContext) -> None:
         await chat.send_message(_(texts.RELOAD_FAILED).format(problems=f"<code>{problems}</code>"))
         return
     services.content = content
-    await services.storage.sync_channels(await channel_ids(context.bot, content))
+    await channels.sync(context.bot, services.storage, content)
     await services.storage.audit(user.id, "reload", render.summary(content))
     await chat.send_message(_(texts.RELOADED).format(summary=escape(render.summary(content))))
 

@@ -34,8 +34,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import admin, handlers, i18n, inline, preferences, texts
-from bot.channels import channel_ids
+from bot import admin, channels, handlers, i18n, inline, preferences, texts
 from bot.config import Config
 from bot.content import Content
 from bot.context import BotApplication, BotContext, Services
@@ -225,7 +224,7 @@ async def start_services(application: BotApplication) -> None:
     `Storage.open` for the preview and the tests.
     """
     services: Services = application.bot_data["services"]
-    await services.storage.sync_channels(await channel_ids(application.bot, services.content))
+    await channels.sync(application.bot, services.storage, services.content)
     await services.languages.load()
     services.languages_task = asyncio.create_task(
         services.languages.keep_loading(), name="languages"

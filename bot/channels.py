@@ -8,6 +8,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.content import Content
+from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +40,8 @@ async def channel_ids(bot: Bot, content: Content) -> dict[str, list[int]]:
         else:
             channels[campaign.id] = ids
     return channels
+
+
+async def sync(bot: Bot, storage: Storage, content: Content) -> None:
+    """Make the channels the campaign files name recipients of their broadcasts, and only those."""
+    await storage.sync_channels(await channel_ids(bot, content))

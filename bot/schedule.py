@@ -36,9 +36,7 @@ def split_schedule(body: str, now: dt.datetime, zone: ZoneInfo) -> tuple[dt.date
         return None, body
     rest = body[match.end() :]
     if match["delay"]:
-        delay = dt.timedelta()
-        for amount, unit in _DELAY_PART.findall(match["delay"]):
-            delay += dt.timedelta(**{_UNITS[unit.lower()]: int(amount)})
+        delay = _sum_delay(match["delay"])
         if not delay:
             raise ScheduleError("“in 0m” is now: leave the time out to send at once")
         return _checked(now + delay, now), rest
@@ -73,10 +71,15 @@ def parse_lead(text: str) -> dt.timedelta:
     compact = text.strip().replace(" ", "")
     if not compact or not re.fullmatch(r"(?:\d+[dhm])+", compact, re.IGNORECASE):
         raise ValueError(f"{text!r} is not a lead time such as 1d, 2h or 1h30m")
-    lead = dt.timedelta()
-    for amount, unit in _DELAY_PART.findall(compact):
-        lead += dt.timedelta(**{_UNITS[unit.lower()]: int(amount)})
-    return lead
+    return _sum_delay(compact)
+
+
+def _sum_delay(text: str) -> dt.timedelta:
+    """Return the time a checked `1d2h30m` stands for."""
+    delay = dt.timedelta()
+    for amount, unit in _DELAY_PART.findall(text):
+        delay += dt.timedelta(**{_UNITS[unit.lower()]: int(amount)})
+    return delay
 
 
 def describe_lead(lead: dt.timedelta) -> str:
