@@ -146,10 +146,8 @@ def run(config: Config, *, migrate: bool = False) -> None:
     configure_logging(config.log_level, secrets)
     content = load_or_fail(config.campaigns_dir)
     asyncio.run(_prepare_database(config, migrate=migrate))
-    try:
+    with _database_errors():
         storage = Storage.connect(config.database_url)
-    except (SQLAlchemyError, OSError) as error:
-        raise _database_failure(error) from None
     application = build_application(config, content, storage, token=token)
     logger.info("serving %s", render.summary(content))
     try:
@@ -192,9 +190,7 @@ async def _prepare_database(config: Config, *, migrate: bool) -> None:
 
 async def migrate(config: Config, revision: str | None) -> None:
     """Migrate the configured database to `revision` (default: the latest)."""
-    path = sqlite_file(config.database_url)
-    if path is not None and not path.exists():
-        raise Failure(f"no database at {path.resolve()}: the bot creates it on first run")
+    _require_database_file(config.database_url, "the bot creates it on first run")
     with _database_errors():
         storage = Storage.connect(config.database_url)
         try:
@@ -247,9 +243,7 @@ async def copy_db(source_url: str, target_url: str) -> None:
             check_database_url(url, name)
         except ConfigError as error:
             raise Failure(f"copy-db: {error}") from None
-    path = sqlite_file(source_url)
-    if path is not None and not path.exists():
-        raise Failure(f"no database at {path.resolve()}: nothing to copy")
+    _require_database_file(source_url, "nothing to copy")
     source, target = Storage.connect(source_url), Storage.connect(target_url)
     try:
         copied = await copy_database(source, target)
@@ -284,11 +278,15 @@ def _database_failure(error: Exception) -> Failure:
 
 async def _open_existing(config: Config) -> Storage:
     """Open the configured database for reading reports; a missing SQLite file is an error."""
-    path = sqlite_file(config.database_url)
-    if path is not None and not path.exists():
-        raise Failure(
-            f"no database at {path.resolve()}: nothing to report yet "
-            "(run the bot first, or set DATABASE_URL)"
-        )
+    _require_database_file(
+        config.database_url, "nothing to report yet (run the bot first, or set DATABASE_URL)"
+    )
     with _database_errors():
         return await Storage.open(config.database_url)
+
+
+def _require_database_file(url: str, why_it_matters: str) -> None:
+    """Refuse an SQLite URL whose file does not exist (opening it would create an empty one)."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise Failure(f"no database at {path.resolve()}: {why_it_matters}")
