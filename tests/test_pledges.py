@@ -29,6 +29,15 @@ MARCH = f"""
 """
 
 
+def with_march(tmp_path: Path) -> Path:
+    """Return a copy of the shipped campaigns whose first action is a dated march."""
+    folder = tmp_path / "campaigns"
+    shutil.copytree(CAMPAIGNS, folder)
+    text = (folder / "rafah.yaml").read_text(encoding="utf-8")
+    (folder / "rafah.yaml").write_text(text.replace("actions:\n", f"actions:{MARCH}", 1))
+    return folder
+
+
 def pledge_buttons(bot: Harness, chat: int) -> dict[str, str]:
     return {label: data for label, data in bot.buttons(chat).items() if data.startswith("pl:")}
 
@@ -62,10 +71,7 @@ async def test_in_a_group_each_member_pledges_for_themselves_and_counts_show(
 ) -> None:
     """A group's buttons count who is in; a press counts the presser, told in an alert."""
     group = -1001234
-    folder = tmp_path / "campaigns"
-    shutil.copytree(CAMPAIGNS, folder)
-    text = (folder / "rafah.yaml").read_text(encoding="utf-8")
-    (folder / "rafah.yaml").write_text(text.replace("actions:\n", f"actions:{MARCH}", 1))
+    folder = with_march(tmp_path)
     async with serving(storage, folder) as bot:
         await bot.command("/actions", user=ANA, chat=group, chat_type="supergroup")
         buttons = pledge_buttons(bot, group)
@@ -89,10 +95,7 @@ async def test_in_a_group_each_member_pledges_for_themselves_and_counts_show(
 async def test_a_reminder_goes_out_once_before_the_action(
     storage: Storage, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "campaigns"
-    shutil.copytree(CAMPAIGNS, folder)
-    text = (folder / "rafah.yaml").read_text(encoding="utf-8")
-    (folder / "rafah.yaml").write_text(text.replace("actions:\n", f"actions:{MARCH}", 1))
+    folder = with_march(tmp_path)
     content = load_campaigns(folder)
     campaign = content.default
     march = campaign.actions[0]
@@ -143,10 +146,7 @@ async def test_a_reminder_answered_429_waits_and_still_arrives(
     storage: Storage, tmp_path: Path
 ) -> None:
     """Telegram's "too many requests" pauses every send, and the reminder goes out after it."""
-    folder = tmp_path / "campaigns"
-    shutil.copytree(CAMPAIGNS, folder)
-    text = (folder / "rafah.yaml").read_text(encoding="utf-8")
-    (folder / "rafah.yaml").write_text(text.replace("actions:\n", f"actions:{MARCH}", 1))
+    folder = with_march(tmp_path)
     content = load_campaigns(folder)
     march = content.default.actions[0]
     start = starts_at(march, ZONE)
