@@ -6,6 +6,8 @@ core.telegram.org/bots/api#sendmessage, allow_paid_broadcast):
   bucket of 30 per second, burst 30;
 - a send with allow_paid_broadcast=true takes from a bucket of 1000 per second, burst 1000,
   instead;
+- a private chat (chat id > 0) takes a token from a bucket of its own, 1 per second, burst 3
+  ("avoid sending more than one message per second", with short bursts let through);
 - a group (chat id < 0) gets at most 20 messages in any 60 seconds.
 Over a limit the answer is 429 with `retry_after` and nothing is recorded.
 
@@ -34,6 +36,7 @@ from tests.fake_telegram import FakeTelegram, _params
 
 FREE_RATE, PAID_RATE = 30.0, 1000.0
 GROUP_PER_MINUTE = 20
+CHAT_RATE, CHAT_BURST = 1.0, 3
 _SEND_PREFIXES = ("send", "copy", "forward")
 # How many recent calls the underlying fake keeps for inspection: enough to see the bot start,
 # bounded so 100,000 sends do not fill the orchestrator's memory.
@@ -54,45 +57,67 @@ class TokenBucket:
         self.tokens = burst
         self.stamp = now
 
-    def take(self, now: float) -> float:
-        """Take a token; return 0, or how many seconds until one is available."""
+    def wait(self, now: float) -> float:
+        """Return 0 if a token is there now, or how many seconds until one is."""
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1.0:
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+    def take(self, now: float) -> float:
+        """Take a token; return 0, or how many seconds until one is available."""
+        wait = self.wait(now)
+        if wait == 0.0:
             self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
+        return wait
 
 
 class Limits:
-    """Telegram's limits: an overall bucket, a paid-broadcast bucket, and a window per group."""
+    """Telegram's limits: an overall bucket, a paid-broadcast bucket, a bucket per private chat
+    and a window per group."""
 
     def __init__(
         self,
         rate: float = FREE_RATE,
         paid_rate: float = PAID_RATE,
         group_per_minute: int = GROUP_PER_MINUTE,
+        chat_rate: float = CHAT_RATE,
+        chat_burst: int = CHAT_BURST,
     ) -> None:
         now = time.monotonic()
         self.free = TokenBucket(rate, rate, now)
         self.paid = TokenBucket(paid_rate, paid_rate, now)
         self.group_per_minute = group_per_minute
+        self.chat_rate, self.chat_burst = chat_rate, chat_burst
         self._groups: dict[int, collections.deque[float]] = collections.defaultdict(
             collections.deque
         )
+        self._chats: dict[int, TokenBucket] = {}
 
     def take(self, chat_id: int, *, paid: bool, now: float) -> float:
         """Admit one send; return 0, or how many seconds the sender must wait."""
+        overall = self.paid if paid else self.free
         sends = self._groups[chat_id] if chat_id < 0 else None
+        chat = self._chat(chat_id, now) if chat_id > 0 else None
         if sends is not None:
             while sends and now - sends[0] >= 60.0:
                 sends.popleft()
             if len(sends) >= self.group_per_minute:
                 return 60.0 - (now - sends[0])
-        wait = (self.paid if paid else self.free).take(now)
-        if wait == 0.0 and sends is not None:
+        wait = max(overall.wait(now), chat.wait(now) if chat else 0.0)
+        if wait > 0.0:
+            return wait  # refused: no bucket pays for it
+        overall.take(now)
+        if chat is not None:
+            chat.take(now)
+        if sends is not None:
             sends.append(now)
-        return wait
+        return 0.0
+
+    def _chat(self, chat_id: int, now: float) -> TokenBucket:
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            bucket = self._chats[chat_id] = TokenBucket(self.chat_rate, self.chat_burst, now)
+        return bucket
 
 
 def _too_many(wait: float) -> web.Response:

@@ -38,11 +38,12 @@ from bot import admin, channels, handlers, i18n, inline, preferences, texts
 from bot.config import Config
 from bot.content import Content
 from bot.context import BotApplication, BotContext, Services
-from bot.delivery import FREE_RATE, PAID_RATE, PacedRequest, Pacer, Sender
+from bot.delivery import Sender
 from bot.flood import FloodGuard
 from bot.http import AiohttpRequest
 from bot.i18n import gettext as _
 from bot.leader import sender_lock
+from bot.pacing import PacedRequest, Pacer
 from bot.reminders import Reminders
 from bot.storage import Storage
 
@@ -117,8 +118,12 @@ def build_application(
     request: BaseRequest | None = None,
     sender_options: dict[str, Any] | None = None,
     flood_guard: FloodGuard | None = None,
+    pacer: Pacer | None = None,
 ) -> BotApplication:
-    """Build the bot: handlers, shared services, start-up and shutdown hooks."""
+    """Build the bot: handlers, shared services, start-up and shutdown hooks.
+
+    Everything the bot sends goes through one transport and one `pacer` (Telegram's limits).
+    """
     builder = (
         ApplicationBuilder()
         .token(token or config.require_token())
@@ -136,7 +141,7 @@ def build_application(
         .post_stop(stop_services)
     )
     options = {"paid": config.paid_broadcasts, **(sender_options or {})}
-    pacer = Pacer(options.pop("rate", None) or (PAID_RATE if options["paid"] else FREE_RATE))
+    pacer = pacer or Pacer()
     builder = builder.request(PacedRequest(request or AiohttpRequest(256), pacer))
     builder = builder.get_updates_request(request or AiohttpRequest(1))
     application: BotApplication = builder.build()
@@ -226,6 +231,9 @@ async def start_services(application: BotApplication) -> None:
     services: Services = application.bot_data["services"]
     await channels.sync(application.bot, services.storage, services.content)
     await services.languages.load()
+    if services.storage.engine.dialect.name == "postgresql":
+        # Several processes may serve this bot: Telegram's overall limit is for all of them.
+        await services.pacer.share(services.storage.engine).start()
     services.languages_task = asyncio.create_task(
         services.languages.keep_loading(), name="languages"
     )

@@ -10,9 +10,10 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Config
 from bot.content import Campaign, Content
-from bot.delivery import Pacer, Sender
+from bot.delivery import Sender
 from bot.flood import FloodGuard
 from bot.language_choices import LanguageChoices
+from bot.pacing import Pacer
 from bot.storage import Storage
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
-from telegram._utils.types import ODVInput
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -20,188 +18,30 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
-from telegram.request import BaseRequest, RequestData
 
 from bot import i18n, texts
 from bot.i18n import gettext as _
 from bot.markup import escape
+from bot.pacing import Pacer
 from bot.storage import BroadcastDraft, BroadcastState, Job, Outcome, Progress, Result, Storage
 
 logger = logging.getLogger(__name__)
 
-# Telegram: about 30 messages per second overall, and 20 per minute to one group
-# (core.telegram.org/bots/faq, "My bot is hitting limits"). Bots that enable paid broadcasts
-# may send up to 1,000 a second with allow_paid_broadcast (core.telegram.org/bots/api).
-FREE_RATE = 30.0
-PAID_RATE = 1000.0
-GROUP_PER_MINUTE = 20
-MAX_RETRY_AFTER = 5
-# Waits between tries of one message when Telegram cannot be reached: growing to 30 s, then
-# every 30 s, about 10 minutes in all before the message is given up as failed. A network
-# outage shorter than that delays a broadcast and loses nobody.
-NETWORK_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0) + (30.0,) * 18
-SEND_METHODS = ("send", "copy", "forward")  # what Telegram counts against the limits
-
-# Set in the sender's task and inherited by its children: their sends are already paced.
-_in_sender: contextvars.ContextVar[bool] = contextvars.ContextVar("in_sender", default=False)
-
-
-class Pacer:
-    """Spaces sends: an overall rate, a per-group rate, and a pause for all after a 429.
-
-    A sender that fell behind (a slow database call, a busy event loop) may catch up by at
-    most `catch_up` seconds of sends at once, well inside Telegram's burst allowance.
-    """
-
-    def __init__(
-        self,
-        rate: float = FREE_RATE,
-        group_per_minute: int = GROUP_PER_MINUTE,
-        catch_up: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = rate
-        self.interval = 1.0 / rate
-        self.group_per_minute = group_per_minute
-        self.catch_up = catch_up
-        self.clock = clock
-        self._next_slot = 0.0
-        self._paused_until = 0.0
-        self._group_sends: dict[int, collections.deque[float]] = collections.defaultdict(
-            collections.deque
-        )
-
-    @property
-    def next_slot(self) -> float:
-        """Return the clock time of the next free send slot (it may be in the past)."""
-        return self._next_slot
-
-    def pause(self, seconds: float) -> None:
-        """Hold every send for `seconds`, as Telegram's RetryAfter asks."""
-        self._paused_until = max(self._paused_until, self.clock() + seconds)
-
-    def _take_slot(self, now: float) -> float:
-        slot = max(self._next_slot, now - self.catch_up, self._paused_until)
-        self._next_slot = slot + self.interval
-        return slot
-
-    async def acquire(self) -> None:
-        """Wait for the next overall send slot."""
-        while True:
-            now = self.clock()
-            slot = self._take_slot(now)
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            # A pause that began while we slept holds this send too.
-            if self.clock() >= self._paused_until:
-                return
-
-    def note_send(self, chat_id: int) -> None:
-        """Count a send made outside the sender (a reply to a user), without waiting."""
-        self._take_slot(self.clock())
-        self.record(chat_id)
-
-    async def hold_while_paused(self) -> None:
-        """Wait out a pause that began after this send took its slot, then take a new slot."""
-        if self.clock() < self._paused_until:
-            await self.acquire()
-
-    def group_delay(self, chat_id: int) -> float:
-        """Return how long a group must wait before its next message (0 for private chats)."""
-        if chat_id > 0:
-            return 0.0
-        sends = self._group_sends[chat_id]
-        now = self.clock()
-        while sends and now - sends[0] >= 60.0:
-            sends.popleft()
-        if not sends:
-            del self._group_sends[chat_id]  # do not keep a deque for every group ever sent to
-            return 0.0
-        if len(sends) < self.group_per_minute:
-            return 0.0
-        return 60.0 - (now - sends[0])
-
-    def record(self, chat_id: int) -> None:
-        """Note a message sent to a group, for its per-minute limit."""
-        if chat_id < 0:
-            self._group_sends[chat_id].append(self.clock())
-
-
-class PacedRequest(BaseRequest):
-    """The bot's transport, counting the bot's own replies against the broadcast's pace.
-
-    Replies are never held back; the sender leaves a slot for each instead, so that replies
-    and a broadcast together stay within Telegram's limits.
-    """
-
-    def __init__(self, inner: BaseRequest, pacer: Pacer) -> None:
-        self.inner = inner
-        self.pacer = pacer
-
-    @property
-    def read_timeout(self) -> float | None:
-        """Return the wrapped transport's read timeout."""
-        return self.inner.read_timeout
-
-    async def initialize(self) -> None:
-        """Initialize the wrapped transport."""
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        """Shut the wrapped transport down."""
-        await self.inner.shutdown()
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        """Note a reply's send with the pacer, then make the request."""
-        api_method = url.rsplit("/", 1)[-1]
-        if not _in_sender.get() and api_method.startswith(SEND_METHODS):
-            chat_id = request_data.parameters.get("chat_id") if request_data else None
-            self.pacer.note_send(chat_id if isinstance(chat_id, int) else 0)
-        return await self.inner.do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
-
-
-def sending_paced() -> None:
-    """Mark this task as one whose sends take their slot from the pacer themselves."""
-    _in_sender.set(True)
-
 
 async def send_paced(
-    bot: Bot,
-    pacer: Pacer,
-    storage: Storage,
-    chat_id: int,
-    text: str,
-    *,
-    paid: bool = False,
-    network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
+    bot: Bot, pacer: Pacer, storage: Storage, chat_id: int, text: str, *, paid: bool = False
 ) -> tuple[Outcome, str | None]:
-    """Send one message whose first slot is taken, handling each of Telegram's answers.
+    """Send one message whose overall slot is taken, and sort Telegram's answer into an outcome.
 
-    A 429 pauses every send and tries again; Telegram out of reach is tried again for about
-    10 minutes; a person who blocked the bot is marked so. ChatMigrated is the caller's.
+    The transport (bot/pacing.py) waits out 429s and tries Telegram again through network
+    blips; what reaches here is final. A person who blocked the bot is marked so.
+    ChatMigrated is the caller's.
     """
-    retry_afters = 0
-    network_failures = 0
-    while True:
-        delay = pacer.group_delay(chat_id)
-        if delay > 0:
-            await asyncio.sleep(delay)
-            await pacer.acquire()
-        await pacer.hold_while_paused()
-        try:
+    if await pacer.chat_turn(chat_id):  # a group's 20 a minute, a person's one a second
+        await pacer.broadcast_slot(paid=paid)
+    try:
+        with pacer.prepaid(paid=paid):
             await bot.send_message(
                 chat_id,
                 text,
@@ -209,38 +49,20 @@ async def send_paced(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 allow_paid_broadcast=True if paid else None,
             )
-            pacer.record(chat_id)
-            return Outcome.SENT, None
-        except RetryAfter as error:
-            retry_afters += 1
-            seconds = error.retry_after
-            wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds
-            logger.warning("Telegram asked to wait %.0f s (429); pausing all sends", wait)
-            pacer.pause(float(wait))
-            if retry_afters > MAX_RETRY_AFTER:
-                return Outcome.FAILED, "rate limited repeatedly (429)"
-        except Forbidden as error:
-            await storage.mark_blocked(chat_id)
-            return Outcome.BLOCKED, error.message[:200]
-        except ChatMigrated:
-            raise
-        except BadRequest as error:
-            return Outcome.FAILED, error.message[:200]
-        except NetworkError as error:  # includes TimedOut
-            if network_failures >= len(network_retry_delays):
-                return Outcome.FAILED, f"network: {error.message}"[:200]
-            delay = network_retry_delays[network_failures]
-            network_failures += 1
-            if not isinstance(error, TimedOut):
-                # Telegram out of reach for one send is out of reach for all: hold them
-                # rather than let every send in flight use up its retries at once.
-                if network_failures == 1:
-                    logger.warning("cannot reach Telegram (%s); holding sends", error.message)
-                pacer.pause(delay)
-            await asyncio.sleep(delay)
-        except TelegramError as error:
-            return Outcome.FAILED, error.message[:200]
-        await pacer.acquire()
+    except RetryAfter:
+        return Outcome.FAILED, "rate limited repeatedly (429)"
+    except Forbidden as error:
+        await storage.mark_blocked(chat_id)
+        return Outcome.BLOCKED, error.message[:200]
+    except ChatMigrated:
+        raise
+    except BadRequest as error:  # a NetworkError to PTB, but Telegram's final word
+        return Outcome.FAILED, error.message[:200]
+    except NetworkError as error:  # TimedOut included: tried for about ten minutes
+        return Outcome.FAILED, f"network: {error.message}"[:200]
+    except TelegramError as error:
+        return Outcome.FAILED, error.message[:200]
+    return Outcome.SENT, None
 
 
 ProgressHook = Callable[[Progress], Awaitable[None]]
@@ -260,9 +82,8 @@ class Sender:
         bot: Bot,
         storage: Storage,
         *,
+        pacer: Pacer,
         paid: bool = False,
-        rate: float | None = None,
-        pacer: Pacer | None = None,
         organizers: frozenset[int] = frozenset(),
         batch: int | None = None,
         max_in_flight: int = 200,
@@ -270,22 +91,21 @@ class Sender:
         flush_batch: int = 50,
         progress_interval: float = 3.0,
         idle_poll: float = 1.0,
-        network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
     ) -> None:
         self.bot = bot
         self.storage = storage
         self.paid = paid
-        self.pacer = pacer or Pacer(rate or (PAID_RATE if paid else FREE_RATE))
+        self.pacer = pacer  # the bot's transport's: answers and broadcasts share Telegram's limits
+        self.rate = pacer.lane(paid=paid).rate
         self.organizers = organizers
         # The queue holds about a quarter second of sends; a twentieth of a second of them is
         # marked as being sent at a time, which bounds what a crash can leave uncertain.
-        self.batch = batch or max(8, int(self.pacer.rate / 4))
-        self.promote_batch = max(2, int(self.pacer.rate / 20))
+        self.batch = batch or max(8, int(self.rate / 4))
+        self.promote_batch = max(2, int(self.rate / 20))
         self.flush_interval = flush_interval
         self.flush_batch = flush_batch
         self.progress_interval = progress_interval
         self.idle_poll = idle_poll
-        self.network_retry_delays = network_retry_delays
         self._slots = asyncio.Semaphore(max_in_flight)
         self._wake = asyncio.Event()  # the feeder: a broadcast was queued, or the queue is low
         self._queued = asyncio.Event()  # the send loop: the feeder added recipients
@@ -309,7 +129,6 @@ class Sender:
 
     async def run(self) -> None:
         """Send until cancelled; on start, requeue what a crash left in flight."""
-        sending_paced()
         requeued = await self.storage.requeue_in_flight()
         if requeued:
             logger.warning("requeued %d deliveries left in flight by a previous run", requeued)
@@ -343,7 +162,7 @@ class Sender:
                 await self._mark_sending()
                 continue
             await self._slots.acquire()
-            await self.pacer.acquire()
+            await self.pacer.broadcast_slot(paid=self.paid)
             job = self._ready.popleft()
             task = asyncio.create_task(self._deliver(job))
             self._tasks.add(task)
@@ -441,7 +260,7 @@ class Sender:
         try:
             for index, part in enumerate(await self._parts_of(job)):
                 if index:
-                    await self.pacer.acquire()
+                    await self.pacer.broadcast_slot(paid=self.paid)
                 chat_id, outcome, error = await self._send_part(job, chat_id, part)
                 if outcome is not Outcome.SENT:
                     break
@@ -473,7 +292,6 @@ class Sender:
                     chat_id,
                     text,
                     paid=self.paid,
-                    network_retry_delays=self.network_retry_delays,
                 )
                 return chat_id, outcome, error
             except ChatMigrated as migrated:
@@ -486,7 +304,7 @@ class Sender:
                 if job.broadcast_id in duplicates:
                     return migrated.new_chat_id, None, None
                 chat_id = migrated.new_chat_id
-                await self.pacer.acquire()
+                await self.pacer.broadcast_slot(paid=self.paid)
 
     async def _flush_periodically(self) -> None:
         while not self._stopping.is_set():

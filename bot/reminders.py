@@ -20,8 +20,9 @@ from telegram.error import TelegramError
 
 from bot import i18n, render, texts
 from bot.content import Action, Content
-from bot.delivery import Pacer, send_paced, sending_paced
+from bot.delivery import send_paced
 from bot.i18n import gettext as _
+from bot.pacing import Pacer
 from bot.storage import Outcome, Storage
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,6 @@ class Reminders:
 
     async def run(self) -> None:
         """Look for due reminders until cancelled; a failed look is logged and retried."""
-        sending_paced()
         while True:
             try:
                 await self.run_once(self.storage.clock())
@@ -86,7 +86,7 @@ class Reminders:
         return sent
 
     async def _remind(self, chat_id: int, action: Action) -> int:
-        await self.pacer.acquire()
+        await self.pacer.broadcast_slot()
         text = _(texts.REMINDER).format(action=render.action(action))
         try:
             # The broadcasts' way: a 429 or Telegram out of reach waits and tries again.

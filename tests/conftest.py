@@ -23,6 +23,7 @@ from bot.context import BotApplication
 from bot.flood import FloodGuard
 from bot.local_api import Call, LocalBotAPI, LocalRequest, callback_update, message_update
 from bot.logs import configure_logging
+from bot.pacing import Pacer
 from bot.storage import Storage, metadata
 
 from .fake_telegram import TOKEN, FakeTelegram
@@ -68,13 +69,19 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 ADMIN, ANA, BEN = 42, 1001, 1002
 GROUP = -1001234
-FAST_SENDER = {
-    "rate": 1000.0,
-    "flush_interval": 0.02,
-    "idle_poll": 0.05,
-    "progress_interval": 0.0,
-    "network_retry_delays": (0.01, 0.01, 0.01),
-}
+FAST_SENDER = {"flush_interval": 0.02, "idle_poll": 0.05, "progress_interval": 0.0}
+
+
+def fast_pacer(**options: Any) -> Pacer:
+    """A pacer for tests that are not about pacing: 1,000 sends a second, no per-chat limits,
+    quick retries."""
+    defaults: dict[str, Any] = {
+        "rate": 1000.0,
+        "chat_interval": 0.0,
+        "group_per_minute": 1_000_000,
+        "network_retry_delays": (0.01, 0.01, 0.01),
+    }
+    return Pacer(**{**defaults, **options})
 
 
 async def until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
@@ -250,6 +257,7 @@ async def serving(
         request=LocalRequest(api),
         sender_options=FAST_SENDER,
         flood_guard=flood_guard,
+        pacer=fast_pacer(),
     )
     async with running(application):
         yield Harness(application, api, storage)

@@ -8,9 +8,10 @@ import datetime as dt
 from bot import texts
 from bot.delivery import Sender, duration, progress_bar, progress_text
 from bot.local_api import LocalBotAPI
+from bot.pacing import Pacer
 from bot.storage import Progress, Storage
 
-from .conftest import ADMIN, ANA, BEN, FAST_SENDER, Harness, serving, until
+from .conftest import ADMIN, ANA, BEN, Harness, fast_pacer, serving, until
 from .test_delivery import PEOPLE, finished, local_bot, queue, sending
 
 
@@ -130,7 +131,7 @@ async def test_stopping_a_running_broadcast_sends_no_more_and_reports(storage: S
     await api.call("sendMessage", {"chat_id": ADMIN, "text": "status"})
     people = list(range(3001, 3041))
     broadcast_id = await queue(storage, people)
-    async with local_bot(api) as bot, sending(storage, bot, rate=20.0) as sender:
+    async with local_bot(api, fast_pacer(rate=20.0)) as bot, sending(storage, bot) as sender:
 
         def some_sent() -> bool:
             return sum(bool(api.texts_to(p)) for p in people) >= 5
@@ -157,8 +158,10 @@ async def test_progress_shows_a_bar_the_rate_and_time_left(storage: Storage) -> 
     api = LocalBotAPI()
     await api.call("sendMessage", {"chat_id": ADMIN, "text": "status"})
     broadcast_id = await queue(storage, list(range(3001, 3061)))
-    options = {**FAST_SENDER, "rate": 20.0, "progress_interval": 1.0}
-    async with local_bot(api) as bot, sending(storage, bot, **options):
+    async with (
+        local_bot(api, fast_pacer(rate=20.0)) as bot,
+        sending(storage, bot, progress_interval=1.0),
+    ):
 
         def shows_rate() -> bool:
             return "messages/s · about" in str(api.messages[(ADMIN, 1)]["text"])
@@ -202,9 +205,11 @@ def test_progress_text_pieces() -> None:
 
 def test_sender_defaults_follow_the_mode(storage: Storage) -> None:
     api = LocalBotAPI()
-    free, paid = Sender(local_bot(api), storage), Sender(local_bot(api), storage, paid=True)
-    assert (free.pacer.rate, free.batch) == (30.0, 8)
-    assert (paid.pacer.rate, paid.batch) == (1000.0, 250)
+    pacer = Pacer()
+    free = Sender(local_bot(api), storage, pacer=pacer)
+    paid = Sender(local_bot(api), storage, pacer=pacer, paid=True)
+    assert (free.rate, free.batch) == (30.0, 8)
+    assert (paid.rate, paid.batch) == (1000.0, 250)
     assert PEOPLE  # the shared recipients of test_delivery stay importable
 
 

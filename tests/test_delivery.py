@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
-from bot.delivery import PAID_RATE, PacedRequest, Pacer, Sender, _in_sender
+from bot.delivery import Sender
+from bot.http import AiohttpRequest
 from bot.local_api import LocalBotAPI, LocalRequest
+from bot.pacing import PAID_RATE, PacedRequest, Pacer
 from bot.storage import Storage
 
-from .conftest import ADMIN, FAST_SENDER, until
+from .conftest import ADMIN, FAST_SENDER, fast_pacer, until
 from .fake_telegram import TOKEN, FakeTelegram
 
 PEOPLE = [2001, 2002, 2003, 2004]
@@ -31,8 +33,10 @@ async def api() -> LocalBotAPI:
 
 @contextlib.asynccontextmanager
 async def sending(storage: Storage, bot: Bot, **options: object) -> AsyncIterator[Sender]:
-    """Run a sender in the background for the duration of the block."""
-    sender = Sender(bot, storage, **{**FAST_SENDER, **options})  # type: ignore[arg-type]
+    """Run a sender in the background for the duration of the block, pacing as its bot does."""
+    assert isinstance(bot.request, PacedRequest)
+    options = {**FAST_SENDER, "pacer": bot.request.pacer, **options}
+    sender = Sender(bot, storage, **options)  # type: ignore[arg-type]
     task = asyncio.create_task(sender.run())
     try:
         yield sender
@@ -61,8 +65,9 @@ async def finished(api: LocalBotAPI, broadcast_id: int) -> None:
     await until(reported, f"broadcast {broadcast_id} is reported finished")
 
 
-def local_bot(api: LocalBotAPI) -> Bot:
-    return Bot(TOKEN, request=LocalRequest(api))
+def local_bot(api: LocalBotAPI, pacer: Pacer | None = None) -> Bot:
+    """Return a bot talking to the local Bot API through the paced transport."""
+    return Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer or fast_pacer()))
 
 
 async def test_every_recipient_gets_every_part_in_order(
@@ -84,10 +89,10 @@ async def test_retry_after_pauses_everything_then_retries(
 ) -> None:
     """A 429 pauses all sending for the time Telegram asks, then the message goes out."""
     broadcast_id = await queue(storage, PEOPLE)
-    api.fail_next(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+    api.fail_next(429, "Too Many Requests: retry after 1", {"retry_after": 1}, chat_id=PEOPLE[0])
     started = time.monotonic()
-    paced = Pacer(rate=30.0, catch_up=0.0)  # no catch-up burst at the start: sends 33 ms apart
-    async with local_bot(api) as bot, sending(storage, bot, pacer=paced):
+    paced = fast_pacer(rate=30.0, catch_up=0.0)  # no catch-up burst at the start: 33 ms apart
+    async with local_bot(api, paced) as bot, sending(storage, bot):
         await finished(api, broadcast_id)
     assert time.monotonic() - started >= 1.0
     sends = api.calls_to("sendMessage")[1:]  # after the status message
@@ -181,8 +186,9 @@ async def test_restart_mid_broadcast_resumes_without_losing_anyone(storage: Stor
         await telegram.api.call("sendMessage", {"chat_id": ADMIN, "text": "status"})
         telegram.latency = 0.01
         broadcast_id = await queue(storage, people)
-        async with Bot(TOKEN, base_url=f"{telegram.url}/bot") as bot:
-            async with sending(storage, bot, rate=100.0):
+        request = PacedRequest(AiohttpRequest(), fast_pacer(rate=100.0))
+        async with Bot(TOKEN, base_url=f"{telegram.url}/bot", request=request) as bot:
+            async with sending(storage, bot):
                 # Stop it a few messages in (waiting on what arrived, not on the clock, which
                 # a busy machine stretches).
                 await until(
@@ -192,7 +198,7 @@ async def test_restart_mid_broadcast_resumes_without_losing_anyone(storage: Stor
             progress = await storage.progress(broadcast_id)
             assert progress is not None
             assert 0 < progress.sent < len(people)
-            async with sending(storage, bot, rate=100.0):
+            async with sending(storage, bot):
                 await finished(telegram.api, broadcast_id)
     counts = [len(telegram.api.texts_to(chat)) for chat in people]
     assert counts == [1] * len(people)
@@ -214,48 +220,20 @@ async def test_crash_leftovers_are_resent_and_reported_as_uncertain(
     assert "2 were in flight when the bot restarted" in report
 
 
-async def test_pacer_spaces_sends_at_the_rate() -> None:
-    """At 50 per second, 26 slots take at least half a second."""
-    pacer = Pacer(rate=50.0, catch_up=0.0)
-    started = time.monotonic()
-    for _ in range(26):
-        await pacer.acquire()
-    assert time.monotonic() - started >= 0.49
-
-
-def test_pacer_catches_up_a_bounded_number_of_slots() -> None:
-    """After a stall, at most `catch_up` seconds of slots are due at once, then the rate."""
-    now = [1000.0]
-    pacer = Pacer(rate=30.0, catch_up=0.1, clock=lambda: now[0])
-    slots = [pacer._take_slot(now[0]) for _ in range(10)]
-    due_now = [slot for slot in slots if slot <= now[0]]
-    assert len(due_now) == 4  # 0.1 s behind, then now: 3 caught up plus this one
-    assert slots[-1] - slots[0] == pytest.approx(9 / 30)
-
-
-def test_replies_take_slots_from_the_broadcast() -> None:
-    """A reply sent outside the sender pushes the sender's next slot back by one interval."""
-    now = [1000.0]
-    pacer = Pacer(rate=10.0, catch_up=0.0, clock=lambda: now[0])
-    first = pacer._take_slot(now[0])
-    for _ in range(3):
-        pacer.note_send(PEOPLE[0])
-    assert pacer._take_slot(now[0]) == pytest.approx(first + 0.4)
-
-
-def test_pacer_holds_a_group_after_twenty_a_minute() -> None:
-    """The 21st message to one group within a minute waits; other chats do not."""
-    now = [1000.0]
-    pacer = Pacer(clock=lambda: now[0])
-    for _ in range(20):
-        assert pacer.group_delay(GROUP) == 0.0
-        pacer.record(GROUP)
-        now[0] += 1.0
-    assert pacer.group_delay(GROUP) == pytest.approx(40.0)
-    assert pacer.group_delay(-777) == 0.0
-    assert pacer.group_delay(PEOPLE[0]) == 0.0
-    now[0] += 41.0
-    assert pacer.group_delay(GROUP) == 0.0
+async def test_a_429_on_a_status_edit_pauses_the_broadcast_too(
+    storage: Storage, api: LocalBotAPI
+) -> None:
+    """A 429 on the organizer's status edit holds every send for retry_after; none is lost."""
+    broadcast_id = await queue(storage, PEOPLE)
+    api.fail_next(429, "Too Many Requests: retry after 1", {"retry_after": 1}, chat_id=ADMIN)
+    paced = fast_pacer(rate=30.0, catch_up=0.0)
+    async with local_bot(api, paced) as bot, sending(storage, bot, progress_interval=0.0):
+        await finished(api, broadcast_id)
+    [refused] = [call for call in api.calls if call.error == 429]
+    assert refused.method == "editMessageText"
+    later = [call for call in api.calls_to("sendMessage") if call.at > refused.at]
+    assert all(call.at - refused.at >= 0.99 for call in later[1:])
+    assert all(api.texts_to(chat) == ["news"] for chat in PEOPLE)
 
 
 async def test_outcomes_are_final_for_everyone(storage: Storage, api: LocalBotAPI) -> None:
@@ -278,7 +256,7 @@ async def test_timeouts_are_retried_a_bounded_number_of_times(storage: Storage) 
     async with FakeTelegram() as telegram:
         await telegram.api.call("sendMessage", {"chat_id": ADMIN, "text": "status"})
         broadcast_id = await queue(storage, PEOPLE[:1])
-        request = HTTPXRequest(read_timeout=0.1)
+        request = PacedRequest(HTTPXRequest(read_timeout=0.1), fast_pacer())
         async with Bot(TOKEN, base_url=f"{telegram.url}/bot", request=request) as bot:
             telegram.latency = 0.5  # from now on every message comes too late
             telegram.slow_methods = {"sendMessage"}
@@ -314,30 +292,26 @@ async def test_group_subscribed_under_both_ids_gets_it_once(
     assert await storage.claim_jobs(10) == []
 
 
-async def test_only_sends_outside_the_sender_take_extra_slots() -> None:
-    """Replies are noted with the pacer; the sender's own sends, already paced, are not."""
+async def test_a_broadcast_send_uses_the_slot_its_sender_took() -> None:
+    """An answer books its own slot; a broadcast's send, whose sender took one, books none."""
     api = LocalBotAPI()
-    pacer = Pacer(rate=10.0, catch_up=0.0)
+    pacer = Pacer(rate=10.0, catch_up=0.0, chat_interval=0.0)
     async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
         started = time.monotonic()
-        await bot.send_message(PEOPLE[0], "a reply")
-        await bot.get_me()  # not a send: not counted
-        noted = pacer.next_slot
-        assert noted == pytest.approx(started + 0.1, abs=0.05)
-
-        async def as_the_sender() -> None:
-            _in_sender.set(True)
+        await bot.send_message(PEOPLE[0], "an answer")
+        await bot.get_me()  # puts nothing in a chat: not paced
+        booked = pacer.free.next_slot
+        assert booked == pytest.approx(started + 0.1, abs=0.05)
+        with pacer.prepaid(paid=False):
             await bot.send_message(PEOPLE[1], "a broadcast")
-
-        await asyncio.create_task(as_the_sender())
-        assert pacer.next_slot == noted
+        assert pacer.free.next_slot == booked
 
 
 async def test_paid_broadcasts_ask_telegram_for_paid_delivery(
     storage: Storage, api: LocalBotAPI
 ) -> None:
     """With paid broadcasts on, every broadcast message carries allow_paid_broadcast."""
-    assert Sender(local_bot(api), storage, paid=True).pacer.rate == PAID_RATE
+    assert Sender(local_bot(api), storage, pacer=Pacer(), paid=True).rate == PAID_RATE
     broadcast_id = await queue(storage, PEOPLE)
     async with local_bot(api) as bot, sending(storage, bot, paid=True):
         await finished(api, broadcast_id)

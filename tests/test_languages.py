@@ -15,7 +15,7 @@ from sqlalchemy import event
 from bot import i18n, texts
 from bot.admin import split_languages
 from bot.content import ContentError, load_campaigns
-from bot.delivery import Pacer, duration
+from bot.delivery import duration
 from bot.flood import FloodGuard
 from bot.language_choices import LanguageChoices
 from bot.local_api import inline_query_update
@@ -354,7 +354,7 @@ async def test_reminders_come_in_the_readers_language(storage: Storage, folder: 
             lambda: content,
             lead=dt.timedelta(days=1),
             zone=dt.UTC,
-            pacer=Pacer(1000.0),
+            pacer=bot.application.bot_data["services"].pacer,
         )
         assert await reminders.run_once(start - dt.timedelta(hours=1)) == 4
         [arabic], [spanish], [english] = bot.texts(ANA), bot.texts(BEN), bot.texts(CARLA)

@@ -12,7 +12,6 @@ import pytest
 from bot import texts
 from bot.config import ConfigError, load_config
 from bot.content import action_key, load_campaigns
-from bot.delivery import Pacer
 from bot.reminders import Reminders, starts_at
 from bot.storage import Storage
 
@@ -114,7 +113,7 @@ async def test_a_reminder_goes_out_once_before_the_action(
                 lambda: content,
                 lead=lead,
                 zone=ZONE,
-                pacer=Pacer(1000.0),
+                pacer=bot.application.bot_data["services"].pacer,
             )
 
         # The clock is moved, never slept on.
@@ -160,7 +159,7 @@ async def test_a_reminder_answered_429_waits_and_still_arrives(
             lambda: content,
             lead=dt.timedelta(days=1),
             zone=ZONE,
-            pacer=Pacer(1000.0),
+            pacer=bot.application.bot_data["services"].pacer,
         )
         assert await reminders.run_once(start - dt.timedelta(hours=1)) == 1
         [reminder] = bot.texts(ANA)

@@ -1,0 +1,349 @@
+"""The one outgoing path: every call that puts something in a chat waits its turn under
+Telegram's limits, and 429s and network blips are waited out and tried again, never dropped.
+
+Telegram's limits (core.telegram.org/bots/faq, "My bot is hitting limits"): about 30 messages a
+second overall, about one a second in a private chat (short bursts pass), 20 a minute in a
+group; past them it answers 429 with `retry_after`. Bots that enable paid broadcasts may send
+up to 1,000 a second with allow_paid_broadcast, a lane of its own.
+
+Answers to people come first: an answer books the next free slot at once, while a broadcast
+takes a slot only when no answer has booked it, so broadcasts fill what answers leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import contextvars
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+from bot import metrics
+from bot.shared_pace import SharedPace
+
+logger = logging.getLogger(__name__)
+
+FREE_RATE = 30.0
+PAID_RATE = 1000.0
+GROUP_PER_MINUTE = 20
+# Telegram counts a group's minute from when a message arrives, we from when it leaves: a
+# second more keeps a message that travelled faster than the one 20 before it inside the limit.
+GROUP_WINDOW = 61.0
+# One a second in a private chat, and a second message at once: an answer of two parts (a
+# statement and its menu) is not held back. Telegram lets short bursts of a few through.
+CHAT_INTERVAL = 1.0
+CHAT_BURST = 2
+MAX_RETRY_AFTER = 5  # 429s for one call before its caller is told
+# Waits between tries of one call when Telegram cannot be reached: growing to 30 s, then
+# every 30 s, about 10 minutes in all before the call fails. A network outage shorter than
+# that delays what the bot says and loses none of it.
+NETWORK_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0) + (30.0,) * 18
+_FORGET_AFTER = 10_000  # chats whose pacing state is pruned of what has passed, past this many
+
+# Methods that put something in a chat: paced, and tried again through network blips.
+_PACED_PREFIXES = ("send", "copy", "forward", "edit")
+# Methods that answer a person without a chat message: not paced, but tried again the same way.
+_ANSWERS = frozenset({"answercallbackquery", "answerinlinequery"})
+
+# Set around a broadcast's send, whose overall slot its sender took already.
+_prepaid: contextvars.ContextVar[str | None] = contextvars.ContextVar("prepaid", default=None)
+
+
+class Lane:
+    """Evenly spaced send slots at `rate`; a late caller may catch up `catch_up` s of them."""
+
+    def __init__(self, rate: float, catch_up: float) -> None:
+        self.rate = rate
+        self.interval = 1.0 / rate
+        self.catch_up = catch_up
+        self.next_slot = 0.0
+
+    def take(self, now: float, not_before: float) -> float:
+        """Book the next slot at or after `not_before`; return its time (maybe in the past)."""
+        slot = max(self.next_slot, now - self.catch_up, not_before)
+        self.next_slot = slot + self.interval
+        return slot
+
+
+class Pacer:
+    """Telegram's three limits for one bot, and a pause for every send after a 429.
+
+    A caller that fell behind (a slow database call, a busy event loop) may catch up by at most
+    `catch_up` seconds of sends at once, well inside Telegram's burst allowance.
+    """
+
+    def __init__(
+        self,
+        rate: float = FREE_RATE,
+        *,
+        paid_rate: float = PAID_RATE,
+        chat_interval: float = CHAT_INTERVAL,
+        chat_burst: int = CHAT_BURST,
+        group_per_minute: int = GROUP_PER_MINUTE,
+        group_window: float = GROUP_WINDOW,
+        catch_up: float = 0.1,
+        network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free = Lane(rate, catch_up)
+        self.paid = Lane(paid_rate, catch_up)
+        self.chat_interval = chat_interval
+        self.chat_tolerance = chat_interval * (chat_burst - 1)
+        self.group_per_minute = group_per_minute
+        self.group_window = group_window
+        self.network_retry_delays = network_retry_delays
+        self.clock = clock
+        self.shared: SharedPace | None = None  # the free lane, shared by several processes
+        self._paused_until = 0.0
+        self._chats: dict[int, float] = {}  # private chat -> when its pace is back to rest
+        self._groups: dict[int, collections.deque[float]] = {}  # group -> its last sends
+        self._broadcast_turn = asyncio.Lock()
+
+    @property
+    def rate(self) -> float:
+        """Return the overall rate of free sends."""
+        return self.free.rate
+
+    def lane(self, *, paid: bool) -> Lane:
+        """Return the lane broadcasts take: the paid one, or the free one answers share."""
+        return self.paid if paid else self.free
+
+    def share(self, engine: AsyncEngine) -> SharedPace:
+        """Book the free lane in this PostgreSQL database, with every other process on it."""
+        self.shared = SharedPace(engine, self.free.rate, self.free.catch_up)
+        return self.shared
+
+    async def pause(self, seconds: float) -> None:
+        """Hold every send for `seconds` (every process's, when shared), as a 429 asks."""
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+        if self.shared is not None:
+            await self.shared.pause(seconds)
+
+    def paused_for(self) -> float:
+        """Return how long every send is still held (0 or less: not held)."""
+        return self._paused_until - self.clock()
+
+    async def wait_out_pause(self) -> None:
+        """Return once no pause holds sends (for calls that are not paced themselves)."""
+        # A loop, not an Event: the pause may grow while we wait (another 429).
+        while (left := self.paused_for()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left)
+
+    async def answer_slot(self, chat_id: int | None) -> None:
+        """Wait for the chat's turn, then book the next free slot, ahead of any broadcast."""
+        await self.chat_turn(chat_id)
+        while True:
+            wait = await self.shared.book() if self.shared else None
+            if wait is None:  # not shared, or the database is away
+                now = self.clock()
+                wait = self.free.take(now, self._paused_until) - now
+            if wait > 0:
+                await asyncio.sleep(wait)
+            # A pause that began while we slept holds this send too.
+            if self.paused_for() <= 0:
+                return
+
+    async def broadcast_slot(self, *, paid: bool = False) -> None:
+        """Wait for a slot no answer has booked, then take it."""
+        # One broadcast waits at a time (the others queue on the lock): no crowd of sleepers
+        # waking at every slot to find it booked.
+        async with self._broadcast_turn:
+            while (wait := await self._take_if_free(paid=paid)) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)
+
+    async def _take_if_free(self, *, paid: bool) -> float:
+        """Take a slot if none is booked ahead: 0, or how long until one may be free."""
+        if self.paused_for() > 0:
+            return self.paused_for()
+        shared = await self.shared.take_if_free() if self.shared and not paid else None
+        if shared is not None:
+            return shared
+        lane, now = self.lane(paid=paid), self.clock()
+        if lane.next_slot > now:
+            return lane.next_slot - now
+        lane.take(now, self._paused_until)
+        return 0.0
+
+    async def chat_turn(self, chat_id: int | None) -> float:
+        """Wait until the chat may get another message; return how long that was."""
+        if chat_id is None:
+            return 0.0
+        now = self.clock()
+        turn = self._book_group(chat_id, now) if chat_id < 0 else self._book_chat(chat_id, now)
+        if turn <= now:
+            return 0.0
+        await asyncio.sleep(turn - now)
+        return turn - now
+
+    def _book_chat(self, chat_id: int, now: float) -> float:
+        # GCRA: `rest` is when the chat's pace is back to rest; a message may go
+        # chat_tolerance before it, which lets a short burst through.
+        rest = max(self._chats.get(chat_id, now), now)
+        self._chats[chat_id] = rest + self.chat_interval
+        if len(self._chats) > _FORGET_AFTER:
+            self._chats = {chat: at for chat, at in self._chats.items() if at > now}
+        return max(now, rest - self.chat_tolerance)
+
+    def _book_group(self, chat_id: int, now: float) -> float:
+        sends = self._groups.get(chat_id)
+        if sends is None:
+            if len(self._groups) > _FORGET_AFTER:
+                self._groups = {
+                    group: last
+                    for group, last in self._groups.items()
+                    if last[-1] > now - self.group_window
+                }
+            sends = self._groups[chat_id] = collections.deque(maxlen=self.group_per_minute)
+        turn = now
+        if len(sends) == self.group_per_minute:
+            turn = max(now, sends[0] + self.group_window)  # 20 after the one 20 before
+        sends.append(turn)
+        return turn
+
+    @contextlib.contextmanager
+    def prepaid(self, *, paid: bool) -> Iterator[None]:
+        """Mark the sends in this block as a broadcast's, whose slot was taken already."""
+        token = _prepaid.set("paid" if paid else "broadcast")
+        try:
+            yield
+        finally:
+            _prepaid.reset(token)
+
+
+class PacedRequest(BaseRequest):
+    """The bot's transport: the one path every call to Telegram takes.
+
+    Calls that put something in a chat wait for their turn; a 429 on any call pauses them all
+    for `retry_after` and the call is tried again; Telegram out of reach is tried again for
+    about ten minutes. Only then is the caller told (PTB raises RetryAfter or NetworkError).
+    """
+
+    def __init__(self, inner: BaseRequest, pacer: Pacer) -> None:
+        self.inner = inner
+        self.pacer = pacer
+
+    @property
+    def read_timeout(self) -> float | None:
+        """Return the wrapped transport's read timeout."""
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        """Initialize the wrapped transport."""
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        """Shut the wrapped transport down."""
+        await self.inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Make the request in its turn, trying again through 429s and network blips."""
+        api_method = url.rsplit("/", 1)[-1]
+        name = api_method.lower()
+        paced = name.startswith(_PACED_PREFIXES)
+        retried = paced or name in _ANSWERS
+        prepaid = _prepaid.get()
+        lane = prepaid or "answer"
+        chat_id = _chat_of(request_data) if paced else None
+        delays = iter(self.pacer.network_retry_delays if retried else ())
+        too_many = 0
+        while True:
+            if not paced:
+                await self.pacer.wait_out_pause()
+            elif prepaid is None:
+                await self._wait_turn(lane, chat_id)
+            prepaid = None  # a broadcast's first try used the slot its sender took; not again
+            try:
+                status, body = await self.inner.do_request(
+                    url,
+                    method,
+                    request_data,
+                    read_timeout,
+                    write_timeout,
+                    connect_timeout,
+                    pool_timeout,
+                )
+                # A 5xx is Telegram's side failing for a moment (PTB raises NetworkError).
+                failure = NetworkError(f"HTTP {status}") if status >= 500 else None
+            except NetworkError as error:  # TimedOut included
+                status, body, failure = 0, b"", error
+            if failure is not None:
+                delay = next(delays, None)
+                if delay is None:
+                    if status:
+                        return status, body
+                    raise failure
+                await self._network_failed(failure, delay)
+                await asyncio.sleep(delay)
+                continue
+            if status == 429:
+                metrics.TOO_MANY.labels(lane).inc()
+                too_many += 1
+                if too_many <= MAX_RETRY_AFTER:
+                    await self._too_many(api_method, body)
+                    continue
+            elif paced and status == 200:
+                metrics.SENT.labels(api_method, lane).inc()
+            return status, body  # PTB raises for what is not 200: the caller decides
+
+    async def _too_many(self, api_method: str, body: bytes) -> None:
+        wait = _retry_after(body)
+        logger.warning("Telegram asked to wait %.0f s (429 on %s); pausing", wait, api_method)
+        metrics.RETRIES.labels("429").inc()
+        await self.pacer.pause(wait)
+
+    async def _wait_turn(self, lane: str, chat_id: int | None) -> None:
+        """Wait for a slot in the call's lane, counting the queue and the wait."""
+        queued = metrics.QUEUED.labels(lane)
+        queued.inc()
+        started = time.monotonic()
+        try:
+            if lane == "answer":
+                await self.pacer.answer_slot(chat_id)
+            else:
+                await self.pacer.broadcast_slot(paid=lane == "paid")
+        finally:
+            queued.dec()
+            metrics.WAIT.labels(lane).observe(time.monotonic() - started)
+
+    async def _network_failed(self, error: NetworkError, delay: float) -> None:
+        if isinstance(error, TimedOut):
+            metrics.RETRIES.labels("timeout").inc()
+            return  # one slow answer says nothing about the others
+        metrics.RETRIES.labels("network").inc()
+        # Telegram out of reach for one call is out of reach for all: hold them rather than
+        # let every call in flight use up its tries at once.
+        if self.pacer.paused_for() <= 0:
+            logger.warning("cannot reach Telegram (%s); holding sends", error.message)
+        await self.pacer.pause(delay)
+
+
+def _chat_of(request_data: RequestData | None) -> int | None:
+    """Return the numeric chat a call goes to, or None (a @username, an inline message)."""
+    chat_id = request_data.parameters.get("chat_id") if request_data else None
+    return chat_id if isinstance(chat_id, int) else None
+
+
+def _retry_after(body: bytes) -> float:
+    """Return the seconds a 429 answer asks to wait (1 if it does not say)."""
+    try:
+        seconds = json.loads(body)["parameters"]["retry_after"]
+    except (ValueError, KeyError, TypeError):
+        return 1.0
+    return float(seconds) if isinstance(seconds, int | float) else 1.0

@@ -1,0 +1,109 @@
+"""Telegram's 30 messages a second for the whole bot, shared by every process on one PostgreSQL.
+
+Telegram's limits are per bot token, so with several processes (webhook mode behind a proxy) the
+overall slot and a 429's pause must be booked in one place. The place is a row of an UNLOGGED
+table in the bot's own PostgreSQL database: no new server to run, nothing written to the WAL,
+and nothing about people in it (a lane name and two times). Times are the database server's,
+so the processes' clocks need not agree. The table is made at start-up if it is missing.
+
+A process that cannot reach the row (the database away) paces alone and says so once; sends
+go on, and a 429 that may then come is waited out and tried again like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger(__name__)
+
+_NOW = "extract(epoch FROM clock_timestamp())::float8"
+_CREATE = """
+CREATE UNLOGGED TABLE IF NOT EXISTS send_pace (
+    lane text PRIMARY KEY,
+    next_slot double precision NOT NULL,
+    paused_until double precision NOT NULL
+)
+"""
+_SEED = "INSERT INTO send_pace VALUES ('free', 0, 0) ON CONFLICT DO NOTHING"
+# An answer books the next slot at once: it returns how long until that slot comes.
+_BOOK = f"""
+WITH clock AS (SELECT {_NOW} AS now)
+UPDATE send_pace
+SET next_slot = GREATEST(next_slot, clock.now - :catch_up, paused_until) + :interval
+FROM clock WHERE lane = 'free'
+RETURNING next_slot - :interval - clock.now
+"""
+# A broadcast takes a slot only when none is booked ahead: 0 if it took one, else how long
+# until the booked ones have gone.
+_TAKE_IF_FREE = f"""
+WITH clock AS (SELECT {_NOW} AS now),
+taken AS (
+    UPDATE send_pace SET next_slot = GREATEST(next_slot, clock.now - :catch_up) + :interval
+    FROM clock
+    WHERE lane = 'free' AND next_slot <= clock.now AND paused_until <= clock.now
+    RETURNING 0.0::float8 AS wait
+)
+SELECT wait FROM taken
+UNION ALL
+SELECT GREATEST(next_slot, paused_until) - clock.now FROM send_pace, clock
+WHERE lane = 'free' AND NOT EXISTS (SELECT FROM taken)
+"""
+_PAUSE = f"""
+UPDATE send_pace SET paused_until = GREATEST(paused_until, {_NOW} + :seconds)
+WHERE lane = 'free'
+RETURNING paused_until - {_NOW}
+"""
+
+
+class SharedPace:
+    """The free lane's slots and pauses, booked in PostgreSQL for every process at once."""
+
+    def __init__(self, engine: AsyncEngine, rate: float, catch_up: float) -> None:
+        self.engine = engine
+        self.interval = 1.0 / rate
+        self.catch_up = catch_up
+        self._alone = False  # the database could not be reached: pacing alone
+
+    async def start(self) -> None:
+        """Make the table and its row if this is the first process to use them."""
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(text(_CREATE))
+        except DBAPIError:  # another process made it at the same moment
+            logger.debug("the shared send pace's table was made by another process")
+        async with self.engine.begin() as connection:
+            await connection.execute(text(_SEED))
+
+    async def book(self) -> float | None:
+        """Book the next slot; return seconds until it, or None if pacing alone."""
+        return await self._ask(_BOOK)
+
+    async def take_if_free(self) -> float | None:
+        """Take a slot no answer has booked: 0 if taken, else seconds to wait; None if alone."""
+        return await self._ask(_TAKE_IF_FREE)
+
+    async def pause(self, seconds: float) -> None:
+        """Hold every process's sends for `seconds`."""
+        await self._ask(_PAUSE, seconds=seconds)
+
+    async def _ask(self, statement: str, **values: float) -> float | None:
+        params = {"interval": self.interval, "catch_up": self.catch_up, **values}
+        try:
+            async with self.engine.begin() as connection:
+                wait = (await connection.execute(text(statement), params)).scalar()
+        except (OSError, DBAPIError) as error:
+            if not self._alone:
+                logger.warning(
+                    "cannot reach the shared send pace (%s); this process paces alone",
+                    type(error).__name__,
+                )
+            self._alone = True
+            return None
+        if self._alone:
+            logger.info("the shared send pace is back")
+            self._alone = False
+        return None if wait is None else float(wait)

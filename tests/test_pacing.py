@@ -1,0 +1,151 @@
+"""The one outgoing path: Telegram's three limits, answers first, 429s and blips ridden out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from telegram import Bot
+from telegram.error import NetworkError
+
+from bot.local_api import LocalBotAPI, LocalRequest
+from bot.pacing import PacedRequest, Pacer
+
+from .conftest import ANA, BEN, GROUP
+from .fake_telegram import TOKEN
+
+RETRY_AFTER_1 = ("Too Many Requests: retry after 1", {"retry_after": 1})
+
+
+async def test_broadcast_slots_are_spaced_at_the_rate() -> None:
+    """At 50 a second, 26 broadcast slots take at least half a second."""
+    pacer = Pacer(rate=50.0, catch_up=0.0)
+    started = time.monotonic()
+    for _ in range(26):
+        await pacer.broadcast_slot()
+    assert time.monotonic() - started >= 0.49
+
+
+def test_a_late_caller_catches_up_a_bounded_number_of_slots() -> None:
+    """After a stall, at most `catch_up` seconds of slots are due at once, then the rate."""
+    now = 1000.0
+    pacer = Pacer(rate=30.0, catch_up=0.1)
+    slots = [pacer.free.take(now, 0.0) for _ in range(10)]
+    assert len([slot for slot in slots if slot <= now]) == 4  # 3 caught up plus this one
+    assert slots[-1] - slots[0] == pytest.approx(9 / 30)
+
+
+async def test_answers_go_before_a_broadcast_already_waiting() -> None:
+    """Answers booked while a broadcast waits for its slot all go out before it."""
+    pacer = Pacer(rate=10.0, catch_up=0.0, chat_interval=0.0)
+    await pacer.broadcast_slot()
+    order: list[str] = []
+
+    async def slot(name: str, waiting: asyncio.Future[None]) -> None:
+        await waiting
+        order.append(name)
+
+    broadcast = asyncio.create_task(
+        slot("broadcast", asyncio.ensure_future(pacer.broadcast_slot()))
+    )
+    await asyncio.sleep(0)  # the broadcast is waiting now
+    answers = [
+        asyncio.create_task(slot(f"answer {n}", asyncio.ensure_future(pacer.answer_slot(n))))
+        for n in (ANA, BEN, ANA + 7)
+    ]
+    await asyncio.gather(broadcast, *answers)
+    assert order == ["answer 1001", "answer 1002", "answer 1008", "broadcast"]
+
+
+def test_a_private_chat_gets_a_burst_of_two_then_one_a_second() -> None:
+    """A person's chat: two messages at once, then one a second; another chat is not held."""
+    pacer = Pacer()
+    now = 1000.0
+    assert [pacer._book_chat(ANA, now) for _ in range(4)] == [now, now, now + 1, now + 2]
+    assert pacer._book_chat(BEN, now) == now
+    assert pacer._book_chat(ANA, now + 10) == now + 10  # rested
+
+
+def test_a_group_gets_twenty_a_minute() -> None:
+    """The 21st message to one group waits until the first is a window old; others do not."""
+    pacer = Pacer()
+    turns = [pacer._book_group(GROUP, 1000.0 + second) for second in range(20)]
+    assert turns == [1000.0 + second for second in range(20)]
+    assert pacer._book_group(GROUP, 1020.0) == pytest.approx(1000.0 + 61.0)
+    assert pacer._book_group(GROUP, 1020.0) == pytest.approx(1001.0 + 61.0)
+    assert pacer._book_group(GROUP - 1, 1020.0) == 1020.0
+
+
+async def test_chat_turns_hold_a_quick_reader_to_one_a_second() -> None:
+    """Five answers to one person take at least three seconds (a burst of two, then 1/s)."""
+    api = LocalBotAPI()
+    pacer = Pacer(chat_interval=0.2)  # a fifth of the time, the same shape
+    async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
+        started = time.monotonic()
+        for n in range(5):
+            await bot.send_message(ANA, f"part {n}")
+    assert time.monotonic() - started >= 0.6 - 0.01
+    assert api.texts_to(ANA) == [f"part {n}" for n in range(5)]
+
+
+async def test_a_429_on_any_call_pauses_everything_and_is_tried_again() -> None:
+    """A 429 on an answer pauses the other sends too; both arrive after retry_after."""
+    api = LocalBotAPI()
+    api.fail_next(429, *RETRY_AFTER_1, chat_id=ANA)
+    pacer = Pacer(chat_interval=0.0)
+    async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
+        started = time.monotonic()
+        refused = asyncio.create_task(bot.send_message(ANA, "first"))
+        await asyncio.sleep(0.05)
+        await bot.send_message(BEN, "second")
+        assert time.monotonic() - started >= 0.99
+        await refused
+    assert api.texts_to(ANA) == ["first"]
+    assert api.texts_to(BEN) == ["second"]
+
+
+async def test_callback_answers_are_tried_again_after_a_429() -> None:
+    """answerCallbackQuery answered 429 waits it out and goes through (not dropped)."""
+
+    class RefuseOnce(LocalRequest):
+        refused = False
+
+        async def do_request(self, url: str, *args: object, **kwargs: object) -> tuple[int, bytes]:
+            if url.endswith("answerCallbackQuery") and not self.refused:
+                self.refused = True
+                return 429, b'{"ok":false,"error_code":429,"parameters":{"retry_after":1}}'
+            return await super().do_request(url, *args, **kwargs)  # type: ignore[arg-type]
+
+    api = LocalBotAPI()
+    request = RefuseOnce(api)
+    async with Bot(TOKEN, request=PacedRequest(request, Pacer())) as bot:
+        started = time.monotonic()
+        assert await bot.answer_callback_query("query-1", "Noted")
+    assert request.refused
+    assert time.monotonic() - started >= 0.99
+    assert len(api.calls_to("answerCallbackQuery")) == 1
+
+
+async def test_a_network_blip_is_tried_again_and_a_long_outage_reaches_the_caller() -> None:
+    """Telegram out of reach: tried again on the retry delays, then the caller is told."""
+
+    class Unreachable(LocalRequest):
+        failures, limit = 0, 2
+
+        async def do_request(self, url: str, *args: object, **kwargs: object) -> tuple[int, bytes]:
+            if url.endswith("sendMessage") and self.failures < self.limit:
+                self.failures += 1
+                raise NetworkError("connection refused")
+            return await super().do_request(url, *args, **kwargs)  # type: ignore[arg-type]
+
+    api = LocalBotAPI()
+    request = Unreachable(api)
+    pacer = Pacer(network_retry_delays=(0.01, 0.01, 0.01))
+    async with Bot(TOKEN, request=PacedRequest(request, pacer)) as bot:
+        await bot.send_message(ANA, "through the blip")
+        assert api.texts_to(ANA) == ["through the blip"]
+        request.failures, request.limit = 0, 10
+        with pytest.raises(NetworkError):
+            await bot.send_message(BEN, "never")
+    assert request.failures == 4  # one try and three retries
