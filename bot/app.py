@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import admin, channels, handlers, i18n, inline, preferences, texts
+from bot import admin, channels, handlers, i18n, inline, preferences, texts, updates
 from bot.config import Config
 from bot.content import Content
 from bot.context import BotApplication, BotContext, Services
@@ -143,7 +143,7 @@ def build_application(
     options = {"paid": config.paid_broadcasts, **(sender_options or {})}
     pacer = pacer or Pacer()
     builder = builder.request(PacedRequest(request or AiohttpRequest(256), pacer))
-    builder = builder.get_updates_request(request or AiohttpRequest(1))
+    builder = builder.get_updates_request(updates.SkipUnparsable(request or AiohttpRequest(1)))
     application: BotApplication = builder.build()
     application.bot_data["services"] = Services(
         config=config,
@@ -159,8 +159,10 @@ def build_application(
 
 
 def _add_handlers(application: BotApplication, config: Config) -> None:
-    # Group -2 finds the language to answer in (from memory: no query), group -1 stops a
-    # flooding user's update (telling them in that language), and group 0 answers.
+    # Group -3 counts the update (and stops the empty stand-in of one that could not be
+    # parsed), group -2 finds the language to answer in (from memory: no query), group -1
+    # stops a flooding user's update (telling them in that language), and group 0 answers.
+    application.add_handler(TypeHandler(Update, updates.count_update), group=-3)
     application.add_handler(TypeHandler(Update, preferences.speak_their_language), group=-2)
     application.add_handler(TypeHandler(Update, handlers.guard_flood), group=-1)
 

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
@@ -22,6 +23,9 @@ from bot.content import Content, ContentError, load_campaigns
 from bot.logs import configure_logging
 from bot.schema import SchemaError
 from bot.storage import Storage, sqlite_file
+
+if TYPE_CHECKING:
+    from bot.context import BotApplication
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +143,7 @@ def validate(directory: Path) -> None:
 def run(config: Config, *, migrate: bool = False) -> None:
     """Serve the campaigns (long polling, or a webhook if configured) until interrupted."""
     from bot.app import build_application
+    from bot.metrics_server import MetricsPortError
     from bot.webhook import ListenError, serve
 
     token = config.require_token()
@@ -152,11 +157,13 @@ def run(config: Config, *, migrate: bool = False) -> None:
     logger.info("serving %s", render.summary(content))
     try:
         if config.webhook is None:
-            application.run_polling(allowed_updates=Update.ALL_TYPES)
+            _poll(application, config)
         else:
             asyncio.run(serve(application, config.webhook))
     except ListenError as error:
         raise Failure(str(error)) from None
+    except MetricsPortError as error:
+        raise Failure(str(error), 2) from None
     except InvalidToken:
         raise Failure("Telegram refused the token: copy it again from @BotFather") from None
     except NetworkError as error:
@@ -165,6 +172,30 @@ def run(config: Config, *, migrate: bool = False) -> None:
         ) from None
     except (SQLAlchemyError, OSError) as error:
         raise _database_failure(error) from None
+
+
+def _poll(application: BotApplication, config: Config) -> None:
+    """Take updates by long polling until a stop signal; serve /metrics if METRICS_PORT is set."""
+    from bot.metrics_server import serving_metrics
+
+    if config.metrics_port is None:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+    # run_polling runs on the current event loop: the metrics port is opened on it first.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    metrics = contextlib.AsyncExitStack()
+    try:
+        loop.run_until_complete(
+            metrics.enter_async_context(
+                serving_metrics(config.metrics_listen, config.metrics_port)
+            )
+        )
+        application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    finally:
+        loop.run_until_complete(metrics.aclose())
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 @contextlib.contextmanager

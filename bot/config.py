@@ -59,6 +59,8 @@ class Config:
     webhook: Webhook | None = None  # None: long polling
     group_policy: str = "anyone"  # or "organizers": leave groups a non-organizer added it to
     pledge_reminder: dt.timedelta = dt.timedelta(days=1)  # how long before an action
+    metrics_port: int | None = None  # None: no /metrics when polling (a webhook serves it)
+    metrics_listen: str = "127.0.0.1"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -189,11 +191,27 @@ def _parse_webhook(values: Mapping[str, str]) -> Webhook | None:
             "WEBHOOK_SECRET must be set with WEBHOOK_URL: 16 to 256 of A-Z a-z 0-9 _ - "
             '(make one with: python -c "import secrets; print(secrets.token_urlsafe(32))")'
         )
-    port_text = values.get("WEBHOOK_PORT", "").strip() or "8080"
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ConfigError(f"WEBHOOK_PORT: {port_text!r} is not a port number (1-65535)")
+    port = _parse_port("WEBHOOK_PORT", values.get("WEBHOOK_PORT", "").strip() or "8080")
     listen = values.get("WEBHOOK_LISTEN", "").strip() or "127.0.0.1"
-    return Webhook(url=url, secret=secret, listen=listen, port=int(port_text))
+    return Webhook(url=url, secret=secret, listen=listen, port=port)
+
+
+def _parse_port(name: str, text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{name}: {text!r} is not a port number (1-65535)")
+    return int(text)
+
+
+def _parse_metrics_port(values: Mapping[str, str]) -> int | None:
+    text = values.get("METRICS_PORT", "").strip()
+    if not text:
+        return None
+    if values.get("WEBHOOK_URL", "").strip():
+        raise ConfigError(
+            "METRICS_PORT is for long polling: with WEBHOOK_URL set, /metrics is served on "
+            "WEBHOOK_PORT (unset METRICS_PORT)"
+        )
+    return _parse_port("METRICS_PORT", text)
 
 
 def load_config(
@@ -231,4 +249,6 @@ def load_config(
         webhook=_parse_webhook(values),
         group_policy=_parse_group_policy(values.get("GROUP_POLICY", "")),
         pledge_reminder=_parse_pledge_reminder(values.get("PLEDGE_REMINDER", "")),
+        metrics_port=_parse_metrics_port(values),
+        metrics_listen=values.get("METRICS_LISTEN", "").strip() or "127.0.0.1",
     )

@@ -8,10 +8,12 @@ a second, so the bot talks to Telegram through aiohttp (docs/benchmarks.md has t
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 READ_TIMEOUT = 5.0
@@ -21,8 +23,22 @@ CONNECT_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 
 
+def parse_answer(payload: bytes) -> JSONDict:
+    """Parse Telegram's answer; one that is not JSON is reported by size, never by content.
+
+    (PTB's own parse_json_payload logs the whole answer, and answers hold people's messages.)
+    """
+    try:
+        answer: JSONDict = json.loads(payload.decode("utf-8", "replace"))
+    except ValueError:
+        raise TelegramError(f"Invalid server response ({len(payload)} bytes)") from None
+    return answer
+
+
 class AiohttpRequest(BaseRequest):
     """Sends the Bot API's requests through one aiohttp session with a connection pool."""
+
+    parse_json_payload = staticmethod(parse_answer)
 
     def __init__(self, connection_pool_size: int = 256, read_timeout: float = READ_TIMEOUT):
         self._pool_size = connection_pool_size

@@ -27,6 +27,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot import metrics
+from bot.http import parse_answer
 from bot.shared_pace import SharedPace
 
 logger = logging.getLogger(__name__)
@@ -225,6 +226,8 @@ class PacedRequest(BaseRequest):
     for `retry_after` and the call is tried again; Telegram out of reach is tried again for
     about ten minutes. Only then is the caller told (PTB raises RetryAfter or NetworkError).
     """
+
+    parse_json_payload = staticmethod(parse_answer)
 
     def __init__(self, inner: BaseRequest, pacer: Pacer) -> None:
         self.inner = inner

@@ -1,4 +1,4 @@
-"""Webhook mode: Telegram posts updates to us over HTTP; `/healthz` for load balancers.
+"""Webhook mode: Telegram posts updates to us over HTTP; `/healthz` and `/metrics` beside.
 
 Any number of processes can serve one bot this way behind a reverse proxy (polling allows only
 one). Each one puts the updates it receives on its own Application's queue; which of them sends
@@ -20,6 +20,8 @@ from telegram import Update
 from bot.app import running
 from bot.config import Webhook
 from bot.context import BotApplication
+from bot.metrics_server import metrics_page
+from bot.updates import parse_update, update_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +36,13 @@ class ListenError(Exception):
 
 
 def web_app(application: BotApplication, webhook: Webhook) -> web.Application:
-    """Return the HTTP side: updates at the webhook's path, health at /healthz."""
+    """Return the HTTP side: updates at the webhook's path, /healthz and /metrics."""
     app = web.Application()
     app[_APPLICATION] = application
     app[_SECRET] = webhook.secret
     app.router.add_post(webhook.path, _receive)
     app.router.add_get("/healthz", _health)
+    app.router.add_get("/metrics", metrics_page)
     return app
 
 
@@ -51,11 +54,16 @@ async def _receive(request: web.Request) -> web.Response:
     application = request.app[_APPLICATION]
     try:
         data = await request.json()
-        update = Update.de_json(data, application.bot)
-    except (ValueError, TypeError, KeyError):  # not JSON, or not an update
+    except ValueError:  # not JSON (or not UTF-8)
+        data = None
+    if update_id_of(data) is None:
         logger.warning("refused a webhook request that is not an update")
         return web.Response(status=400, text="not an update")
-    await application.update_queue.put(update)
+    # An update from Telegram that we cannot parse is still answered 200: Telegram would
+    # otherwise post it again and again, holding back every update behind it.
+    update = parse_update(data, application.bot)
+    if update is not None:
+        await application.update_queue.put(update)
     return web.Response(text="ok")
 
 

@@ -56,6 +56,19 @@ def test_token_never_appears_in_repr() -> None:
         ({"DATABASE_URL": "::nonsense"}, "DATABASE_URL: not a database URL"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL: 'LOUD' is not a level"),
         ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL: 'ftp://x' is not an http"),
+        ({"METRICS_PORT": "0"}, "METRICS_PORT: '0' is not a port number"),
+        ({"METRICS_PORT": "65536"}, "METRICS_PORT: '65536' is not a port number"),
+        ({"METRICS_PORT": "-1"}, "METRICS_PORT: '-1' is not a port number"),
+        ({"METRICS_PORT": "nine"}, "METRICS_PORT: 'nine' is not a port number"),
+        (
+            {
+                "METRICS_PORT": "9108",
+                "WEBHOOK_URL": "https://bot.example.org/telegram",
+                "WEBHOOK_SECRET": "s3cret-for-the-webhook-tests_0123456789",
+            },
+            "METRICS_PORT is for long polling: with WEBHOOK_URL set, /metrics is served on "
+            "WEBHOOK_PORT",
+        ),
     ],
 )
 def test_malformed_values_are_one_sentence(
@@ -134,3 +147,11 @@ def test_the_example_env_file_is_valid_and_names_every_setting() -> None:
     assert named == documented, named - documented
     used = set(re.findall(r'"([A-Z][A-Z_]+)"', (ROOT / "bot" / "config.py").read_text()))
     assert used - {"UTC", "INFO"} <= named, used - named
+
+
+def test_metrics_port_is_off_unless_set() -> None:
+    """No metrics port by default; METRICS_PORT and METRICS_LISTEN are read when set."""
+    assert load_config({}, env_file=None).metrics_port is None
+    config = load_config({"METRICS_PORT": " 9108 ", "METRICS_LISTEN": "0.0.0.0"}, env_file=None)
+    assert (config.metrics_port, config.metrics_listen) == (9108, "0.0.0.0")
+    assert load_config({"METRICS_PORT": "9108"}, env_file=None).metrics_listen == "127.0.0.1"
