@@ -20,7 +20,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot import i18n, texts
+from bot import i18n, metrics, texts
 from bot.i18n import gettext as _
 from bot.markup import escape
 from bot.pacing import Pacer
@@ -115,6 +115,7 @@ class Sender:
         self._touched: set[int] = set()
         self._last_progress: dict[int, float] = {}
         self._first_seen: dict[int, tuple[float, int]] = {}
+        self._left: dict[int, int] = {}  # recipients without an outcome, by broadcast
         self._queue: collections.deque[Job] = collections.deque()  # claimed
         self._ready: collections.deque[Job] = collections.deque()  # marked as being sent
         self._stopping = asyncio.Event()
@@ -325,6 +326,8 @@ class Sender:
             except BaseException:
                 self._results[:0] = results  # keep them for the next try: nothing is lost
                 raise
+            for result in results:
+                metrics.BROADCAST_DELIVERIES.labels(result.outcome.value).inc()
         touched, self._touched = self._touched, set()
         finished: set[int] = set()
         if results or touched:
@@ -343,6 +346,10 @@ class Sender:
             return
         self._last_progress[broadcast_id] = now
         progress = await self.storage.progress(broadcast_id)
+        self._left[broadcast_id] = 0 if final or not progress else progress.total - progress.done
+        metrics.BROADCAST_LEFT.set(sum(self._left.values()))
+        if final:
+            del self._left[broadcast_id]
         if progress is None or progress.status_chat_id is None:
             return
         if not final and progress.state != BroadcastState.SENDING:

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 from telegram import Bot
 
 from bot.delivery import Sender
@@ -75,8 +76,14 @@ async def test_every_recipient_gets_every_part_in_order(
 ) -> None:
     """Each recipient gets all parts, in order, and the organizer gets the final report."""
     broadcast_id = await queue(storage, [*PEOPLE, GROUP], ["part one", "part two"])
+    sent = REGISTRY.get_sample_value("solidarity_broadcast_deliveries_total", {"outcome": "sent"})
     async with local_bot(api) as bot, sending(storage, bot):
         await finished(api, broadcast_id)
+    counted = REGISTRY.get_sample_value(
+        "solidarity_broadcast_deliveries_total", {"outcome": "sent"}
+    )
+    assert counted == (sent or 0) + 5
+    assert REGISTRY.get_sample_value("solidarity_broadcast_recipients_left") == 0
     for chat in [*PEOPLE, GROUP]:
         assert api.texts_to(chat) == ["part one", "part two"]
     report = api.texts_to(ADMIN)[0]

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 from telegram import Bot
 from telegram.error import NetworkError
 
@@ -94,6 +95,7 @@ async def test_a_429_on_any_call_pauses_everything_and_is_tried_again() -> None:
     api = LocalBotAPI()
     api.fail_next(429, *RETRY_AFTER_1, chat_id=ANA)
     pacer = Pacer(chat_interval=0.0)
+    counted = counts()
     async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
         started = time.monotonic()
         refused = asyncio.create_task(bot.send_message(ANA, "first"))
@@ -103,6 +105,17 @@ async def test_a_429_on_any_call_pauses_everything_and_is_tried_again() -> None:
         await refused
     assert api.texts_to(ANA) == ["first"]
     assert api.texts_to(BEN) == ["second"]
+    assert [now - then for now, then in zip(counts(), counted, strict=True)] == [2, 1, 1]
+
+
+def counts() -> tuple[float, float, float]:
+    """Return the metrics of answers sent, answers refused (429), and retries after a 429."""
+    sent = REGISTRY.get_sample_value(
+        "solidarity_messages_sent_total", {"method": "sendMessage", "lane": "answer"}
+    )
+    refused = REGISTRY.get_sample_value("solidarity_telegram_429_total", {"lane": "answer"})
+    retried = REGISTRY.get_sample_value("solidarity_telegram_retries_total", {"reason": "429"})
+    return sent or 0.0, refused or 0.0, retried or 0.0
 
 
 async def test_callback_answers_are_tried_again_after_a_429() -> None:

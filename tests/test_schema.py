@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from bot import schema
 from bot.schema import SchemaError
+from bot.shared_pace import TABLE, in_schema
 from bot.storage import BroadcastState, Status, Storage, metadata
 
 from .conftest import POSTGRES_URL, _database_params, drop_tables
@@ -43,7 +44,8 @@ async def empty(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def _differences(connection: Connection) -> list[object]:
-    return list(compare_metadata(MigrationContext.configure(connection), metadata))
+    context = MigrationContext.configure(connection, opts={"include_name": in_schema})
+    return list(compare_metadata(context, metadata))
 
 
 def _to_base(connection: Connection) -> None:
@@ -58,7 +60,7 @@ def _to_base(connection: Connection) -> None:
 async def _tables(storage: Storage) -> set[str]:
     async with storage.engine.connect() as connection:
         return await connection.run_sync(
-            lambda sync: set(sync.dialect.get_table_names(sync)) - {"sqlite_sequence"}
+            lambda sync: set(sync.dialect.get_table_names(sync)) - {"sqlite_sequence", TABLE}
         )
 
 

@@ -11,6 +11,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from bot.shared_pace import in_schema
 from bot.storage import metadata
 
 
@@ -18,7 +19,12 @@ def run_migrations(connection: Connection) -> None:
     # No batch mode: SQLite 3.35+ adds and drops columns in place. A future migration that
     # must rebuild an SQLite table has to switch foreign keys off first (ON DELETE CASCADE
     # would empty the tables that point at the rebuilt one).
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        include_name=in_schema,  # the shared send pace's table is made at start-up, not here
+    )
     with context.begin_transaction():
         context.run_migrations()
 
