@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import text
 
 from bench.telegram_limits import LimitedTelegram
-from bot.local_api import message_update
+from bot.local_api import callback_update, message_update
 from bot.storage import Storage
 
-from .conftest import POSTGRES_URL, until
+from .conftest import ADMIN, POSTGRES_URL, open_storage, until
 from .test_cli import RunningBot
+from .test_webhook import WebhookBot, _seed, _send_button
 
 CROWD = 120
 FIRST = 5_000_000
@@ -110,3 +111,44 @@ async def test_a_crowd_on_postgresql_gets_every_answer(
     await until(lambda: all(len(limited.by_chat[p]) == 1 for p in people), "answered", 90)
     assert limited.total_too_many() == 0
     assert await bot.stop() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL")
+async def test_two_processes_keep_the_limits_together(
+    limited: LimitedTelegram, tmp_path: Path
+) -> None:
+    """Two webhook processes answer a crowd while one broadcasts: 0 refused, each message once."""
+    storage = await open_storage("postgres", tmp_path)
+    recipients = await _seed(storage, 60)
+    limited.watch(ADMIN)  # the status message is edited: the fake keeps it
+    bots = [WebhookBot(limited, POSTGRES_URL, tmp_path / f"bot{n}.log") for n in (1, 2)]
+    crowd = range(FIRST, FIRST + 60)
+    try:
+        for bot in bots:
+            await bot.start()
+        body = "Two processes, one limit"
+        assert await bots[0].post(message_update(f"/broadcast rafah {body}", user_id=ADMIN)) == 200
+        await until(lambda: _send_button(limited) is not None, "the preview")
+        found = _send_button(limited)
+        assert found is not None
+        data, message_id = found
+        await bots[1].post(callback_update(data, user_id=ADMIN, message_id=message_id))
+        for person in crowd:
+            limited.watch(person)
+            await bots[person % 2].post(message_update("/subscribe", user_id=person))
+
+        def delivered() -> collections.Counter[int]:
+            return collections.Counter(chat for _, chat in limited.by_text[body])
+
+        await until(lambda: all(limited.by_chat[p] for p in crowd), "the crowd is answered", 60)
+        # Those of the crowd who signed up before Send was handled get it too.
+        await until(lambda: recipients <= set(delivered()), "the broadcast is delivered", 60)
+    finally:
+        for bot in bots:
+            if bot.process is not None:
+                await bot.stop()
+        await storage.close()
+    assert limited.total_too_many() == 0
+    assert set(delivered().values()) == {1}
+    assert all(len(limited.by_chat[p]) == 1 for p in crowd)
