@@ -47,7 +47,7 @@ MAX_RETRY_AFTER = 5  # 429s for one call before its caller is told
 # every 30 s, about 10 minutes in all before the call fails. A network outage shorter than
 # that delays what the bot says and loses none of it.
 NETWORK_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0) + (30.0,) * 18
-_FORGET_AFTER = 10_000  # chats whose pacing state is pruned of what has passed, past this many
+_FORGET_AFTER = 10_000  # chats whose pace is kept before those at rest are forgotten
 
 # Methods that put something in a chat: paced, and tried again through network blips.
 _PACED_PREFIXES = ("send", "copy", "forward", "edit")
@@ -107,6 +107,7 @@ class Pacer:
         self._chats: dict[int, float] = {}  # private chat -> when its pace is back to rest
         self._groups: dict[int, collections.deque[float]] = {}  # group -> its last sends
         self._broadcast_turn = asyncio.Lock()
+        self._forget_at = _FORGET_AFTER  # chats kept before those at rest are forgotten
 
     @property
     def rate(self) -> float:
@@ -189,25 +190,31 @@ class Pacer:
         # chat_tolerance before it, which lets a short burst through.
         rest = max(self._chats.get(chat_id, now), now)
         self._chats[chat_id] = rest + self.chat_interval
-        if len(self._chats) > _FORGET_AFTER:
-            self._chats = {chat: at for chat, at in self._chats.items() if at > now}
+        if len(self._chats) > self._forget_at:
+            self._forget(now)
         return max(now, rest - self.chat_tolerance)
 
     def _book_group(self, chat_id: int, now: float) -> float:
         sends = self._groups.get(chat_id)
         if sends is None:
-            if len(self._groups) > _FORGET_AFTER:
-                self._groups = {
-                    group: last
-                    for group, last in self._groups.items()
-                    if last[-1] > now - self.group_window
-                }
+            if len(self._groups) > self._forget_at:
+                self._forget(now)
             sends = self._groups[chat_id] = collections.deque(maxlen=self.group_per_minute)
         turn = now
         if len(sends) == self.group_per_minute:
             turn = max(now, sends[0] + self.group_window)  # 20 after the one 20 before
         sends.append(turn)
         return turn
+
+    def _forget(self, now: float) -> None:
+        """Drop the chats whose pace is back to rest; look again when twice as many remain."""
+        self._chats = {chat: rest for chat, rest in self._chats.items() if rest > now}
+        self._groups = {
+            group: sends
+            for group, sends in self._groups.items()
+            if sends[-1] > now - self.group_window
+        }
+        self._forget_at = max(_FORGET_AFTER, 2 * max(len(self._chats), len(self._groups)))
 
     @contextlib.contextmanager
     def prepaid(self, *, paid: bool) -> Iterator[None]:

@@ -162,3 +162,15 @@ async def test_a_network_blip_is_tried_again_and_a_long_outage_reaches_the_calle
         with pytest.raises(NetworkError):
             await bot.send_message(BEN, "never")
     assert request.failures == 4  # one try and three retries
+
+
+def test_chats_at_rest_are_forgotten() -> None:
+    """Past 10,000 chats, those whose pace is back to rest are dropped; busy ones are kept."""
+    pacer = Pacer()
+    for chat in range(1, 10_001):
+        pacer._book_chat(chat, 1000.0)
+    pacer._book_group(GROUP, 1000.0)
+    pacer._book_chat(ANA, 1000.5)  # booked just now: not at rest at 1001.2
+    pacer._book_chat(10_001, 1001.2)  # one more: the others are at rest by now
+    assert set(pacer._chats) == {ANA, 10_001}
+    assert set(pacer._groups) == {GROUP}  # 20 a minute: its sends are kept for the minute
