@@ -110,6 +110,28 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
 
 
+class WrappedRequest(BaseRequest):
+    """A transport that wraps another: what it adds is in its `do_request`."""
+
+    parse_json_payload = staticmethod(parse_answer)
+
+    def __init__(self, inner: BaseRequest) -> None:
+        self.inner = inner
+
+    @property
+    def read_timeout(self) -> float | None:
+        """Return the wrapped transport's read timeout."""
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        """Initialize the wrapped transport."""
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        """Shut the wrapped transport down."""
+        await self.inner.shutdown()
+
+
 def _value(given: ODVInput[float], default: float) -> float | None:
     """Return a timeout passed to a bot method (None: no limit), or the default if none was."""
     if isinstance(given, DefaultValue):

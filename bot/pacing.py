@@ -27,7 +27,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot import metrics
-from bot.http import parse_answer
+from bot.http import WrappedRequest
 from bot.shared_pace import SharedPace
 
 logger = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ class Pacer:
             _prepaid.reset(token)
 
 
-class PacedRequest(BaseRequest):
+class PacedRequest(WrappedRequest):
     """The bot's transport: the one path every call to Telegram takes.
 
     Calls that put something in a chat wait for their turn; a 429 on any call pauses them all
@@ -234,24 +234,9 @@ class PacedRequest(BaseRequest):
     about ten minutes. Only then is the caller told (PTB raises RetryAfter or NetworkError).
     """
 
-    parse_json_payload = staticmethod(parse_answer)
-
     def __init__(self, inner: BaseRequest, pacer: Pacer) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.pacer = pacer
-
-    @property
-    def read_timeout(self) -> float | None:
-        """Return the wrapped transport's read timeout."""
-        return self.inner.read_timeout
-
-    async def initialize(self) -> None:
-        """Initialize the wrapped transport."""
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        """Shut the wrapped transport down."""
-        await self.inner.shutdown()
 
     async def do_request(
         self,

@@ -19,7 +19,7 @@ from telegram.ext import ApplicationHandlerStop
 from telegram.request import BaseRequest, RequestData
 
 from bot.context import BotContext
-from bot.http import parse_answer
+from bot.http import WrappedRequest
 from bot.metrics import UPDATES, UPDATES_SKIPPED
 
 logger = logging.getLogger(__name__)
@@ -83,33 +83,17 @@ def without_unparsable_body(body: bytes) -> bytes:
     try:
         answer = json.loads(body)
     except ValueError:
-        return body  # parse_answer reports it
+        return body  # WrappedRequest.parse_json_payload reports it
     batch = answer.get("result") if isinstance(answer, dict) else None
     kept = without_unparsable(batch) if isinstance(batch, list) else None
     return body if kept is None else json.dumps({**answer, "result": kept}).encode()
 
 
-class SkipUnparsable(BaseRequest):
+class SkipUnparsable(WrappedRequest):
     """The getUpdates transport: an update python-telegram-bot cannot parse arrives empty.
 
     Polling then confirms it (the next offset is past it) and goes on with the updates after it.
     """
-
-    def __init__(self, inner: BaseRequest) -> None:
-        self.inner = inner
-
-    @property
-    def read_timeout(self) -> float | None:
-        """Return the wrapped transport's read timeout."""
-        return self.inner.read_timeout
-
-    async def initialize(self) -> None:
-        """Initialize the wrapped transport."""
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        """Shut the wrapped transport down."""
-        await self.inner.shutdown()
 
     async def do_request(
         self,
@@ -128,8 +112,6 @@ class SkipUnparsable(BaseRequest):
         if status != 200 or not url.endswith("/getUpdates"):
             return status, body
         return status, without_unparsable_body(body)
-
-    parse_json_payload = staticmethod(parse_answer)
 
 
 async def count_update(update: Update, context: BotContext) -> None:
