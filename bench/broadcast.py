@@ -1,6 +1,7 @@
 """Broadcast bench: the real bot, as a process, sending to N subscribers under Telegram's limits.
 
     python bench/broadcast.py --subscribers 1000 100000 --paid --probe
+    python bench/broadcast.py --subscribers 1000 --runs 3 --trees /tmp/before .
 
 Each run: a fresh database seeded with N subscribers of `rafah` (~97% people, ~2% groups, one
 group that migrates to a supergroup, ~1% who blocked the bot), the limited fake Bot API here,
@@ -8,6 +9,9 @@ group that migrates to a supergroup, ~1% who blocked the bot), the limited fake 
 run ends when the database says the broadcast is done. Then a second broadcast is started to
 check that the chats which answered 403 are no longer queued. Exit status 1 if any run had
 duplicates, misses, or (at the free ceiling) any 429.
+
+With `--trees`, each run is made once for each checkout's bot (a git worktree of an older
+commit, say), the order alternating between runs, and the medians are compared side by side.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     ADMIN,
     CAMPAIGN,
+    ROOT,
     Audience,
     BotProcess,
     fetch_ints,
@@ -190,8 +195,8 @@ async def probe_busy(
             run.busy.append(result)
 
 
-async def one_run(size: int, number: int, args: argparse.Namespace) -> Run:
-    """Seed, start the bot, broadcast, check, stop; return what was measured."""
+async def one_run(size: int, number: int, args: argparse.Namespace, tree: Path = ROOT) -> Run:
+    """Seed, start `tree`'s bot, broadcast, check, stop; return what was measured."""
     ceiling = PAID_RATE if args.paid else FREE_RATE
     run = Run(size, number, ceiling)
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
@@ -202,7 +207,7 @@ async def one_run(size: int, number: int, args: argparse.Namespace) -> Run:
             async with LimitedTelegram() as telegram:
                 telegram.latency = args.latency / 1000
                 inject_faults(telegram, audience)
-                bot = BotProcess(telegram, url, workdir / "bot.log", paid=args.paid)
+                bot = BotProcess(telegram, url, workdir / "bot.log", paid=args.paid, tree=tree)
                 await bot.start()
                 try:
                     await _broadcast(run, telegram, storage, bot, audience, args)
@@ -314,22 +319,40 @@ async def main_async(args: argparse.Namespace) -> int:
     mode = "paid (1000/s)" if args.paid else "free (30/s)"
     database = args.database or "SQLite (a new file per run)"
     print(f"broadcast bench: {mode}, latency {args.latency:g} ms, {database}", flush=True)
-    results: dict[int, list[Run]] = {}
+    trees: list[Path] = args.trees
+    several = len(trees) > 1
+    if several:
+        print(f"side by side, alternating: {', '.join(map(str, trees))}", flush=True)
+    results: dict[Path, dict[int, list[Run]]] = {tree: {} for tree in trees}
     for size in args.subscribers:
         for number in range(1, args.runs + 1):
-            run = await one_run(size, number, args)
-            results.setdefault(size, []).append(run)
-            print(run.line(), flush=True)
+            # Alternate who goes first, so neither always gets the cooler (or warmer) machine.
+            for tree in trees if number % 2 else trees[::-1]:
+                run = await one_run(size, number, args, tree)
+                results[tree].setdefault(size, []).append(run)
+                print(f"{tree}: {run.line()}" if several else run.line(), flush=True)
     print("summary:")
-    for size, runs in results.items():
-        print(summary(size, runs))
-    if len(results) > 1:
-        small, large = min(results), max(results)
-        ratio = median([r.peak_rss_mb for r in results[large]]) / median(
-            [r.peak_rss_mb for r in results[small]]
-        )
-        print(f"peak RSS at N={large} is {ratio:.2f}x that at N={small}")
-    return 0 if all(r.ok for runs in results.values() for r in runs) else 1
+    for tree, sizes in results.items():
+        for size, runs in sizes.items():
+            print(f"{tree}: {summary(size, runs)}" if several else summary(size, runs))
+        if len(sizes) > 1:
+            small, large = min(sizes), max(sizes)
+            ratio = median([r.peak_rss_mb for r in sizes[large]]) / median(
+                [r.peak_rss_mb for r in sizes[small]]
+            )
+            print(f"peak RSS at N={large} is {ratio:.2f}x that at N={small}")
+    if several:
+        first = trees[0]
+        for tree in trees[1:]:
+            for size in args.subscribers:
+                base, other = results[first][size], results[tree][size]
+                rate = median([r.rate for r in other]) / median([r.rate for r in base])
+                cpu = median([r.cpu_per_1k for r in other]) / median([r.cpu_per_1k for r in base])
+                print(
+                    f"N={size}: {tree} / {first}: throughput {rate:.2f}x, CPU per 1k msgs "
+                    f"{cpu:.2f}x"
+                )
+    return 0 if all(r.ok for s in results.values() for runs in s.values() for r in runs) else 1
 
 
 def main() -> int:
@@ -341,8 +364,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database", metavar="URL", help="postgresql://...; default: SQLite")
     parser.add_argument("--probe", action="store_true", help="time /statement, idle and busy")
+    parser.add_argument(
+        "--trees",
+        type=Path,
+        nargs="+",
+        default=[ROOT],
+        metavar="DIR",
+        help="checkouts whose bots to run, each in turn (default: this one)",
+    )
     try:
-        return asyncio.run(main_async(parser.parse_args()))
+        args = parser.parse_args()
+        args.trees = [tree.resolve() for tree in args.trees]
+        return asyncio.run(main_async(args))
     except (asyncio.CancelledError, KeyboardInterrupt):
         print("interrupted: the bot was stopped", file=sys.stderr)
         return 130

@@ -182,10 +182,19 @@ class BotProcess:
     """`python -m bot run` against the fake Bot API, with its CPU time and peak memory."""
 
     def __init__(
-        self, telegram: LimitedTelegram, database_url: str, log: Path, *, paid: bool = False
+        self,
+        telegram: LimitedTelegram,
+        database_url: str,
+        log: Path,
+        *,
+        paid: bool = False,
+        tree: Path = ROOT,
     ) -> None:
         self.telegram = telegram
         self.log = log
+        # `python -m bot` imports the `bot` package of its working directory: another checkout
+        # (a git worktree of an older commit, say) runs that commit's code.
+        self.tree = tree
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -211,7 +220,14 @@ class BotProcess:
         polls = self.telegram.requests["getUpdates"]
         with self.log.open("a") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT, stdout=log, stderr=log
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=self.env,
+                cwd=self.tree,
+                stdout=log,
+                stderr=log,
             )
         process = self.process
         await until(

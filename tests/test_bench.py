@@ -7,6 +7,7 @@ free ceiling, and (for the crash bench) no more repeats than the bot reported as
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,18 @@ def test_crash_bench_misses_nobody_across_kills() -> None:
 def test_storm_bench_records_every_sign_up() -> None:
     out = bench("bench/storm.py", "--users", "150", "--runs", "1")
     assert "errors: 0; every sign-up recorded" in out
+
+
+def test_crowd_bench_delivers_every_reply_under_the_limits() -> None:
+    out = bench("bench/crowd.py", "storm", "--users", "60", "--runs", "1")
+    assert "every reply delivered once, none refused" in out
+    assert "429s 0 in all" in out
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="needs TEST_DATABASE_URL")
+def test_crowd_bench_on_two_webhook_processes_during_a_broadcast() -> None:
+    out = bench(
+        "bench/crowd.py", "webhook", "--users", "40", "--subscribers", "100", "--runs", "1"
+    )
+    assert "every reply and broadcast message delivered once, none refused" in out
