@@ -75,6 +75,21 @@ ORGANIZER = {
 }
 
 
+class PacedApplication(BotApplication):
+    """The Application, telling the pacer when it stops: retries and pauses end at once, so a
+    Telegram outage cannot hold a shutdown (python-telegram-bot waits for every handler)."""
+
+    async def start(self) -> None:
+        """Start, with the pacer waiting and retrying as usual."""
+        self.bot_data["services"].pacer.resume()
+        await super().start()
+
+    async def stop(self) -> None:
+        """Stop, with no send waiting on a pause or a retry any more."""
+        self.bot_data["services"].pacer.stop()
+        await super().stop()
+
+
 class PerChatOrder(BaseUpdateProcessor):
     """Process updates concurrently across chats, but one at a time, in order, within a chat."""
 
@@ -126,6 +141,7 @@ def build_application(
     """
     builder = (
         ApplicationBuilder()
+        .application_class(PacedApplication)
         .token(token or config.require_token())
         .base_url(f"{config.api_url}/bot")
         .base_file_url(f"{config.api_url}/file/bot")
@@ -234,14 +250,27 @@ async def start_services(application: BotApplication) -> None:
     await channels.sync(application.bot, services.storage, services.content)
     await services.languages.load()
     if services.storage.engine.dialect.name == "postgresql":
-        # Several processes may serve this bot: Telegram's overall limit is for all of them.
-        await services.pacer.share(services.storage.engine).start()
+        await _share_pace(services)
     services.languages_task = asyncio.create_task(
         services.languages.keep_loading(), name="languages"
     )
     await publish_commands(application, services.config)
     services.sender_task = asyncio.create_task(_send_while_elected(application), name="sender")
     services.sender_task.add_done_callback(_sender_stopped)
+
+
+async def _share_pace(services: Services) -> None:
+    """Book Telegram's overall limit in PostgreSQL: several processes may serve this bot."""
+    try:
+        await services.pacer.share(services.storage.engine).start()
+    except (OSError, SQLAlchemyError) as error:  # e.g. no right to create a table
+        services.pacer.shared = None
+        cause = getattr(error, "orig", None) or error
+        logger.warning(
+            "cannot set up the shared send pace (%s: %s); this process paces alone",
+            type(cause).__name__,
+            str(cause).splitlines()[0][:200],
+        )
 
 
 SENDER_RESTART_DELAY = 5.0

@@ -151,6 +151,7 @@ class Sender:
             await self._drain()
             unsent = [*self._ready, *self._queue]
             await self.storage.release_jobs([job.delivery_id for job in unsent])
+            metrics.BROADCAST_LEFT.set(0)  # another process may send them now
 
     async def _send_loop(self) -> None:
         while True:

@@ -23,6 +23,10 @@ CONNECT_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 
 
+class Unreachable(NetworkError):
+    """Telegram could not be reached: the request never left, so sending it again is safe."""
+
+
 def parse_answer(payload: bytes) -> JSONDict:
     """Parse Telegram's answer; one that is not JSON is reported by size, never by content.
 
@@ -103,8 +107,12 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
+        except aiohttp.ConnectionTimeoutError as error:  # a TimeoutError, but nothing was sent
+            raise Unreachable(f"aiohttp.ConnectionTimeoutError: {error}") from error
         except TimeoutError as error:
             raise TimedOut from error
+        except aiohttp.ClientConnectorError as error:  # refused, no route, name not found
+            raise Unreachable(f"aiohttp.{type(error).__name__}: {error}") from error
         except aiohttp.ClientError as error:
             # The class name says most when the message is empty.
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error

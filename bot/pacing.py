@@ -27,7 +27,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot import metrics
-from bot.http import WrappedRequest
+from bot.http import Unreachable, WrappedRequest
 from bot.shared_pace import SharedPace
 
 logger = logging.getLogger(__name__)
@@ -106,13 +106,11 @@ class Pacer:
         self._paused_until = 0.0
         self._chats: dict[int, float] = {}  # private chat -> when its pace is back to rest
         self._groups: dict[int, collections.deque[float]] = {}  # group -> its last sends
-        self._broadcast_turn = asyncio.Lock()
+        # One broadcast waits at a time in each lane (the others queue on its lock): no crowd
+        # of sleepers waking at every slot to find it booked.
+        self._turns = {False: asyncio.Lock(), True: asyncio.Lock()}
+        self._stopping = asyncio.Event()
         self._forget_at = _FORGET_AFTER  # chats kept before those at rest are forgotten
-
-    @property
-    def rate(self) -> float:
-        """Return the overall rate of free sends."""
-        return self.free.rate
 
     def lane(self, *, paid: bool) -> Lane:
         """Return the lane broadcasts take: the paid one, or the free one answers share."""
@@ -129,35 +127,52 @@ class Pacer:
         if self.shared is not None:
             await self.shared.pause(seconds)
 
+    def stop(self) -> None:
+        """The bot is stopping: end pauses and give up retries, so that nothing holds it."""
+        self._stopping.set()
+
+    def resume(self) -> None:
+        """The bot is starting (again): wait and retry as usual."""
+        self._stopping.clear()
+
+    @property
+    def stopping(self) -> bool:
+        """Tell whether the bot is stopping."""
+        return self._stopping.is_set()
+
+    async def rest(self, seconds: float) -> None:
+        """Sleep `seconds`, or until the bot stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     def paused_for(self) -> float:
         """Return how long every send is still held (0 or less: not held)."""
         return self._paused_until - self.clock()
 
     async def wait_out_pause(self) -> None:
         """Return once no pause holds sends (for calls that are not paced themselves)."""
-        # A loop, not an Event: the pause may grow while we wait (another 429).
-        while (left := self.paused_for()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(left)
+        # A loop: the pause may grow while we wait (another 429).
+        while (left := self.paused_for()) > 0 and not self.stopping:
+            await self.rest(left)
 
     async def answer_slot(self, chat_id: int | None) -> None:
         """Wait for the chat's turn, then book the next free slot, ahead of any broadcast."""
         await self.chat_turn(chat_id)
         while True:
+            await self.wait_out_pause()  # booking a slot inside a pause would waste it
             wait = await self.shared.book() if self.shared else None
             if wait is None:  # not shared, or the database is away
                 now = self.clock()
-                wait = self.free.take(now, self._paused_until) - now
+                wait = self.free.take(now, 0.0 if self.stopping else self._paused_until) - now
             if wait > 0:
                 await asyncio.sleep(wait)
             # A pause that began while we slept holds this send too.
-            if self.paused_for() <= 0:
+            if self.paused_for() <= 0 or self.stopping:
                 return
 
     async def broadcast_slot(self, *, paid: bool = False) -> None:
         """Wait for a slot no answer has booked, then take it."""
-        # One broadcast waits at a time (the others queue on the lock): no crowd of sleepers
-        # waking at every slot to find it booked.
-        async with self._broadcast_turn:
+        async with self._turns[paid]:
             while (wait := await self._take_if_free(paid=paid)) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
 
@@ -254,16 +269,13 @@ class PacedRequest(WrappedRequest):
         paced = name.startswith(_PACED_PREFIXES)
         retried = paced or name in _ANSWERS
         prepaid = _prepaid.get()
-        lane = prepaid or "answer"
+        lane = prepaid or ("answer" if paced else "unpaced")
         chat_id = _chat_of(request_data) if paced else None
         delays = iter(self.pacer.network_retry_delays if retried else ())
         too_many = 0
         while True:
-            if not paced:
-                await self.pacer.wait_out_pause()
-            elif prepaid is None:
-                await self._wait_turn(lane, chat_id)
-            prepaid = None  # a broadcast's first try used the slot its sender took; not again
+            await self._wait_turn(lane, chat_id, prepaid=prepaid is not None)
+            prepaid, chat_id = None, None  # a retry takes a new slot, in the same chat turn
             try:
                 status, body = await self.inner.do_request(
                     url,
@@ -276,35 +288,36 @@ class PacedRequest(WrappedRequest):
                 )
                 # A 5xx is Telegram's side failing for a moment (PTB raises NetworkError).
                 failure = NetworkError(f"HTTP {status}") if status >= 500 else None
-            except NetworkError as error:  # TimedOut included
+            except NetworkError as error:  # TimedOut and Unreachable included
                 status, body, failure = 0, b"", error
             if failure is not None:
-                delay = next(delays, None)
+                delay = next(delays, None) if self._may_retry(failure, lane) else None
                 if delay is None:
                     if status:
                         return status, body
                     raise failure
                 await self._network_failed(failure, delay)
-                await asyncio.sleep(delay)
                 continue
             if status == 429:
                 metrics.TOO_MANY.labels(lane).inc()
                 too_many += 1
-                if too_many <= MAX_RETRY_AFTER:
+                if too_many <= MAX_RETRY_AFTER and not self.pacer.stopping:
                     await self._too_many(api_method, body)
                     continue
             elif paced and status == 200:
                 metrics.SENT.labels(api_method, lane).inc()
             return status, body  # PTB raises for what is not 200: the caller decides
 
-    async def _too_many(self, api_method: str, body: bytes) -> None:
-        wait = _retry_after(body)
-        logger.warning("Telegram asked to wait %.0f s (429 on %s); pausing", wait, api_method)
-        metrics.RETRIES.labels("429").inc()
-        await self.pacer.pause(wait)
+    async def _wait_turn(self, lane: str, chat_id: int | None, *, prepaid: bool) -> None:
+        """Wait for the call's slot in its lane, counting the queue and the wait.
 
-    async def _wait_turn(self, lane: str, chat_id: int | None) -> None:
-        """Wait for a slot in the call's lane, counting the queue and the wait."""
+        A broadcast's first try uses the slot its sender took, unless a pause began since.
+        """
+        if lane == "unpaced":
+            await self.pacer.wait_out_pause()
+            return
+        if prepaid and self.pacer.paused_for() <= 0:
+            return
         queued = metrics.QUEUED.labels(lane)
         queued.inc()
         started = time.monotonic()
@@ -317,16 +330,34 @@ class PacedRequest(WrappedRequest):
             queued.dec()
             metrics.WAIT.labels(lane).observe(time.monotonic() - started)
 
+    def _may_retry(self, failure: NetworkError, lane: str) -> bool:
+        """Tell whether a failed call may be made again without showing anything twice.
+
+        An answer that timed out was most likely delivered, only its reply was late: it is
+        not sent again. A broadcast's is (its recipient would otherwise miss it), as before.
+        """
+        if self.pacer.stopping:
+            return False
+        return not isinstance(failure, TimedOut) or lane in ("broadcast", "paid")
+
+    async def _too_many(self, api_method: str, body: bytes) -> None:
+        wait = _retry_after(body)
+        logger.warning("Telegram asked to wait %.0f s (429 on %s); pausing", wait, api_method)
+        metrics.RETRIES.labels("429").inc()
+        await self.pacer.pause(wait)
+
     async def _network_failed(self, error: NetworkError, delay: float) -> None:
-        if isinstance(error, TimedOut):
-            metrics.RETRIES.labels("timeout").inc()
-            return  # one slow answer says nothing about the others
-        metrics.RETRIES.labels("network").inc()
-        # Telegram out of reach for one call is out of reach for all: hold them rather than
-        # let every call in flight use up its tries at once.
-        if self.pacer.paused_for() <= 0:
-            logger.warning("cannot reach Telegram (%s); holding sends", error.message)
-        await self.pacer.pause(delay)
+        if isinstance(error, Unreachable):
+            metrics.RETRIES.labels("network").inc()
+            # Telegram out of reach for one call is out of reach for all: hold them rather
+            # than let every call in flight use up its tries at once.
+            if self.pacer.paused_for() <= 0:
+                logger.warning("cannot reach Telegram (%s); holding sends", error.message)
+            await self.pacer.pause(delay)
+            return
+        # A timeout, a dropped connection, a 5xx: this call alone waits and tries again.
+        metrics.RETRIES.labels("timeout" if isinstance(error, TimedOut) else "network").inc()
+        await self.pacer.rest(delay)
 
 
 def _chat_of(request_data: RequestData | None) -> int | None:

@@ -6,19 +6,25 @@ table in the bot's own PostgreSQL database: no new server to run, nothing writte
 and nothing about people in it (a lane name and two times). Times are the database server's,
 so the processes' clocks need not agree. The table is made at start-up if it is missing.
 
-A process that cannot reach the row (the database away) paces alone and says so once; sends
-go on, and a 429 that may then come is waited out and tried again like any other.
+A process that cannot reach the row (the database away) paces alone for a few seconds at a
+time and says so once; sends go on, and a 429 that may then come is waited out and tried again
+like any other. The row is made again if it is gone (PostgreSQL empties an UNLOGGED table after
+a crash).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 logger = logging.getLogger(__name__)
+
+ALONE_FOR = 5.0  # seconds a process paces alone before it asks the database again
+_ALREADY_MADE = {"42P07", "23505"}  # duplicate table; duplicate type name (made concurrently)
 
 TABLE = "send_pace"  # not the bot's schema: no migration makes or changes it
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
@@ -50,9 +56,12 @@ taken AS (
 )
 SELECT wait FROM taken
 UNION ALL
-SELECT GREATEST(next_slot, paused_until) - clock.now FROM send_pace, clock
+SELECT GREATEST(GREATEST(next_slot, paused_until) - clock.now, 0.001) FROM send_pace, clock
 WHERE lane = 'free' AND NOT EXISTS (SELECT FROM taken)
 """
+# (That SELECT sees the row as it was before an answer's booking the UPDATE waited for: it may
+# say the slot is free when the UPDATE just found it was not. It never says 0, which only a
+# taken slot does, so such a lost race is tried again a millisecond later.)
 _PAUSE = f"""
 UPDATE send_pace SET paused_until = GREATEST(paused_until, {_NOW} + :seconds)
 WHERE lane = 'free'
@@ -72,15 +81,18 @@ class SharedPace:
         self.engine = engine
         self.interval = 1.0 / rate
         self.catch_up = catch_up
-        self._alone = False  # the database could not be reached: pacing alone
+        self._alone_until = 0.0  # the database could not be reached: pacing alone till then
+        self._alone = False
 
     async def start(self) -> None:
         """Make the table and its row if this is the first process to use them."""
         try:
             async with self.engine.begin() as connection:
                 await connection.execute(text(_CREATE))
-        except DBAPIError:  # another process made it at the same moment
-            logger.debug("the shared send pace's table was made by another process")
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) not in _ALREADY_MADE:
+                raise
+            logger.debug("the shared send pace's table was made by another process just now")
         async with self.engine.begin() as connection:
             await connection.execute(text(_SEED))
 
@@ -97,19 +109,31 @@ class SharedPace:
         await self._ask(_PAUSE, seconds=seconds)
 
     async def _ask(self, statement: str, **values: float) -> float | None:
+        if time.monotonic() < self._alone_until:
+            return None
         params = {"interval": self.interval, "catch_up": self.catch_up, **values}
         try:
             async with self.engine.begin() as connection:
-                wait = (await connection.execute(text(statement), params)).scalar()
-        except (OSError, DBAPIError) as error:
+                wait = await self._answer(connection, statement, params)
+        except (OSError, SQLAlchemyError) as error:  # away, refusing, or its pool exhausted
             if not self._alone:
                 logger.warning(
                     "cannot reach the shared send pace (%s); this process paces alone",
                     type(error).__name__,
                 )
-            self._alone = True
+            self._alone, self._alone_until = True, time.monotonic() + ALONE_FOR
             return None
         if self._alone:
             logger.info("the shared send pace is back")
             self._alone = False
-        return None if wait is None else float(wait)
+        return wait
+
+    async def _answer(
+        self, connection: AsyncConnection, statement: str, params: dict[str, float]
+    ) -> float:
+        wait = (await connection.execute(text(statement), params)).scalar()
+        if wait is None:  # the row is gone: the server restarted after a crash
+            logger.warning("the shared send pace's row was gone; made anew")
+            await connection.execute(text(_SEED))
+            wait = (await connection.execute(text(statement), params)).scalar()
+        return self.interval if wait is None else float(wait)  # None: cannot be, but wait

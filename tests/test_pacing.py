@@ -8,8 +8,9 @@ import time
 import pytest
 from prometheus_client import REGISTRY
 from telegram import Bot
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TimedOut
 
+from bot.http import Unreachable
 from bot.local_api import LocalBotAPI, LocalRequest
 from bot.pacing import PacedRequest, Pacer
 
@@ -143,17 +144,17 @@ async def test_callback_answers_are_tried_again_after_a_429() -> None:
 async def test_a_network_blip_is_tried_again_and_a_long_outage_reaches_the_caller() -> None:
     """Telegram out of reach: tried again on the retry delays, then the caller is told."""
 
-    class Unreachable(LocalRequest):
+    class Refusing(LocalRequest):
         failures, limit = 0, 2
 
         async def do_request(self, url: str, *args: object, **kwargs: object) -> tuple[int, bytes]:
             if url.endswith("sendMessage") and self.failures < self.limit:
                 self.failures += 1
-                raise NetworkError("connection refused")
+                raise Unreachable("connection refused")
             return await super().do_request(url, *args, **kwargs)  # type: ignore[arg-type]
 
     api = LocalBotAPI()
-    request = Unreachable(api)
+    request = Refusing(api)
     pacer = Pacer(network_retry_delays=(0.01, 0.01, 0.01))
     async with Bot(TOKEN, request=PacedRequest(request, pacer)) as bot:
         await bot.send_message(ANA, "through the blip")
@@ -174,3 +175,73 @@ def test_chats_at_rest_are_forgotten() -> None:
     pacer._book_chat(10_001, 1001.2)  # one more: the others are at rest by now
     assert set(pacer._chats) == {ANA, 10_001}
     assert set(pacer._groups) == {GROUP}  # 20 a minute: its sends are kept for the minute
+
+
+class TimesOutOnce(LocalRequest):
+    """The local Bot API, whose first sendMessage times out after Telegram took it."""
+
+    timed_out = False
+
+    async def do_request(self, url: str, *args: object, **kwargs: object) -> tuple[int, bytes]:
+        answer = await super().do_request(url, *args, **kwargs)  # type: ignore[arg-type]
+        if url.endswith("sendMessage") and not self.timed_out:
+            self.timed_out = True
+            raise TimedOut("the answer came too late")
+        return answer
+
+
+async def test_an_answer_that_timed_out_is_not_sent_twice_but_a_broadcast_is_retried() -> None:
+    """A late reply: the answer (most likely delivered) is not sent again; a broadcast's is."""
+    api = LocalBotAPI()
+    pacer = Pacer(chat_interval=0.0, network_retry_delays=(0.01,))
+    async with Bot(TOKEN, request=PacedRequest(TimesOutOnce(api), pacer)) as bot:
+        with pytest.raises(TimedOut):
+            await bot.send_message(ANA, "an answer")
+        assert api.texts_to(ANA) == ["an answer"]  # it did arrive, once
+    async with Bot(TOKEN, request=PacedRequest(TimesOutOnce(api), pacer)) as bot:
+        with pacer.prepaid(paid=False):
+            await bot.send_message(BEN, "a broadcast")
+    assert api.texts_to(BEN) == ["a broadcast", "a broadcast"]  # the price of not missing it
+
+
+async def test_a_broadcast_send_waits_out_a_pause_that_began_after_its_slot() -> None:
+    """A slot taken before a 429 does not let a broadcast's send out during the pause."""
+    api = LocalBotAPI()
+    pacer = Pacer(chat_interval=0.0)
+    async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
+        await pacer.broadcast_slot()
+        await pacer.pause(0.5)
+        started = time.monotonic()
+        with pacer.prepaid(paid=False):
+            await bot.send_message(ANA, "after the pause")
+    assert time.monotonic() - started >= 0.45
+
+
+async def test_the_paid_lane_does_not_wait_for_a_free_broadcast() -> None:
+    """A reminder waiting behind answers on the free lane does not hold paid broadcasts."""
+    pacer = Pacer(rate=10.0, chat_interval=0.0)
+    for _ in range(20):  # two seconds of answers booked on the free lane
+        pacer.free.take(time.monotonic(), 0.0)
+    waiting = asyncio.create_task(pacer.broadcast_slot())
+    await asyncio.sleep(0.01)
+    started = time.monotonic()
+    await pacer.broadcast_slot(paid=True)
+    assert time.monotonic() - started < 0.1
+    assert not waiting.done()
+    waiting.cancel()
+
+
+async def test_stopping_ends_pauses_and_retries() -> None:
+    """A bot that stops is not held by a 30 s pause: the waiting answer goes at once."""
+    api = LocalBotAPI()
+    pacer = Pacer(chat_interval=0.0)
+    async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
+        await pacer.pause(30.0)
+        waiting = asyncio.create_task(bot.send_message(ANA, "on the way out"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        started = time.monotonic()
+        pacer.stop()
+        await waiting
+    assert time.monotonic() - started < 1.0
+    assert api.texts_to(ANA) == ["on the way out"]

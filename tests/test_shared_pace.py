@@ -9,12 +9,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.app import _share_pace
+from bot.config import Config
+from bot.content import load_campaigns
+from bot.context import Services
 from bot.pacing import Pacer
-from bot.storage import async_url
+from bot.shared_pace import _BOOK
+from bot.storage import Storage, async_url
 
-from .conftest import POSTGRES_URL
+from .conftest import CAMPAIGNS, POSTGRES_URL
 
 pytestmark = [
     pytest.mark.postgres,
@@ -89,3 +95,58 @@ async def test_the_database_away_means_pacing_alone_said_once(
     warnings = [r.getMessage() for r in caplog.records if r.name == "bot.shared_pace"]
     assert len(warnings) == 1
     assert warnings[0].startswith("cannot reach the shared send pace")
+
+
+async def test_a_broadcast_that_lost_a_race_with_an_answer_does_not_take_a_slot(
+    engine: AsyncEngine,
+) -> None:
+    """A broadcast whose take waited on an answer's booking is told to wait, not to go."""
+    [pacer] = [Pacer(10.0, catch_up=0.0)]
+    pace = pacer.share(engine)
+    await pace.start()
+    async with engine.connect() as holder:
+        booking = await holder.begin()
+        for _ in range(10):  # a second of answers, booked in a transaction not yet committed
+            await holder.execute(text(_BOOK), {"interval": 0.1, "catch_up": 0.0})
+        taking = asyncio.create_task(pace.take_if_free())
+        await asyncio.sleep(0.2)  # it waits on the row
+        await booking.commit()
+        wait = await taking
+    assert wait is not None
+    assert wait > 0
+
+
+async def test_the_row_is_made_again_if_the_server_lost_it(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An UNLOGGED table is emptied by a crash: the next booking makes the row again."""
+    [pacer] = [Pacer(10.0, catch_up=0.0)]
+    await pacer.share(engine).start()
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM send_pace"))
+    assert pacer.shared is not None
+    with caplog.at_level(logging.WARNING, logger="bot.shared_pace"):
+        assert await pacer.shared.book() is not None
+    assert "the shared send pace's row was gone; made anew" in caplog.messages
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM send_pace")) == 1
+
+
+async def test_a_database_user_that_cannot_make_the_table_paces_alone(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Start-up without the right to create the pace's table: one warning, the bot paces alone."""
+    async with engine.begin() as connection:
+        if not await connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = 'reader'")):
+            await connection.execute(text("CREATE ROLE reader LOGIN"))
+        await connection.execute(text("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+    url = make_url(POSTGRES_URL).set(username="reader")
+    storage = Storage.connect(url.render_as_string(hide_password=False))
+    services = Services(Config(), load_campaigns(CAMPAIGNS), storage)
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        await _share_pace(services)
+    await storage.close()
+    assert services.pacer.shared is None
+    [warning] = caplog.messages
+    assert warning.startswith("cannot set up the shared send pace (")
+    assert warning.endswith("); this process paces alone")
