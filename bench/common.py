@@ -279,23 +279,28 @@ class BotProcess:
 # The organizer
 
 
+def send_button(telegram: LimitedTelegram, seen: int) -> tuple[str, int] | None:
+    """Return the Send button's data and its message, from the organizer's chat."""
+    for _, message in telegram.by_chat[ADMIN][seen:]:
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                data = str(button.get("callback_data", ""))
+                if data.startswith("bc:send:"):
+                    return data, int(message["message_id"])
+    return None
+
+
 async def prepare_broadcast(telegram: LimitedTelegram, body: str) -> tuple[int, str, int]:
     """Send `/broadcast rafah <body>` as the organizer; return the id, Send's data and message."""
     telegram.watch(ADMIN)
     seen = len(telegram.by_chat[ADMIN])
     telegram.api.push_update(message_update(f"/broadcast {CAMPAIGN} {body}", user_id=ADMIN))
 
-    def send_button() -> tuple[str, int] | None:
-        for _, message in telegram.by_chat[ADMIN][seen:]:
-            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-                for button in row:
-                    data = str(button.get("callback_data", ""))
-                    if data.startswith("bc:send:"):
-                        return data, int(message["message_id"])
-        return None
-
-    await until(lambda: send_button() is not None, "the broadcast preview with its Send button")
-    found = send_button()
+    await until(
+        lambda: send_button(telegram, seen) is not None,
+        "the broadcast preview with its Send button",
+    )
+    found = send_button(telegram, seen)
     assert found is not None
     data, message_id = found
     return int(data.rsplit(":", 1)[1]), data, message_id

@@ -53,6 +53,7 @@ from bench.common import (  # noqa: E402
     fresh_database,
     median,
     seed,
+    send_button,
     stop_on_sigterm,
     until,
     wait_until_done,
@@ -391,17 +392,6 @@ class WebhookBots:
             + (self.workdir / f"bot{index}.log").read_text(errors="replace")[-2000:]
             for index in range(len(self.ports))
         )
-
-
-def send_button(telegram: LimitedTelegram, seen: int) -> tuple[str, int] | None:
-    """Return the Send button's data and its message, from the organizer's chat."""
-    for _, message in telegram.by_chat[ADMIN][seen:]:
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-            for button in row:
-                data = str(button.get("callback_data", ""))
-                if data.startswith("bc:send:"):
-                    return data, int(message["message_id"])
-    return None
 
 
 @dataclass
