@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bot.http import AiohttpRequest
+from bot.delivery.http import AiohttpRequest
 
 CAMPAIGN = "rafah"
 metadata = sa.MetaData()
@@ -68,8 +68,9 @@ def main() -> None:
             await connection.run_sync(metadata.create_all)
 
     api_url = os.environ["TELEGRAM_API_URL"].rstrip("/")
-    # The update concurrency and HTTP transport of bot.app.build_application, so that the storm
-    # compares code, not configuration; --httpx gives python-telegram-bot's default transport.
+    # The update concurrency and HTTP transport of bot.server.app.build_application, so that the
+    # storm compares code, not configuration; --httpx gives python-telegram-bot's default
+    # transport.
     builder = (
         Application.builder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.telegram_limits import LimitedTelegram
-from bot.local_api import callback_update, message_update
+from bot.preview.local_api import callback_update, message_update
 from bot.storage import Storage, SubscriptionRecord, metadata
 from tests.fake_telegram import TOKEN
 

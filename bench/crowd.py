@@ -62,8 +62,8 @@ from bench.common import (  # noqa: E402
 from bench.storm import drop_tables, prepare_postgres, stop  # noqa: E402
 from bench.telegram_limits import FREE_RATE, LimitedTelegram  # noqa: E402
 from bench.webhook import SECRET, free_port, healthy  # noqa: E402
-from bot.local_api import callback_update, message_update, with_id  # noqa: E402
-from bot.webhook import SECRET_HEADER  # noqa: E402
+from bot.preview.local_api import callback_update, message_update, with_id  # noqa: E402
+from bot.server.webhook import SECRET_HEADER  # noqa: E402
 from tests.fake_telegram import TOKEN  # noqa: E402
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/solidarity_bench"

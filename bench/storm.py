@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bot import texts  # noqa: E402
-from bot.local_api import LocalBotAPI, message_update  # noqa: E402
+from bot.preview.local_api import LocalBotAPI, message_update  # noqa: E402
 from bot.storage import Storage, async_url  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 
@@ -359,7 +359,7 @@ def main() -> int:
         "--bare-transport",
         choices=("bot", "httpx"),
         default="bot",
-        help="the bare bot's HTTP transport: the bot's own (bot.http), or PTB's default",
+        help="the bare bot's HTTP transport: the bot's own (bot.delivery.http), or PTB's default",
     )
     parser.add_argument(
         "--profile", metavar="DIR", type=Path, help="run our bot under cProfile, into DIR"

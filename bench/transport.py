@@ -29,7 +29,7 @@ async def _client(url: str, transport: str, requests: int, concurrency: int) -> 
     from telegram import Bot
     from telegram.request import HTTPXRequest
 
-    from bot.http import AiohttpRequest
+    from bot.delivery.http import AiohttpRequest
     from tests.fake_telegram import TOKEN
 
     request = (

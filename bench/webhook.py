@@ -41,8 +41,8 @@ from bench.storm import (  # noqa: E402
     stop,
     storm,
 )
-from bot.local_api import with_id  # noqa: E402
-from bot.webhook import SECRET_HEADER  # noqa: E402
+from bot.preview.local_api import with_id  # noqa: E402
+from bot.server.webhook import SECRET_HEADER  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 
 SECRET = "bench-webhook-secret-0123456789"

@@ -16,16 +16,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot import render, reports
+from bot.campaign import render
+from bot.campaign.content import Content, ContentError, load_campaigns
 from bot.config import Config, ConfigError, check_database_url, load_config
-from bot.console import to_terminal
-from bot.content import Content, ContentError, load_campaigns
+from bot.handlers import reports
 from bot.logs import configure_logging
-from bot.schema import SchemaError
+from bot.preview.console import to_terminal
 from bot.storage import Storage, sqlite_file
+from bot.storage.schema import SchemaError
 
 if TYPE_CHECKING:
-    from bot.context import BotApplication
+    from bot.handlers.context import BotApplication
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "validate":
             validate(args.directory or config.campaigns_dir)
         elif args.command == "preview":
-            from bot.preview import run_preview
+            from bot.preview.run import run_preview
 
             asyncio.run(run_preview(config, load_or_fail(config.campaigns_dir)))
         elif args.command == "export":
@@ -142,9 +143,9 @@ def validate(directory: Path) -> None:
 
 def run(config: Config, *, migrate: bool = False) -> None:
     """Serve the campaigns (long polling, or a webhook if configured) until interrupted."""
-    from bot.app import build_application
-    from bot.metrics_server import MetricsPortError
-    from bot.webhook import ListenError, serve
+    from bot.server.app import build_application
+    from bot.server.metrics_server import MetricsPortError
+    from bot.server.webhook import ListenError, serve
 
     token = config.require_token()
     secrets = [token] if config.webhook is None else [token, config.webhook.secret]
@@ -176,7 +177,7 @@ def run(config: Config, *, migrate: bool = False) -> None:
 
 def _poll(application: BotApplication, config: Config) -> None:
     """Take updates by long polling until a stop signal; serve /metrics if METRICS_PORT is set."""
-    from bot.metrics_server import serving_metrics
+    from bot.server.metrics_server import serving_metrics
 
     if config.metrics_port is None:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
@@ -267,7 +268,7 @@ async def stats(config: Config, chart: Path | None = None) -> None:
 
 async def copy_db(source_url: str, target_url: str) -> None:
     """Copy every row from one database into an empty one, and say how many."""
-    from bot.copydb import CopyError, copy_database
+    from bot.storage.copydb import CopyError, copy_database
 
     for url, name in ((source_url, "FROM"), (target_url, "TO")):
         try:

@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import text
 from telegram import Update
 
-from bot.app import build_application, running
+from bot.campaign.content import Content, load_campaigns
 from bot.config import Config
-from bot.content import Content, load_campaigns
-from bot.context import BotApplication
-from bot.flood import FloodGuard
-from bot.local_api import Call, LocalBotAPI, LocalRequest, callback_update, message_update
+from bot.delivery.pacing import Pacer
+from bot.handlers.context import BotApplication
+from bot.handlers.flood import FloodGuard
 from bot.logs import configure_logging
-from bot.pacing import Pacer
+from bot.preview.local_api import Call, LocalBotAPI, LocalRequest, callback_update, message_update
+from bot.server.app import build_application, running
 from bot.storage import Storage, metadata
 
 from .fake_telegram import TOKEN, FakeTelegram

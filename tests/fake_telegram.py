@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from bot.local_api import ApiError, LocalBotAPI, Upload
+from bot.preview.local_api import ApiError, LocalBotAPI, Upload
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

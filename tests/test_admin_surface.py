@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import texts
-from bot.admin import CONFIRMATION_TTL
-from bot.flood import FloodGuard
-from bot.local_api import GROUP_ANONYMOUS_BOT, callback_update, message_update
+from bot.handlers.admin import CONFIRMATION_TTL
+from bot.handlers.flood import FloodGuard
+from bot.preview.local_api import GROUP_ANONYMOUS_BOT, callback_update, message_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, GROUP, Harness, serving

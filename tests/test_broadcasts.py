@@ -6,9 +6,9 @@ import asyncio
 import datetime as dt
 
 from bot import texts
-from bot.delivery import Sender, duration, progress_bar, progress_text
-from bot.local_api import LocalBotAPI
-from bot.pacing import Pacer
+from bot.delivery.pacing import Pacer
+from bot.delivery.sender import Sender, duration, progress_bar, progress_text
+from bot.preview.local_api import LocalBotAPI
 from bot.storage import Progress, Storage
 
 from .conftest import ADMIN, ANA, BEN, Harness, fast_pacer, serving, until

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from bot import render
-from bot.content import load_campaign, load_campaigns
-from bot.markup import MESSAGE_LIMIT, telegram_length
+from bot.campaign import render
+from bot.campaign.content import load_campaign, load_campaigns
+from bot.campaign.markup import MESSAGE_LIMIT, telegram_length
 
 from .conftest import CAMPAIGNS
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import ContentError, load_campaigns
-from bot.flood import FloodGuard
+from bot.campaign.content import ContentError, load_campaigns
+from bot.handlers.flood import FloodGuard
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, CAMPAIGNS, Harness, serving

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import png
 
-from bot.charts import TOP_SOURCES, chart_data, render_png
+from bot.handlers.charts import TOP_SOURCES, chart_data, render_png
 from bot.storage import Storage, SubscriptionRecord
 
 from .conftest import ADMIN, ANA, BEN, Harness

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bot import texts
-from bot.flood import FloodGuard
+from bot.handlers.flood import FloodGuard
 from bot.storage import Storage, SubscriptionRecord
 
 from .conftest import POSTGRES_URL, serving

@@ -9,7 +9,7 @@ from textwrap import dedent
 
 import pytest
 
-from bot.content import ContentError, load_campaign, load_campaigns
+from bot.campaign.content import ContentError, load_campaign, load_campaigns
 
 VALID = """\
 id: test

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.copydb import CopyError, copy_database
-from bot.leader import sender_lock
 from bot.storage import Outcome, Result, Storage, metadata
+from bot.storage.copydb import CopyError, copy_database
+from bot.storage.leader import sender_lock
 
 from .conftest import POSTGRES_URL, open_storage
 from .test_cli import bot_command

@@ -11,10 +11,10 @@ import pytest
 from prometheus_client import REGISTRY
 from telegram import Bot
 
-from bot.delivery import Sender
-from bot.http import AiohttpRequest
-from bot.local_api import LocalBotAPI, LocalRequest
-from bot.pacing import PAID_RATE, PacedRequest, Pacer
+from bot.delivery.http import AiohttpRequest
+from bot.delivery.pacing import PAID_RATE, PacedRequest, Pacer
+from bot.delivery.sender import Sender
+from bot.preview.local_api import LocalBotAPI, LocalRequest
 from bot.storage import Storage
 
 from .conftest import ADMIN, FAST_SENDER, fast_pacer, until

@@ -13,7 +13,7 @@ import time
 from telegram import Update
 
 from bot import texts
-from bot.local_api import message_update
+from bot.preview.local_api import message_update
 
 from .conftest import Harness, until
 

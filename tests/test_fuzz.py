@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import texts
-from bot.content import ContentError, load_campaign
-from bot.flood import FloodGuard
-from bot.local_api import GROUP_ANONYMOUS_BOT, callback_update, message_update
+from bot.campaign.content import ContentError, load_campaign
+from bot.handlers.flood import FloodGuard
+from bot.preview.local_api import GROUP_ANONYMOUS_BOT, callback_update, message_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, CAMPAIGNS, Harness, serving

@@ -6,7 +6,7 @@ import pytest
 
 from bot import texts
 from bot.config import ConfigError, load_config
-from bot.local_api import GROUP_ANONYMOUS_BOT, my_chat_member_update
+from bot.preview.local_api import GROUP_ANONYMOUS_BOT, my_chat_member_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, BEN, GROUP, Harness, serving

@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.http import AiohttpRequest
+from bot.delivery.http import AiohttpRequest
 
 from .fake_telegram import TOKEN, FakeTelegram
 

@@ -13,13 +13,13 @@ from babel.messages.pofile import read_po
 from sqlalchemy import event
 
 from bot import i18n, texts
-from bot.admin import split_languages
-from bot.content import ContentError, load_campaigns
-from bot.delivery import duration
-from bot.flood import FloodGuard
-from bot.language_choices import LanguageChoices
-from bot.local_api import inline_query_update
-from bot.reminders import Reminders, starts_at
+from bot.campaign.content import ContentError, load_campaigns
+from bot.delivery.reminders import Reminders, starts_at
+from bot.delivery.sender import duration
+from bot.handlers.admin import split_languages
+from bot.handlers.flood import FloodGuard
+from bot.handlers.language_choices import LanguageChoices
+from bot.preview.local_api import inline_query_update
 from bot.schedule import describe_lead
 from bot.storage import Storage
 

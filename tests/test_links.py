@@ -6,8 +6,8 @@ import png
 import pytest
 
 from bot import texts
-from bot.content import load_campaigns
-from bot.links import parse_payload, qr_png, start_link
+from bot.campaign.content import load_campaigns
+from bot.campaign.links import parse_payload, qr_png, start_link
 
 from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, Harness
 

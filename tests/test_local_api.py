@@ -32,7 +32,7 @@ from telegram.error import (
     RetryAfter,
 )
 
-from bot.local_api import (
+from bot.preview.local_api import (
     ApiError,
     LocalBotAPI,
     LocalRequest,

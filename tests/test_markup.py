@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.markup import MESSAGE_LIMIT, pack_messages, render_blocks, render_inline, telegram_length
+from bot.campaign.markup import (
+    MESSAGE_LIMIT,
+    pack_messages,
+    render_blocks,
+    render_inline,
+    telegram_length,
+)
 
 
 def test_markup_renders_headings_emphasis_links_and_bullets() -> None:

@@ -10,13 +10,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import REGISTRY
 
-from bot.app import build_application
+from bot.campaign.content import load_campaigns
 from bot.config import Config, load_config
-from bot.content import load_campaigns
-from bot.local_api import LocalBotAPI, LocalRequest, message_update, with_id
-from bot.metrics_server import MetricsPortError, serving_metrics
+from bot.preview.local_api import LocalBotAPI, LocalRequest, message_update, with_id
+from bot.server.app import build_application
+from bot.server.metrics_server import MetricsPortError, serving_metrics
+from bot.server.webhook import SECRET_HEADER, web_app
 from bot.storage import Storage
-from bot.webhook import SECRET_HEADER, web_app
 
 from .conftest import ADMIN, ANA, CAMPAIGNS
 from .fake_telegram import TOKEN

@@ -10,9 +10,9 @@ from prometheus_client import REGISTRY
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.http import Unreachable
-from bot.local_api import LocalBotAPI, LocalRequest
-from bot.pacing import PacedRequest, Pacer
+from bot.delivery.http import Unreachable
+from bot.delivery.pacing import PacedRequest, Pacer
+from bot.preview.local_api import LocalBotAPI, LocalRequest
 
 from .conftest import ANA, BEN, GROUP
 from .fake_telegram import TOKEN

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import texts
+from bot.campaign.content import action_key, load_campaigns
 from bot.config import ConfigError, load_config
-from bot.content import action_key, load_campaigns
-from bot.reminders import Reminders, starts_at
+from bot.delivery.reminders import Reminders, starts_at
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, Harness, serving

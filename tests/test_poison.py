@@ -13,10 +13,10 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import TypeHandler
 
-from bot.http import AiohttpRequest
-from bot.local_api import message_update
+from bot.delivery.http import AiohttpRequest
+from bot.preview.local_api import message_update
+from bot.server.updates import SkipUnparsable, count_update, without_unparsable_body
 from bot.storage import Storage
-from bot.updates import SkipUnparsable, count_update, without_unparsable_body
 
 from .conftest import ANA, BEN, serving, until
 from .fake_telegram import TOKEN, FakeTelegram

@@ -14,10 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot import schema
-from bot.schema import SchemaError
-from bot.shared_pace import TABLE, in_schema
-from bot.storage import BroadcastState, Status, Storage, metadata
+from bot.storage import BroadcastState, Status, Storage, metadata, schema
+from bot.storage.schema import SchemaError
+from bot.storage.shared_pace import TABLE, in_schema
 
 from .conftest import POSTGRES_URL, _database_params, drop_tables
 from .fake_telegram import TOKEN

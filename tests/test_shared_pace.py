@@ -12,13 +12,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.app import _share_pace
+from bot.campaign.content import load_campaigns
 from bot.config import Config
-from bot.content import load_campaigns
-from bot.context import Services
-from bot.pacing import Pacer
-from bot.shared_pace import _BOOK
+from bot.delivery.pacing import Pacer
+from bot.handlers.context import Services
+from bot.server.app import _share_pace
 from bot.storage import Storage, async_url
+from bot.storage.shared_pace import _BOOK
 
 from .conftest import CAMPAIGNS, POSTGRES_URL
 
@@ -87,12 +87,12 @@ async def test_the_database_away_means_pacing_alone_said_once(
     away = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
     pacer.shared.engine = away
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="bot.shared_pace"):
+    with caplog.at_level(logging.WARNING, logger="bot.storage.shared_pace"):
         for _ in range(6):
             await pacer.answer_slot(None)
     await away.dispose()
     assert time.monotonic() - started >= 0.45  # still 10 a second
-    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.shared_pace"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.storage.shared_pace"]
     assert len(warnings) == 1
     assert warnings[0].startswith("cannot reach the shared send pace")
 
@@ -125,7 +125,7 @@ async def test_the_row_is_made_again_if_the_server_lost_it(
     async with engine.begin() as connection:
         await connection.execute(text("DELETE FROM send_pace"))
     assert pacer.shared is not None
-    with caplog.at_level(logging.WARNING, logger="bot.shared_pace"):
+    with caplog.at_level(logging.WARNING, logger="bot.storage.shared_pace"):
         assert await pacer.shared.book() is not None
     assert "the shared send pace's row was gone; made anew" in caplog.messages
     async with engine.connect() as connection:
@@ -143,7 +143,7 @@ async def test_a_database_user_that_cannot_make_the_table_paces_alone(
     url = make_url(POSTGRES_URL).set(username="reader")
     storage = Storage.connect(url.render_as_string(hide_password=False))
     services = Services(Config(), load_campaigns(CAMPAIGNS), storage)
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.server.app"):
         await _share_pace(services)
     await storage.close()
     assert services.pacer.shared is None

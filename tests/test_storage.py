@@ -8,7 +8,7 @@ import io
 
 from sqlalchemy import inspect, text
 
-from bot import reports
+from bot.handlers import reports
 from bot.storage import MAX_ATTEMPTS, Outcome, Result, Storage, SubscriptionRecord
 
 ANA, BEN, GROUP = 1001, 1002, -100500

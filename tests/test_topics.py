@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.content import ContentError, load_campaigns
-from bot.preferences import toggled
+from bot.campaign.content import ContentError, load_campaigns
+from bot.handlers.preferences import toggled
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, Harness, campaign_folder, serving

@@ -17,11 +17,17 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
-from bot.local_api import LocalBotAPI, LocalRequest, callback_update, message_update, with_id
+from bot.preview.local_api import (
+    LocalBotAPI,
+    LocalRequest,
+    callback_update,
+    message_update,
+    with_id,
+)
+from bot.server.app import build_application
+from bot.server.webhook import SECRET_HEADER, web_app
 from bot.storage import Storage, SubscriptionRecord
-from bot.webhook import SECRET_HEADER, web_app
 
 from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, POSTGRES_URL, ROOT, open_storage, until
 from .fake_telegram import TOKEN, FakeTelegram
@@ -162,7 +168,7 @@ async def test_health_says_503_when_the_database_is_away() -> None:
 
 
 def _content() -> Any:
-    from bot.content import load_campaigns
+    from bot.campaign.content import load_campaigns
 
     return load_campaigns(CAMPAIGNS)
 

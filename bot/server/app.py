@@ -34,35 +34,38 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import admin, channels, handlers, i18n, inline, preferences, texts, updates
+from bot import i18n, texts
+from bot.campaign.content import Content
 from bot.config import Config
-from bot.content import Content
-from bot.context import BotApplication, BotContext, Services
-from bot.delivery import Sender
-from bot.flood import FloodGuard
-from bot.http import AiohttpRequest
+from bot.delivery import channels
+from bot.delivery.http import AiohttpRequest
+from bot.delivery.pacing import PacedRequest, Pacer
+from bot.delivery.reminders import Reminders
+from bot.delivery.sender import Sender
+from bot.handlers import admin, inline, preferences, public
+from bot.handlers.context import BotApplication, BotContext, Services
+from bot.handlers.flood import FloodGuard
 from bot.i18n import gettext as _
-from bot.leader import sender_lock
-from bot.pacing import PacedRequest, Pacer
-from bot.reminders import Reminders
+from bot.server import updates
 from bot.storage import Storage
+from bot.storage.leader import sender_lock
 
 logger = logging.getLogger(__name__)
 
 PUBLIC = {
-    "start": handlers.start,
-    "help": handlers.help_command,
-    "statement": handlers.statement,
-    "statements": handlers.statements,
-    "slogans": handlers.slogans,
-    "actions": handlers.actions,
-    "campaigns": handlers.campaigns,
-    "subscribe": handlers.subscribe,
-    "unsubscribe": handlers.unsubscribe,
+    "start": public.start,
+    "help": public.help_command,
+    "statement": public.statement,
+    "statements": public.statements,
+    "slogans": public.slogans,
+    "actions": public.actions,
+    "campaigns": public.campaigns,
+    "subscribe": public.subscribe,
+    "unsubscribe": public.unsubscribe,
     "language": preferences.language_command,
     "topics": preferences.topics_command,
-    "mydata": handlers.show_mydata,
-    "forget": handlers.ask_forget,
+    "mydata": public.show_mydata,
+    "forget": public.ask_forget,
 }
 ORGANIZER = {
     "broadcast": admin.broadcast,
@@ -180,7 +183,7 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     # stops a flooding user's update (telling them in that language), and group 0 answers.
     application.add_handler(TypeHandler(Update, updates.count_update), group=-3)
     application.add_handler(TypeHandler(Update, preferences.speak_their_language), group=-2)
-    application.add_handler(TypeHandler(Update, handlers.guard_flood), group=-1)
+    application.add_handler(TypeHandler(Update, public.guard_flood), group=-1)
 
     # New messages only: editing an old /subscribe or /broadcast must not run it again.
     new = filters.UpdateType.MESSAGE
@@ -200,17 +203,17 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     )
     application.add_handler(
         CallbackQueryHandler(
-            handlers.menu_button, pattern=r"^(st|sl|ac|ar|menu|pick|sub|uns):[0-9a-f]{10}$"
+            public.menu_button, pattern=r"^(st|sl|ac|ar|menu|pick|sub|uns):[0-9a-f]{10}$"
         )
     )
     application.add_handler(
-        CallbackQueryHandler(handlers.menu_button, pattern=r"^old:\d{1,3}:[0-9a-f]{10}$")
+        CallbackQueryHandler(public.menu_button, pattern=r"^old:\d{1,3}:[0-9a-f]{10}$")
     )
     application.add_handler(
-        CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:(yes|no)$")
+        CallbackQueryHandler(public.forget_button, pattern=r"^forget:(yes|no)$")
     )
     application.add_handler(
-        CallbackQueryHandler(handlers.pledge_button, pattern=r"^pl:[0-9a-f]{10}:[0-9a-f]{10}$")
+        CallbackQueryHandler(public.pledge_button, pattern=r"^pl:[0-9a-f]{10}:[0-9a-f]{10}$")
     )
     application.add_handler(
         CallbackQueryHandler(
@@ -226,17 +229,17 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
         )
     )
     application.add_handler(
-        CallbackQueryHandler(handlers.other_button, pattern=r"^(help|campaigns|mydata|forget)$")
+        CallbackQueryHandler(public.other_button, pattern=r"^(help|campaigns|mydata|forget)$")
     )
-    application.add_handler(CallbackQueryHandler(handlers.expired_button))
+    application.add_handler(CallbackQueryHandler(public.expired_button))
 
     application.add_handler(InlineQueryHandler(inline.answer))
     application.add_handler(
-        ChatMemberHandler(handlers.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+        ChatMemberHandler(public.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.group_migrated))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, public.group_migrated))
     application.add_handler(
-        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new, handlers.unknown_command)
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new, public.unknown_command)
     )
 
 

@@ -21,9 +21,9 @@ from telegram.error import (
 )
 
 from bot import i18n, metrics, texts
+from bot.campaign.markup import escape
+from bot.delivery.pacing import Pacer
 from bot.i18n import gettext as _
-from bot.markup import escape
-from bot.pacing import Pacer
 from bot.storage import BroadcastDraft, BroadcastState, Job, Outcome, Progress, Result, Storage
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ async def send_paced(
 ) -> tuple[Outcome, str | None]:
     """Send one message whose overall slot is taken, and sort Telegram's answer into an outcome.
 
-    The transport (bot/pacing.py) waits out 429s and tries Telegram again through network
+    The transport (bot/delivery/pacing.py) waits out 429s and tries Telegram again through network
     blips; what reaches here is final. A person who blocked the bot is marked so.
     ChatMigrated is the caller's.
     """

@@ -43,7 +43,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import Select
 
-from bot import i18n, schema
+from bot import i18n
+from bot.storage import schema
 
 logger = logging.getLogger(__name__)
 

@@ -19,11 +19,12 @@ from telegram import (
     Update,
 )
 
-from bot import links, render, texts
-from bot.content import Campaign, Content
-from bot.context import BotContext
+from bot import texts
+from bot.campaign import links, render
+from bot.campaign.content import Campaign, Content
+from bot.campaign.markup import escape, render_blocks
+from bot.handlers.context import BotContext
 from bot.i18n import gettext as _
-from bot.markup import escape, render_blocks
 
 PAGE = 50  # Telegram's most results per answer
 OPENING = 700  # characters of a statement shown in a chat before "read it all"

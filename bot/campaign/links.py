@@ -13,7 +13,7 @@ import re
 import qrcode
 from qrcode.image.pure import PyPNGImage
 
-from bot.content import Campaign, Content
+from bot.campaign.content import Campaign, Content
 
 PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SOURCE = re.compile(r"[A-Za-z0-9_-]{1,63}")

@@ -9,11 +9,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from bot import i18n, texts
-from bot.content import Campaign
-from bot.context import BotContext
-from bot.handlers import may_manage_chat, show_menu, to_menu
+from bot.campaign.content import Campaign
+from bot.campaign.markup import escape
+from bot.handlers.context import BotContext
+from bot.handlers.public import may_manage_chat, show_menu, to_menu
 from bot.i18n import gettext as _
-from bot.markup import escape
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The database schema's version: created at the latest on first run, migrated on request.
 
-Migrations are Alembic revisions in bot/migrations/versions. A new database is created from
-the models and stamped with the latest revision (a test checks the two give the same schema).
+Migrations are Alembic revisions in bot/storage/migrations/versions. A new database is created
+from the models and stamped with the latest revision (a test checks the two give the same schema).
 An existing one at an older revision is only migrated when asked (`python -m bot migrate`, or
 `run --migrate`): a migration is a moment for a backup, not a side effect of a restart.
 """

@@ -27,8 +27,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot import metrics
-from bot.http import Unreachable, WrappedRequest
-from bot.shared_pace import SharedPace
+from bot.delivery.http import Unreachable, WrappedRequest
+from bot.storage.shared_pace import SharedPace
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.content import Content
+from bot.campaign.content import Content
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Any number of processes can serve one bot this way behind a reverse proxy (polling allows only
 one). Each one puts the updates it receives on its own Application's queue; which of them sends
-the broadcasts is settled by the database (bot/leader.py).
+the broadcasts is settled by the database (bot/storage/leader.py).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from aiohttp import web
 from sqlalchemy import text
 from telegram import Update
 
-from bot.app import running
 from bot.config import Webhook
-from bot.context import BotApplication
-from bot.metrics_server import metrics_page
-from bot.updates import parse_update, update_id_of
+from bot.handlers.context import BotApplication
+from bot.server.app import running
+from bot.server.metrics_server import metrics_page
+from bot.server.updates import parse_update, update_id_of
 
 logger = logging.getLogger(__name__)
 

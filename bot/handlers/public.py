@@ -22,11 +22,12 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot import links, render, texts
-from bot.content import Campaign
-from bot.context import BotContext
+from bot import texts
+from bot.campaign import links, render
+from bot.campaign.content import Campaign
+from bot.campaign.markup import escape
+from bot.handlers.context import BotContext
 from bot.i18n import gettext as _
-from bot.markup import escape
 from bot.schedule import describe_lead
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 """Alembic's entry point: migrate the connection the bot hands over, or DATABASE_URL's database.
 
-`python -m bot migrate` (bot/schema.py) passes its own connection in `config.attributes`; the
-`alembic` command line (for writing new revisions) connects to DATABASE_URL itself.
+`python -m bot migrate` (bot/storage/schema.py) passes its own connection in
+`config.attributes`; the `alembic` command line (for writing new revisions) connects to
+DATABASE_URL itself.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.shared_pace import in_schema
 from bot.storage import metadata
+from bot.storage.shared_pace import in_schema
 
 
 def run_migrations(connection: Connection) -> None:

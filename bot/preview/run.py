@@ -12,19 +12,19 @@ from typing import Any, TextIO
 
 from telegram import Update
 
-from bot.app import build_application, running
+from bot.campaign.content import Content
 from bot.config import Config
-from bot.console import to_terminal
-from bot.content import Content
-from bot.context import BotApplication, Services
-from bot.flood import FloodGuard
-from bot.local_api import (
+from bot.handlers.context import BotApplication, Services
+from bot.handlers.flood import FloodGuard
+from bot.preview.console import to_terminal
+from bot.preview.local_api import (
     LocalBotAPI,
     LocalRequest,
     callback_update,
     inline_query_update,
     message_update,
 )
+from bot.server.app import build_application, running
 from bot.storage import Storage
 
 PREVIEW_USER = 10001

@@ -8,12 +8,12 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.campaign.content import Campaign, Content
 from bot.config import Config
-from bot.content import Campaign, Content
-from bot.delivery import Sender
-from bot.flood import FloodGuard
-from bot.language_choices import LanguageChoices
-from bot.pacing import Pacer
+from bot.delivery.pacing import Pacer
+from bot.delivery.sender import Sender
+from bot.handlers.flood import FloodGuard
+from bot.handlers.language_choices import LanguageChoices
 from bot.storage import Storage
 
 

@@ -22,13 +22,16 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot import channels, i18n, links, render, reports, texts
-from bot.content import Campaign, ContentError, load_campaigns
-from bot.context import BotContext
-from bot.delivery import duration, progress_bar, stop_button
-from bot.handlers import send_all
+from bot import i18n, texts
+from bot.campaign import links, render
+from bot.campaign.content import Campaign, ContentError, load_campaigns
+from bot.campaign.markup import escape, pack_messages
+from bot.delivery import channels
+from bot.delivery.sender import duration, progress_bar, stop_button
+from bot.handlers import reports
+from bot.handlers.context import BotContext
+from bot.handlers.public import send_all
 from bot.i18n import gettext as _
-from bot.markup import escape, pack_messages
 from bot.schedule import ScheduleError, describe, split_schedule
 from bot.storage import Audience, Progress, version_for
 

@@ -18,8 +18,8 @@ from telegram._utils.types import JSONDict, ODVInput
 from telegram.ext import ApplicationHandlerStop
 from telegram.request import BaseRequest, RequestData
 
-from bot.context import BotContext
-from bot.http import WrappedRequest
+from bot.delivery.http import WrappedRequest
+from bot.handlers.context import BotContext
 from bot.metrics import UPDATES, UPDATES_SKIPPED
 
 logger = logging.getLogger(__name__)

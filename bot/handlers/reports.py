@@ -8,10 +8,11 @@ import datetime as dt
 from collections import Counter
 from typing import TextIO
 
-from bot import charts, i18n, texts
-from bot.content import Content
+from bot import i18n, texts
+from bot.campaign.content import Content
+from bot.campaign.markup import escape
+from bot.handlers import charts
 from bot.i18n import gettext as _
-from bot.markup import escape
 from bot.storage import Storage
 
 CSV_COLUMNS = (

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.leader import sender_lock
-from bot.schema import SchemaError
 from bot.storage import Storage, metadata
+from bot.storage.leader import sender_lock
+from bot.storage.schema import SchemaError
 
 BATCH = 5000
 

@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from bot import i18n
-from bot.yamlsafe import Located, Position, YamlError, YamlProblem, read_yaml
+from bot.campaign.yamlsafe import Located, Position, YamlError, YamlProblem, read_yaml
 
 # Telegram deep-link payloads allow 64 characters of A-Za-z0-9_- (Bot API, "Deep linking").
 CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

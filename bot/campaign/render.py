@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 
 from bot import i18n, texts
-from bot.content import Action, Campaign, Content, Statement
+from bot.campaign.content import Action, Campaign, Content, Statement
+from bot.campaign.markup import escape, pack_messages, render_blocks, render_inline
 from bot.i18n import gettext as _
-from bot.markup import escape, pack_messages, render_blocks, render_inline
 
 
 def welcome(campaign: Campaign) -> str:

@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot import i18n, render, texts
-from bot.content import Action, Content
-from bot.delivery import send_paced
+from bot import i18n, texts
+from bot.campaign import render
+from bot.campaign.content import Action, Content
+from bot.delivery.pacing import Pacer
+from bot.delivery.sender import send_paced
 from bot.i18n import gettext as _
-from bot.pacing import Pacer
 from bot.storage import Outcome, Storage
 
 logger = logging.getLogger(__name__)
