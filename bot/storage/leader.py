@@ -8,7 +8,7 @@ the lock is an flock on a file beside the database, freed by the kernel when the
 The others try again every `poll` seconds.
 
 Holding the lock is not what makes sending safe: every recipient is claimed and marked in the
-database before it is sent (bot/storage.py), so even two senders at once could not take the
+database before it is sent (bot/storage/outbox.py), so even two senders at once could not take the
 same row. The lock keeps the pace: two senders would each go at the full rate.
 """
 

@@ -1,0 +1,169 @@
+"""The tables, as typed ORM models, and the values their status columns hold.
+
+Private to bot.storage: callers get plain values from Storage's methods, never these rows
+(tests/test_layers.py checks that nothing outside bot/storage imports this module)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Status(StrEnum):
+    """Where a chat stands with a campaign."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BLOCKED = "blocked"  # the user blocked the bot, or Telegram answered 403
+    LEFT = "left"  # the bot was removed from the group
+
+
+class Outcome(StrEnum):
+    """Where one recipient of a broadcast stands."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"  # taken by the sender, not sent yet: certain not to have arrived
+    SENDING = "sending"  # handed to Telegram: after a crash, it may or may not have arrived
+    SENT = "sent"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # an organizer stopped the broadcast before it reached them
+
+
+class BroadcastState(StrEnum):
+    """Where a broadcast stands."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Store aware datetimes as naive UTC, so SQLite and PostgreSQL read back the same value."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+metadata = Base.metadata
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_type: Mapped[str] = mapped_column(String(16))
+    language_code: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    source: Mapped[str | None] = mapped_column(String(64))
+    subscribed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Added by migration 0004: the topics chosen, as ",a,b,"; NULL for every topic.
+    topics: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Preference(Base):
+    """A chat's choices that hold for every campaign (migration 0004)."""
+
+    __tablename__ = "preferences"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+    # Ids appear in buttons and reports: never hand one out twice.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    parts: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_message_id: Mapped[int | None] = mapped_column(Integer)
+    uncertain: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Added by migration 0002: when a scheduled broadcast is due, when sending began.
+    send_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Added by migration 0004: who it is for (a topic, a language), the language of `parts`
+    # (readers of no known language count as its readers), its other languages, and the
+    # language its author reads the reports in.
+    topic: Mapped[str | None] = mapped_column(String(32))
+    audience_language: Mapped[str | None] = mapped_column(String(16))
+    main_language: Mapped[str | None] = mapped_column(String(16))
+    translations: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    report_language: Mapped[str | None] = mapped_column(String(16))
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_status_id", "status", "id"),
+        Index("ux_deliveries_broadcast_chat", "broadcast_id", "chat_id", unique=True),
+        # Without AUTOINCREMENT SQLite reuses a deleted row's id, and a late result for the
+        # deleted row would land on a new recipient.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Added by migration 0004: the recipient's language when queued, to pick their text.
+    language: Mapped[str | None] = mapped_column(String(16))
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    admin_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Pledge(Base):
+    __tablename__ = "pledges"
+    __table_args__ = (Index("ix_pledges_campaign_action", "campaign_id", "action"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16), primary_key=True)  # content.action_key
+    pledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

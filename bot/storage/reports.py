@@ -1,0 +1,101 @@
+"""What organizers read: the audit log, subscriber counts, sign-ups by day and by source."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from bot.storage.engine import Database
+from bot.storage.models import AuditEntry, Status, Subscription
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    """Subscriber counts for one campaign."""
+
+    campaign_id: str
+    active_private: int
+    active_groups: int
+    unsubscribed: int
+    blocked: int
+    new_last_7_days: int
+
+
+class Reports(Database):
+    """The audit log and the counts behind /stats."""
+
+    async def audit(self, admin_id: int, action: str, detail: str = "") -> None:
+        """Write one admin action to the audit log."""
+        async with self._session.begin() as session:
+            session.add(
+                AuditEntry(
+                    admin_id=admin_id, action=action, detail=detail[:200], created_at=self.clock()
+                )
+            )
+
+    async def audit_log(self, limit: int = 50) -> list[tuple[int | None, str, str, dt.datetime]]:
+        """Return the latest audit entries, newest first."""
+        async with self._session() as session:
+            rows = await session.execute(
+                select(
+                    AuditEntry.admin_id,
+                    AuditEntry.action,
+                    AuditEntry.detail,
+                    AuditEntry.created_at,
+                )
+                .order_by(AuditEntry.id.desc())
+                .limit(limit)
+            )
+            return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def stats(self) -> list[CampaignStats]:
+        """Return subscriber counts per campaign."""
+        week_ago = self.clock() - dt.timedelta(days=7)
+        s = Subscription
+        active = s.status == Status.ACTIVE
+        is_private = s.chat_type == "private"
+        async with self._session() as session:
+            rows = await session.execute(
+                select(
+                    s.campaign_id,
+                    func.count().filter(active, is_private),
+                    func.count().filter(active, ~is_private),
+                    func.count().filter(s.status == Status.UNSUBSCRIBED),
+                    func.count().filter(s.status.in_((Status.BLOCKED, Status.LEFT))),
+                    func.count().filter(active, s.subscribed_at >= week_ago),
+                )
+                .group_by(s.campaign_id)
+                .order_by(s.campaign_id)
+            )
+            return [CampaignStats(*row) for row in rows]
+
+    async def signups_per_day(self, since: dt.datetime) -> list[tuple[dt.date, int]]:
+        """Return how many subscriptions began on each day (UTC) from `since`, oldest first."""
+        day = func.date(Subscription.subscribed_at)
+        async with self._session() as session:
+            rows = await session.execute(
+                select(day, func.count())
+                .where(Subscription.subscribed_at >= since)
+                .group_by(day)
+                .order_by(day)
+            )
+            # SQLite's date() answers text, PostgreSQL's a date.
+            return [(dt.date.fromisoformat(str(d)), count) for d, count in rows]
+
+    async def signups_by_source(self) -> list[tuple[str, str | None, int, int]]:
+        """Return (campaign, source, still subscribed, all) for every source, most first."""
+        s = Subscription
+        async with self._session() as session:
+            rows = await session.execute(
+                select(
+                    s.campaign_id,
+                    s.source,
+                    func.count().filter(s.status == Status.ACTIVE),
+                    func.count(),
+                )
+                .group_by(s.campaign_id, s.source)
+                .order_by(s.campaign_id, func.count().desc(), s.source)
+            )
+            return [(c, source, active, total) for c, source, active, total in rows]
