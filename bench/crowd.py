@@ -96,6 +96,7 @@ class Storm:
     longest_wait: float = float("nan")  # pushed -> the last confirmation
     median_wait: float = float("nan")
     gave_up: bool = False  # the storm ended by silence, not by every reply arriving
+    cpu: float = float("nan")  # the bot's CPU seconds from the push to the last reply
 
     @property
     def ok(self) -> bool:
@@ -120,7 +121,8 @@ class Storm:
             f"of 30/s) over {self.span:.1f} s · longest wait {self.longest_wait:.1f} s "
             f"(formula {2 * self.users} replies / 30 = {formula:.1f} s, ratio "
             f"{self.longest_wait / formula:.2f}), median wait {self.median_wait:.1f} s"
-            + (" · ENDED BY SILENCE: replies lost" if self.gave_up else "")
+            f" · bot CPU {self.cpu:.1f} s ({1000 * self.cpu / max(self.replies, 1):.2f} s per "
+            "1,000 replies)" + (" · ENDED BY SILENCE: replies lost" if self.gave_up else "")
         )
 
 
@@ -186,12 +188,14 @@ async def storm_run(options: argparse.Namespace, number: int, workdir: Path) -> 
         try:
             too_many_before = collections.Counter(telegram.too_many)
             pushed: dict[int, float] = {}
+            cpu_before = bot.cpu_seconds()
             for person in people:
                 pushed[person] = time.monotonic()
                 telegram.api.push_update(message_update("/start", user_id=person))
                 telegram.api.push_update(message_update("/subscribe", user_id=person))
             seconds = 120 + 3 * 2 * options.users / FREE_RATE
             result.gave_up = not await settle(telegram, people, bot.alive, seconds)
+            result.cpu = bot.cpu_seconds() - cpu_before
             tally(telegram, people, pushed, result)
             result.too_many = dict(collections.Counter(telegram.too_many) - too_many_before)
         finally:
@@ -225,7 +229,8 @@ async def storm_bench(options: argparse.Namespace) -> int:
         f"{2 * options.users / FREE_RATE:.1f} s); replies "
         f"{median([r.replies for r in runs]):.0f}/{2 * options.users}; confirmed "
         f"{median([r.confirmed for r in runs]):.0f}/{options.users}; 429s "
-        f"{sum(sum(r.too_many.values()) for r in runs)} in all"
+        f"{sum(sum(r.too_many.values()) for r in runs)} in all; bot CPU "
+        f"{median([1000 * r.cpu / max(r.replies, 1) for r in runs]):.2f} s per 1,000 replies"
     )
     ok = all(r.ok for r in runs)
     print("every reply delivered once, none refused" if ok else "FAILED: see above")

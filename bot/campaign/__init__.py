@@ -1,0 +1,1 @@
+"""What organizers write: campaign YAML read safely, validated, and rendered into messages."""

@@ -1,0 +1,1 @@
+"""Getting messages to Telegram: the one paced transport, the broadcast sender, reminders."""

@@ -1,0 +1,1 @@
+"""What answers people in Telegram: public commands, preferences, sharing, organizer commands."""

@@ -1,0 +1,1 @@
+"""The offline preview: the real bot against a stand-in Telegram, in the terminal."""

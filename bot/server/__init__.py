@@ -1,0 +1,1 @@
+"""How the bot runs: the Application wired together, the webhook, the metrics page."""
