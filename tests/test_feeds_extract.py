@@ -1,0 +1,305 @@
+"""Drafts from feeds and pages: the Rafah statement word for word, chrome left out, gaps named."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from bot.feeds.extract import (
+    SUMMARY_ONLY,
+    Draft,
+    Entry,
+    draft_from_entry,
+    draft_from_page,
+    html_to_markup,
+    read_feed,
+    signature,
+)
+from bot.feeds.fetch import NotAFeed, fetch, fetch_feed
+from bot.markup import render_blocks
+
+from .wordpress import (
+    CHROME_WORDS,
+    MARCH,
+    PAGE,
+    WordPressSite,
+    article_html,
+    expected_body,
+    feed_items,
+    rss,
+    seed_statement,
+    statement_html,
+)
+
+BASE = "https://peoplesstruggle.org"
+RAFAH = f"{BASE}{PAGE}"
+MARCH_BODY = (
+    "We call on everyone who stands with Palestine to **join the march** this Saturday, in "
+    "every city where the League has members.\n\nBring your banners and your neighbours. The "
+    "route and the times are on [the march page](https://example.org/march)."
+)
+
+
+@pytest.fixture
+def entries() -> tuple[Entry, ...]:
+    return read_feed(rss(BASE, feed_items(BASE)), f"{BASE}/en/feed/")
+
+
+def _entry(entries: tuple[Entry, ...], title: str) -> Entry:
+    return next(entry for entry in entries if entry.title == title)
+
+
+def _assert_no_chrome(body: str) -> None:
+    leaked = [word for word in CHROME_WORDS if word in body]
+    assert leaked == []
+
+
+def test_the_rafah_page_gives_the_statement_word_for_word() -> None:
+    """The article page's draft body is the statement, paragraph for paragraph, and no chrome."""
+    draft = draft_from_page(article_html("The Last Refuge is Resistance", statement_html()), RAFAH)
+    assert draft.body.split("\n\n") == expected_body()
+    _assert_no_chrome(draft.body)
+    assert draft.title == "The Last Refuge is Resistance"
+    assert (draft.date, draft.source, draft.guid) == ("2024-03-01", RAFAH, RAFAH)
+    assert draft.missing == ()
+
+
+def test_the_expected_body_is_the_seed_with_its_markup() -> None:
+    """The expectation above is the hand copy itself: its words, its headings, its signature."""
+    body = expected_body()
+    assert [p.removeprefix("## ").strip("*") for p in body] == seed_statement()
+    assert body[-3:] == [
+        "Stop the invasion of Rafah! End the siege of Gaza!\nEnd the arms support to Israel!\n"
+        "Expose and oppose imperialist US, and its allies complicit to the genocide!\n"
+        "Free Palestine!\nLong live international Solidarity!\nDown with US imperialism!",
+        "Len Cooper",
+        "ILPS Chairperson",
+    ]
+    assert body.count("## Enablers of genocide") == body.count("## Our last refuge") == 1
+
+
+def test_the_signature_gives_author_and_role() -> None:
+    """The closing "Len Cooper" / "ILPS Chairperson" lines sign the draft, and stay in the body."""
+    draft = draft_from_page(article_html("The Last Refuge is Resistance", statement_html()), RAFAH)
+    assert (draft.author, draft.role, draft.signed) == ("Len Cooper", "ILPS Chairperson", True)
+    assert draft.body.endswith("\n\nLen Cooper\n\nILPS Chairperson")
+
+
+def test_the_full_feed_entry_gives_the_same_body(entries: tuple[Entry, ...]) -> None:
+    """The feed's content:encoded gives the same paragraphs, without the feed's own footer."""
+    entry = _entry(entries, "The Last Refuge is Resistance")
+    assert entry.complete
+    draft = draft_from_entry(entry)
+    assert draft.body.split("\n\n") == expected_body()
+    assert "appeared first on" not in draft.body
+    assert draft.guid == f"{BASE}/en/?p=1234"
+    assert (draft.date, draft.source, draft.missing) == ("2024-03-01", RAFAH, ())
+
+
+def test_a_summary_only_entry_is_completed_from_its_page(entries: tuple[Entry, ...]) -> None:
+    """A post the feed cuts short is marked so, and its page gives the whole text."""
+    entry = _entry(entries, "Join the march on Saturday")
+    assert not entry.complete
+    short = draft_from_entry(entry)
+    assert short.missing == (SUMMARY_ONLY,)
+    assert short.body.endswith("has members. […]")
+    page = article_html("Join the march on Saturday", MARCH, published=None)
+    draft = draft_from_page(page, f"{BASE}/en/join-the-march/", entry=entry)
+    assert draft.body == MARCH_BODY
+    _assert_no_chrome(draft.body)
+    # The entry's id and date; the date is the publisher's day (+08:00), not UTC's 1 March.
+    assert (draft.guid, draft.date, draft.author) == (entry.guid, "2024-03-02", "ILPS Secretariat")
+    assert draft.missing == ()
+
+
+def test_an_entry_without_date_or_body_names_what_it_lacks(entries: tuple[Entry, ...]) -> None:
+    """A post with only a title and a link becomes a draft whose `missing` says the rest."""
+    draft = draft_from_entry(_entry(entries, "Photos from the march"))
+    assert draft.missing == ("date", "author", "body")
+    assert (draft.date, draft.author, draft.body) == (None, None, "")
+    assert draft.source == f"{BASE}/en/photos-from-the-march/"
+
+
+def test_a_page_without_a_stated_date_has_none() -> None:
+    """A page stating no date gives none, not one guessed from a related post's date."""
+    page = article_html("Join the march on Saturday", MARCH, published=None)
+    assert "November 2, 2023" in page
+    draft = draft_from_page(page, f"{BASE}/en/join-the-march/")
+    assert draft.body == MARCH_BODY
+    assert (draft.date, draft.missing) == (None, ("date",))
+
+
+@pytest.mark.parametrize(
+    ("head", "day"),
+    [
+        (
+            '<meta property="article:published_time" content="2024-03-02T07:00:00+08:00">',
+            "2024-03-02",
+        ),
+        ('<meta itemprop="datePublished" content="2024-03-02">', "2024-03-02"),
+        (
+            '<script type="application/ld+json">{"@graph": [{"@type": "WebPage"}, '
+            '{"@type": "Article", "datePublished": "2024-03-02T07:00:00+08:00"}]}</script>',
+            "2024-03-02",
+        ),
+        ('<meta property="article:published_time" content="soon">', None),
+        ('<script type="application/ld+json">{not json</script>', None),
+    ],
+)
+def test_a_stated_date_is_read_in_its_own_time_zone(head: str, day: str | None) -> None:
+    """Open Graph, schema.org and JSON-LD dates give the publisher's day; nonsense gives none."""
+    page = article_html("Join the march", MARCH, published=None).replace(
+        "</head>", head + "</head>"
+    )
+    assert draft_from_page(page, f"{BASE}/en/join-the-march/").date == day
+
+
+@pytest.mark.parametrize("page", ["", "   ", article_html("About us", "", published=None)])
+def test_a_page_without_text_names_what_it_lacks(page: str) -> None:
+    """A page with no text to extract gives an empty body, and `missing` says so."""
+    draft = draft_from_page(page, f"{BASE}/x")
+    assert draft.body == ""
+    assert {"date", "body"} <= set(draft.missing)
+
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Bayan</title>
+  <id>urn:uuid:60a76c80-d399-11d9-b91C-0003939e0af6</id>
+  <updated>2024-03-02T07:00:00+08:00</updated>
+  <entry>
+    <title type="html">Stop the &lt;em&gt;siege&lt;/em&gt;</title>
+    <link href="https://bayan.example/stop-the-siege"/>
+    <id>tag:bayan.example,2024:42</id>
+    <updated>2024-03-02T07:00:00+08:00</updated>
+    <author><name>Renato Reyes</name></author>
+    <content type="html">&lt;p&gt;End the &lt;strong&gt;siege&lt;/strong&gt; now.&lt;/p&gt;
+    </content>
+  </entry>
+  <entry>
+    <title>Untitled note</title>
+    <content type="text">First line
+second line
+
+Next paragraph &amp; more</content>
+  </entry>
+</feed>
+"""
+
+
+def test_atom_entries_are_read_too() -> None:
+    """An Atom entry gives its id, text title, publisher's day, author and HTML content."""
+    first, second = read_feed(ATOM, "https://bayan.example/feed.atom")
+    assert first.guid == "tag:bayan.example,2024:42"
+    assert (first.title, first.date, first.author) == (
+        "Stop the siege",
+        "2024-03-02",
+        "Renato Reyes",
+    )
+    assert draft_from_entry(first).body == "End the **siege** now."
+    # No id and no link: a fingerprint of the content, the same at every poll.
+    assert second.guid.startswith("sha256:")
+    assert second.guid == read_feed(ATOM, "https://bayan.example/feed.atom")[1].guid
+    assert draft_from_entry(second).body == "First line\nsecond line\n\nNext paragraph & more"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        article_html("About us", "<p>Who we are.</p>").encode(),
+        bytes(range(256)) * 4,
+        b"",
+        b"/etc/passwd",  # feedparser would open a file of that name if given the bytes as-is
+    ],
+)
+def test_what_is_not_a_feed_raises(data: bytes) -> None:
+    """A web page, binary garbage, nothing or a file name raise NotAFeed naming the URL."""
+    with pytest.raises(NotAFeed, match=r"https://example.org/x is not an RSS or Atom feed"):
+        read_feed(data, "https://example.org/x")
+
+
+def test_html_becomes_campaign_markup() -> None:
+    """Emphasis, links, lists, headings and line breaks become markup; scripts and chrome go."""
+    fragment = """
+      <p>We call on all to <a href="https://x.org/a(b)">join</a> the <em>march </em>and
+         <strong> rally</strong>:</p>
+      <ul><li>Stop <b>the</b> war<ul><li>nested</li></ul></li>
+          <li>Free <a href="/p">Palestine</a></li></ul>
+      <h3 id="next">Next <em>steps</em><a class="anchor" href="#next">¶</a></h3>
+      <blockquote><p>A quote&nbsp;here.</p></blockquote>
+      <p>Mail <a href="mailto:x@y.org">us</a> or <a href="javascript:x()">this</a>.<br>
+         Second line</p>
+      <p><strong>Bold<br>two lines</strong></p>
+      <script>alert("no")</script><style>p { color: red }</style>
+      <div class="sharedaddy"><a href="https://twitter.com/share">Twitter</a></div>
+    """
+    markup = html_to_markup(fragment, "https://x.org/a/b/")
+    assert markup.split("\n\n") == [
+        "We call on all to [join](https://x.org/a%28b%29) the *march* and **rally**:",
+        "- Stop **the** war\n- nested\n- Free [Palestine](https://x.org/p)",
+        "## Next steps",
+        "A quote here.",
+        "Mail us or this.\nSecond line",
+        "**Bold**\n**two lines**",
+    ]
+    # And the bot's own renderer reads it as meant.
+    assert render_blocks(markup)[0] == (
+        'We call on all to <a href="https://x.org/a%28b%29">join</a> the <i>march</i> and '
+        "<b>rally</b>:"
+    )
+    assert render_blocks(markup)[1] == "• Stop <b>the</b> war\n• nested\n• Free " + (
+        '<a href="https://x.org/p">Palestine</a>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "signed"),
+    [
+        ("We stand.\n\nLen Cooper\nILPS Chairperson", ("Len Cooper", "ILPS Chairperson")),
+        (
+            "We stand.\n\nJosé María de la Cruz\n\nSecretary General of the League",
+            ("José María de la Cruz", "Secretary General of the League"),
+        ),
+        ("Free Palestine!\nDown with US imperialism!", (None, None)),
+        ("Free Palestine\nDown with US imperialism", (None, None)),
+        ("We stand.\n\nLen Cooper", (None, None)),
+        ("We stand.\n\n- Stop the War\n- Free Palestine", (None, None)),
+        ("Len Cooper wrote this.\nILPS Chairperson", (None, None)),
+        ("", (None, None)),
+    ],
+)
+def test_only_a_plain_signature_is_read(body: str, signed: tuple[str | None, str | None]) -> None:
+    """A name over a role closes a signed body; slogans, lists and sentences do not."""
+    assert signature(body) == signed
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[WordPressSite]:
+    async with WordPressSite() as served:
+        yield served
+
+
+async def test_from_a_page_address_to_drafts(site: WordPressSite) -> None:
+    """From an article's address: its feed found, each post drafted, a cut one from its page."""
+    drafts: dict[str, Draft] = {}
+    async with aiohttp.ClientSession() as session:
+        feed = await fetch_feed(session, site.url(PAGE))
+        for entry in read_feed(feed.body, feed.url):
+            assert entry.title is not None
+            if entry.complete or not entry.summary or not entry.link:
+                drafts[entry.title] = draft_from_entry(entry)
+            else:
+                page = await fetch(session, entry.link)
+                drafts[entry.title] = draft_from_page(page.text(), page.url, entry=entry)
+    assert list(drafts) == [
+        "Photos from the march",
+        "Join the march on Saturday",
+        "The Last Refuge is Resistance",
+    ]
+    assert drafts["The Last Refuge is Resistance"].body.split("\n\n") == expected_body()
+    assert drafts["Join the march on Saturday"].body == MARCH_BODY
+    assert drafts["Photos from the march"].missing == ("date", "author", "body")
+    fetched = [path for path, _ in site.requests]
+    assert fetched == [PAGE, "/en/feed/", "/en/join-the-march/"]
