@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+import yaml
+from pydantic import ValidationError
 
+from bot.content import Statement
 from bot.feeds.extract import (
     SUMMARY_ONLY,
     Draft,
@@ -18,6 +22,7 @@ from bot.feeds.extract import (
     signature,
 )
 from bot.feeds.fetch import NotAFeed, fetch, fetch_feed
+from bot.feeds.statement_yaml import statement_yaml
 from bot.markup import render_blocks
 
 from .wordpress import (
@@ -273,6 +278,63 @@ def test_html_becomes_campaign_markup() -> None:
 def test_only_a_plain_signature_is_read(body: str, signed: tuple[str | None, str | None]) -> None:
     """A name over a role closes a signed body; slogans, lists and sentences do not."""
     assert signature(body) == signed
+
+
+NOW = dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.UTC)
+
+
+def test_a_draft_is_written_as_a_valid_statement() -> None:
+    """The Rafah draft's YAML loads safely and is a valid Statement, its body a literal block."""
+    draft = draft_from_page(article_html("The Last Refuge is Resistance", statement_html()), RAFAH)
+    text = statement_yaml(draft, "rafah", now=NOW)
+    assert text.startswith(
+        "# Draft statement for campaign rafah, read 2024-03-05 12:00 UTC\n"
+        f"# from {RAFAH} (post {RAFAH}).\n"
+    )
+    assert "\nbody: |\n  **ILPS Statement on the ‘flour massacre’" in text
+    statement = Statement.model_validate(yaml.safe_load(text))
+    assert statement.body == draft.body + "\n"
+    assert (statement.title, statement.author, statement.role) == (
+        "The Last Refuge is Resistance",
+        "Len Cooper",
+        "ILPS Chairperson",
+    )
+    assert str(statement.date) == "1 March 2024"
+    assert statement.source == RAFAH
+
+
+def test_a_draft_with_gaps_fails_validation_exactly_there(entries: tuple[Entry, ...]) -> None:
+    """A draft lacking date, author and body loads, says what is missing, and fails only there."""
+    draft = draft_from_entry(_entry(entries, "Photos from the march"))
+    text = statement_yaml(draft, now=NOW)
+    assert "# Missing from the post: date, author, body; fill them in" in text
+    assert "\nauthor:  # the post names no author: who signed it?\n" in text
+    with pytest.raises(ValidationError) as error:
+        Statement.model_validate(yaml.safe_load(text))
+    assert {problem["loc"][0] for problem in error.value.errors()} == {"date", "author", "body"}
+
+
+def test_awkward_text_survives_the_yaml() -> None:
+    """Colons, quotes, leading '#' or '!', '- ' lines, a broken id: all come back intact."""
+    draft = Draft(
+        guid="tag:x\nrole: injected",
+        title="#1: “Stop” — 'now'!",
+        date="2024-03",
+        author="!Bayan",
+        role=None,
+        source="https://example.org/a?b=c#d",
+        body="- one\n- two\n\n## Head: more\n\nkey: value\n\n  indented? no",
+        missing=(),
+    )
+    loaded = yaml.safe_load(statement_yaml(draft, now=NOW))
+    assert list(loaded) == ["title", "date", "author", "source", "body"]
+    assert (loaded["title"], loaded["author"], loaded["source"]) == (
+        draft.title,
+        draft.author,
+        draft.source,
+    )
+    assert loaded["body"] == draft.body + "\n"
+    assert str(Statement.model_validate(loaded).date) == "March 2024"
 
 
 @pytest.fixture

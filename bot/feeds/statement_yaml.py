@@ -1,0 +1,78 @@
+"""A draft written out as one statement of a campaign file, for organizers to check and add."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import yaml
+
+from bot.feeds.extract import SUMMARY_ONLY, Draft
+
+# What to ask organizers for when a post lacks a field the Statement model requires.
+_ASK = {
+    "title": "the post has no title",
+    "date": "the post gives no date: write YYYY-MM-DD, or YYYY-MM",
+    "author": "the post names no author: who signed it?",
+    "body": "the post has no text",
+}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line text as a literal block, so the body reads as organizers wrote it."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    )
+
+
+_Dumper.add_representer(str, _text)
+
+
+def _field(key: str, value: Any) -> str:
+    # Wide lines: a long title stays on one line instead of being folded.
+    text: str = yaml.dump({key: value}, Dumper=_Dumper, allow_unicode=True, width=1_000_000)
+    return text
+
+
+def _one_line(text: str) -> str:
+    # A line break in a comment would turn the rest of the line into YAML.
+    return " ".join(text.split())
+
+
+def statement_yaml(
+    draft: Draft, campaign_id: str | None = None, *, now: dt.datetime | None = None
+) -> str:
+    """Return a draft as one statement's YAML, with comments on its origin and its gaps."""
+    read_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    where = f" for campaign {campaign_id}" if campaign_id else ""
+    source = _one_line(draft.source or "an unknown address")
+    lines = [
+        f"# Draft statement{where}, read {read_at}",
+        f"# from {source} (post {_one_line(draft.guid)}).",
+    ]
+    gaps = [field for field in draft.missing if field in _ASK]
+    if gaps:
+        lines.append(f"# Missing from the post: {', '.join(gaps)}; fill them in before adding it.")
+    if SUMMARY_ONLY in draft.missing:
+        lines.append("# The body is only the feed's summary of the post, not the whole post.")
+    if draft.signed:
+        lines.append("# author and role are read from the signature lines closing the body; they")
+        lines.append("# are still there, like all the post says: delete what should not be sent.")
+    values = {
+        "title": draft.title,
+        # The dumper quotes it: an unquoted 2024-03-01 loads as a date, and the model wants text.
+        "date": draft.date,
+        "author": draft.author,
+        "role": draft.role,
+        "source": draft.source,
+        "body": draft.body + "\n" if draft.body else None,
+    }
+    for key, value in values.items():
+        if value is not None:
+            lines.append(_field(key, value).rstrip("\n"))
+        elif key in _ASK:
+            lines.append(f"{key}:  # {_ASK[key]}")
+    return "\n".join(lines) + "\n"
