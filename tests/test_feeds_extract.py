@@ -10,7 +10,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot.content import Statement
+from bot.campaign.content import Statement
+from bot.campaign.markup import render_blocks
 from bot.feeds.extract import (
     SUMMARY_ONLY,
     Draft,
@@ -23,7 +24,6 @@ from bot.feeds.extract import (
 )
 from bot.feeds.fetch import NotAFeed, fetch, fetch_feed
 from bot.feeds.statement_yaml import statement_yaml
-from bot.markup import render_blocks
 
 from .wordpress import (
     CHROME_WORDS,

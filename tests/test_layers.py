@@ -149,7 +149,7 @@ def test_the_check_catches_an_upward_import(tmp_path: Path, layers: list[Layer])
         "bot/handlers/public.py": "from bot.storage.models import Subscription\n",
         "bot/handlers/ok.py": "from bot.storage import rows\nfrom bot import texts\n",
         "bot/texts.py": "",
-        "bot/feeds/__init__.py": "",
+        "bot/gadgets/__init__.py": "",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +159,7 @@ def test_the_check_catches_an_upward_import(tmp_path: Path, layers: list[Layer])
 
     assert problems == [
         "bot/campaign/page.py: campaign imports telegram.ext: no Telegram here",
-        "bot/feeds/__init__.py: bot.feeds is in no layer of docs/architecture.md",
+        "bot/gadgets/__init__.py: bot.gadgets is in no layer of docs/architecture.md",
         "bot/handlers/public.py: imports the ORM models, private to bot.storage",
         "bot/storage/rows.py: storage imports bot.handlers.public (handlers), allowed:"
         " foundation, storage",

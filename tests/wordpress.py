@@ -9,7 +9,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from bot.markup import paragraphs
+from bot.campaign.markup import paragraphs
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "campaigns" / "sources" / "rafah-seed-statement.txt"
