@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from bot import i18n
+from bot.campaign.statement_files import statement_files
 from bot.campaign.yamlsafe import Located, Position, YamlError, YamlProblem, read_yaml
 
 # Telegram deep-link payloads allow 64 characters of A-Za-z0-9_- (Bot API, "Deep linking").
@@ -203,6 +204,8 @@ class Campaign(_Model):
     channels: list[Channel] = []
     # At most 20: each is a button, and a subscriber's choice is kept in 1,000 characters.
     topics: Annotated[list[Topic], Field(max_length=20)] = []
+    # The organization's RSS or Atom feed (or a page linking to it): new posts become drafts.
+    feed: Url | None = None
 
     # The same campaign in each of its other languages, all sharing this one's ids and keys.
     _variants: dict[str, Campaign] = PrivateAttr(default_factory=dict)
@@ -458,7 +461,40 @@ def load_campaign(path: Path) -> Campaign:
         raise ContentError(error.problems) from None
     if not isinstance(located.data, dict):
         raise ContentError([YamlProblem(path, Position(1, 1), "expected keys and values")])
-    return _validate(located, path)
+    documents, problems = _statement_documents(path)
+    listed = located.data.setdefault("statements", []) if documents else None
+    if isinstance(listed, list):
+        listed.extend(documents)
+    try:
+        campaign = _validate(located, path)
+    except ContentError as error:
+        raise ContentError([*error.problems, *problems]) from None
+    if problems:
+        raise ContentError(problems)
+    return campaign
+
+
+def _statement_documents(campaign_file: Path) -> tuple[list[Any], list[YamlProblem]]:
+    """Read and check the campaign's statement files; return the good ones and the problems."""
+    documents: list[Any] = []
+    problems: list[YamlProblem] = []
+    for path in statement_files(campaign_file):
+        try:
+            located = read_yaml(path)
+        except YamlError as error:
+            problems.extend(error.problems)
+            continue
+        if not isinstance(located.data, dict):
+            message = "expected one statement's keys (title:, date:, author:, body:)"
+            problems.append(YamlProblem(path, Position(1, 1), message))
+            continue
+        try:
+            Statement.model_validate(located.data)
+        except ValidationError as error:
+            problems.extend(_model_problems(error, located, path))
+            continue
+        documents.append(located.data)
+    return documents, problems
 
 
 def campaign_files(directory: Path) -> list[Path]:
