@@ -1,4 +1,4 @@
-"""The command line: run, validate, preview, export, stats."""
+"""The command line: run, validate, preview, import, export, stats."""
 
 from __future__ import annotations
 
@@ -62,6 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check campaign files")
     validate.add_argument("directory", nargs="?", type=Path, help="default: CAMPAIGNS_DIR")
     commands.add_parser("preview", help="try the bot in this terminal, offline")
+    statement = commands.add_parser(
+        "import", help="make a statement's YAML from its web page, a feed or a saved file"
+    )
+    statement.add_argument(
+        "source",
+        metavar="URL|FILE",
+        help="an article's address, a feed's (its newest post), or a saved .html or .xml file",
+    )
+    statement.add_argument(
+        "--campaign",
+        metavar="ID",
+        help="write it as a new file in the campaign's statements folder instead of printing it",
+    )
     export = commands.add_parser("export", help="print subscribers as CSV")
     export.add_argument("--campaign", help="only this campaign's subscribers")
     stats_command = commands.add_parser(
@@ -93,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.preview.run import run_preview
 
             asyncio.run(run_preview(config, load_or_fail(config.campaigns_dir)))
+        elif args.command == "import":
+            asyncio.run(import_statement(config, args.source, args.campaign))
         elif args.command == "export":
             asyncio.run(export(config, args.campaign))
         elif args.command == "stats":
@@ -231,6 +246,49 @@ async def migrate(config: Config, revision: str | None) -> None:
         finally:
             await storage.close()
     print(done or f"the database is already at schema {found.revision}")
+
+
+async def import_statement(config: Config, source: str, campaign_id: str | None) -> None:
+    """Print a statement's YAML read from a page, feed or file, or add it to a campaign."""
+    from bot.campaign.statement_files import file_name, write_statement
+    from bot.feeds.fetch import FeedError, FetchTimeout, Unreachable
+    from bot.feeds.source import read_statement
+    from bot.feeds.statement_yaml import statement_yaml
+
+    campaign_file = None
+    if campaign_id is not None:
+        content = load_or_fail(config.campaigns_dir)
+        files = {c.id: path for c, path in zip(content.campaigns, content.files, strict=True)}
+        if campaign_id not in files:
+            names = ", ".join(sorted(files))
+            raise Failure(f"import: unknown campaign {campaign_id!r} (campaigns: {names})")
+        campaign_file = files[campaign_id]
+    try:
+        draft = await read_statement(source)
+    except FeedError as error:
+        code = TRY_AGAIN if isinstance(error, FetchTimeout | Unreachable) else 1
+        raise Failure(f"import: {error}", code) from None
+    text = statement_yaml(draft, campaign_id)
+    if campaign_file is None:
+        print(text, end="")
+        gaps = [field for field in draft.missing if field in ("title", "date", "author", "body")]
+        if gaps:
+            print(f"missing from the post: {', '.join(gaps)}", file=sys.stderr)
+        print(
+            "(one statement: save it in campaigns/<name>/statements/ as a .yaml file, or run "
+            "again with --campaign ID)",
+            file=sys.stderr,
+        )
+        return
+    written = write_statement(campaign_file, text, file_name(draft.date, draft.title))
+    print(f"written to {written}")
+    try:
+        load_campaigns(config.campaigns_dir)
+    except ContentError as error:
+        ours = [p for p in error.problems if p.path == written] or error.problems
+        lines = "\n".join(str(p) for p in ours)
+        raise Failure(f"{lines}\nfill in what is missing, then `validate` and /reload") from None
+    print("the campaign validates: /reload in Telegram (or restart the bot) to serve it")
 
 
 async def export(config: Config, campaign_id: str | None) -> None:
