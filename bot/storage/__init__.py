@@ -1,12 +1,14 @@
 """What the bot remembers, behind one `Storage`: subscriptions, preferences, pledges,
-broadcasts with their outbox, reports and the audit log, each part in a module of its own."""
+broadcasts with their outbox, campaign feeds, reports and the audit log, each part in a module
+of its own."""
 
 from __future__ import annotations
 
 from bot.storage.audience import Audience, version_for
 from bot.storage.broadcasts import BroadcastDraft, Broadcasts, Progress
 from bot.storage.engine import Clock, async_url, sqlite_file
-from bot.storage.models import BroadcastState, Outcome, Status, metadata
+from bot.storage.feeds import FeedPoll, FeedPost, Feeds
+from bot.storage.models import BroadcastState, FeedItemState, Outcome, Status, metadata
 from bot.storage.outbox import MAX_ATTEMPTS, Job, Outbox, Result
 from bot.storage.pledges import Pledges
 from bot.storage.preferences import Preferences
@@ -21,6 +23,9 @@ __all__ = [
     "BroadcastState",
     "CampaignStats",
     "Clock",
+    "FeedItemState",
+    "FeedPoll",
+    "FeedPost",
     "Job",
     "Outcome",
     "Progress",
@@ -36,7 +41,7 @@ __all__ = [
 ]
 
 
-class Storage(Subscribers, Preferences, Pledges, Broadcasts, Outbox, Reports, Privacy):
+class Storage(Subscribers, Preferences, Pledges, Broadcasts, Outbox, Feeds, Reports, Privacy):
     """The bot's database, behind intention-named async methods returning plain values.
 
     One object with every method (`storage.subscribe(...)`, `storage.claim_jobs(...)`), put

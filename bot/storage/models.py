@@ -167,3 +167,53 @@ class Pledge(Base):
     action: Mapped[str] = mapped_column(String(16), primary_key=True)  # content.action_key
     pledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class FeedState(Base):
+    """How a campaign's feed was last polled (migration 0005): what to send to skip an
+    unchanged feed, and the current run of failures."""
+
+    __tablename__ = "feed_states"
+
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))  # as the campaign file gives it
+    # Where the feed itself was found (a page's feed, after redirects): polled, conditionally,
+    # while it works; forgotten at a failure, so the next poll starts from `url` again.
+    feed_url: Mapped[str | None] = mapped_column(String(2000))
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row, since the last read
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # None: never read
+
+
+class FeedItemState(StrEnum):
+    """Where one post of a campaign's feed stands."""
+
+    BACKLOG = "backlog"  # already there when the feed was first read: never offered
+    DRAFTED = "drafted"  # offered to the organizers, waiting for a press
+    ADDED = "added"
+    IGNORED = "ignored"
+
+
+class FeedItem(Base):
+    """One post seen in a campaign's feed, claimed once (migration 0005)."""
+
+    __tablename__ = "feed_items"
+    __table_args__ = (
+        Index("ux_feed_items_campaign_guid", "campaign_id", "guid", unique=True),
+        # Ids appear in buttons: never hand one out twice.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    guid: Mapped[str] = mapped_column(String(1000))
+    digest: Mapped[str] = mapped_column(String(64))  # of the entry as the feed gave it
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Draft's fields, when drafted
+    decided_by: Mapped[int | None] = mapped_column(BigInteger, index=True)  # an organizer
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    file: Mapped[str | None] = mapped_column(String(1000))  # the statement file written

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 
 from bot.storage.engine import Database
-from bot.storage.models import AuditEntry, Broadcast, Delivery, Pledge, Preference, Subscription
+from bot.storage.models import (
+    AuditEntry,
+    Broadcast,
+    Delivery,
+    FeedItem,
+    Pledge,
+    Preference,
+    Subscription,
+)
 from bot.storage.subscribers import SubscriptionRecord, subscription_record
 
 
@@ -21,6 +29,7 @@ class StoredAbout:
     broadcasts_created: int
     pledges: int = 0
     language: str | None = None
+    feed_decisions: int = 0  # drafts from a campaign's feed this organizer added or ignored
 
 
 class Privacy(Database):
@@ -48,8 +57,17 @@ class Privacy(Database):
             language = await session.scalar(
                 select(Preference.language).where(Preference.chat_id == user_id)
             )
+            decisions = await session.scalar(
+                select(func.count()).where(FeedItem.decided_by == user_id)
+            )
         return StoredAbout(
-            subscriptions, deliveries or 0, audit or 0, created or 0, pledges or 0, language
+            subscriptions,
+            deliveries or 0,
+            audit or 0,
+            created or 0,
+            pledges or 0,
+            language,
+            decisions or 0,
         )
 
     async def forget(self, user_id: int) -> int:
@@ -63,6 +81,8 @@ class Privacy(Database):
                 delete(Preference).where(Preference.chat_id == user_id),
                 delete(AuditEntry).where(AuditEntry.admin_id == user_id),
                 update(Broadcast).where(Broadcast.created_by == user_id).values(created_by=None),
+                # The decision stays (the post must not be offered again), without its author.
+                update(FeedItem).where(FeedItem.decided_by == user_id).values(decided_by=None),
                 update(Broadcast)
                 .where(Broadcast.status_chat_id == user_id)
                 .values(status_chat_id=None, status_message_id=None),
