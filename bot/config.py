@@ -61,6 +61,7 @@ class Config:
     pledge_reminder: dt.timedelta = dt.timedelta(days=1)  # how long before an action
     metrics_port: int | None = None  # None: no /metrics when polling (a webhook serves it)
     metrics_listen: str = "127.0.0.1"
+    feed_interval: float = 900.0  # seconds between polls of the campaigns' feeds; 0: never
 
     @property
     def zone(self) -> ZoneInfo:
@@ -162,6 +163,20 @@ def _parse_pledge_reminder(text: str) -> dt.timedelta:
     return lead
 
 
+FEED_INTERVAL_RANGE = (60, 86400)  # a minute is polite to a small site; a day is still news
+
+
+def _parse_feed_interval(text: str) -> float:
+    value = text.strip() or "900"
+    low, high = FEED_INTERVAL_RANGE
+    if not value.isdigit() or not (int(value) == 0 or low <= int(value) <= high):
+        raise ConfigError(
+            f"FEED_INTERVAL: {text!r} must be 0 (never poll the campaigns' feeds) or a number "
+            f"of seconds from {low} to {high} (e.g. 900, every 15 minutes)"
+        )
+    return float(value)
+
+
 GROUP_POLICIES = ("anyone", "organizers")
 
 
@@ -251,4 +266,5 @@ def load_config(
         pledge_reminder=_parse_pledge_reminder(values.get("PLEDGE_REMINDER", "")),
         metrics_port=_parse_metrics_port(values),
         metrics_listen=values.get("METRICS_LISTEN", "").strip() or "127.0.0.1",
+        feed_interval=_parse_feed_interval(values.get("FEED_INTERVAL", "")),
     )

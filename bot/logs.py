@@ -135,7 +135,17 @@ def configure_logging(
     root.setLevel(level)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token; alembic
     # narrates each step of a migration (our own log says what it did).
-    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic"):
+    # trafilatura and htmldate, reading a campaign's web pages, log the pages' text at DEBUG.
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "aiosqlite",
+        "asyncio",
+        "alembic",
+        "trafilatura",
+        "htmldate",
+        "courlan",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # At DEBUG, python-telegram-bot logs whole updates and replies: people's names and messages.
     # Our own modules may be verbose; the library never below INFO.

@@ -156,6 +156,9 @@ REMINDER = N_("⏰ Reminder: you said you are in.\n\n{action}")
 STATS_PLEDGES = N_("<b>Pledges</b> (people who said “I'm in”)")
 STATS_PLEDGE_LINE = N_("{campaign} · {title}: {count}")
 MYDATA_PLEDGES = N_("• {count} pledges to join actions (and whether you were reminded)")
+MYDATA_FEED_DECISIONS = N_(
+    "• {count} draft statements from a campaign's feed you added or ignored"
+)
 
 # Inline mode (@bot in any chat)
 INLINE_SLOGAN = N_("Slogan · {title}")
@@ -290,4 +293,68 @@ TOPICS_SAVED = N_("Saved.")
 NO_TOPICS = N_("<b>{title}</b> has no topics to choose from: subscribers get every update.")
 TOPICS_SUBSCRIBE_FIRST = N_(
     "You don't get updates from <b>{title}</b> yet. /subscribe first, then choose topics."
+)
+
+# Drafts from a campaign's feed (issue 15)
+DRAFT_HEADER = N_(
+    "📰 New post on <b>{site}</b> for <b>{campaign}</b>: a draft statement. Nothing reaches "
+    "subscribers unless you press a button below."
+)
+DRAFT_MISSING = N_("Missing from the post: {fields}.")
+DRAFT_FIELD_TITLE = N_("title")
+DRAFT_FIELD_DATE = N_("date")
+DRAFT_FIELD_AUTHOR = N_("author")
+DRAFT_FIELD_SOURCE = N_("link")
+DRAFT_FIELD_BODY = N_("text")
+DRAFT_FIELD_FULL_TEXT = N_(
+    "the full text (the feed gives a summary, and the page could not be read)"
+)
+DRAFT_FILLED_DATE = N_("It is dated {date}, the day it was read.")
+DRAFT_FILLED_AUTHOR = N_("It is signed by {organization}, the campaign's organization.")
+DRAFT_QUESTION = N_(
+    "👆 This is the draft exactly as subscribers of <b>{campaign}</b> would see it. Add it?"
+)
+DRAFT_CANNOT_ADD = N_(
+    "“{title}” cannot be added as a statement: {reason}. Ignore it, or write the statement "
+    "into the campaign's files yourself."
+)
+DRAFT_NO_TEXT = N_("the post has no text")
+DRAFT_NO_TITLE = N_("the post has no title")
+DRAFT_UNTITLED = N_("A post without a title")
+BUTTON_DRAFT_ADD = N_("✅ Add as the latest statement")
+BUTTON_DRAFT_ANNOUNCE = N_("📣 Add and announce…")
+BUTTON_DRAFT_IGNORE = N_("Ignore")
+DRAFT_ADDED = N_(
+    "✅ Added to <b>{campaign}</b>: written to <code>{path}</code>, and served from now on."
+)
+DRAFT_NOT_LATEST = N_(
+    "It is dated before “{latest}”, which stays the latest statement: /statements lists the "
+    "new one, and /announce would announce “{latest}”."
+)
+DRAFT_IGNORED = N_("Ignored: this post will not be offered again.")
+DRAFT_ALREADY_ADDED = N_("This draft was already added, by {who} on {when}.")
+DRAFT_ALREADY_IGNORED = N_("This draft was already ignored, by {who} on {when}.")
+DRAFT_BY_YOU = N_("you")
+DRAFT_BY_ORGANIZER = N_("organizer {id}")
+DRAFT_NO_CAMPAIGN = N_(
+    "The campaign {campaign} is not among the campaign files served now, so nothing was added."
+)
+DRAFT_WRITE_FAILED = N_(
+    "The statement file could not be written ({error}), so nothing was added. "
+    "The buttons still work."
+)
+DRAFT_RELOAD_FAILED = N_(
+    "The statement was written to <code>{path}</code>, but the campaign files have problems, "
+    "so I kept serving the previous content until they are fixed and /reload is sent:\n{problems}"
+)
+DRAFT_FILE_REFUSED = N_(
+    "The statement could not be added: its file had problems, so it was removed again and "
+    "nothing changed:\n{problems}"
+)
+FEED_FAILING = N_(
+    "⚠️ The feed of <b>{campaign}</b> cannot be read: {error}\n"
+    "I keep trying every {interval} and will tell you when it works again."
+)
+FEED_WORKS_AGAIN = N_(
+    "✅ The feed of <b>{campaign}</b> can be read again, after {failures} failed attempts."
 )

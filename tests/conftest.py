@@ -244,20 +244,27 @@ async def serving(
     campaigns_dir: Path = CAMPAIGNS,
     *,
     flood_guard: FloodGuard | None = None,
+    telegram: FakeTelegram | None = None,
+    feed_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
-    """Run the real Application, ADMIN as organizer, against a fresh local Bot API."""
-    api = LocalBotAPI()
-    config = Config(admins=frozenset({ADMIN}), campaigns_dir=campaigns_dir, **settings)
+    """Run the real Application, ADMIN as organizer, against a fresh local Bot API (or the
+    fake one over HTTP, when `telegram` is given). Feeds are off unless `feed_interval` is set."""
+    api = telegram.api if telegram is not None else LocalBotAPI()
+    defaults: dict[str, Any] = {"admins": frozenset({ADMIN}), "feed_interval": 0.0}
+    if telegram is not None:
+        defaults["api_url"] = telegram.url
+    config = Config(**{**defaults, "campaigns_dir": campaigns_dir, **settings})
     application = build_application(
         config,
         load_campaigns(campaigns_dir),
         storage,
         token=TOKEN,
-        request=LocalRequest(api),
+        request=LocalRequest(api) if telegram is None else None,
         sender_options=FAST_SENDER,
         flood_guard=flood_guard,
         pacer=fast_pacer(),
+        feed_options=feed_options,
     )
     async with running(application):
         yield Harness(application, api, storage)

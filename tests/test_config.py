@@ -60,6 +60,9 @@ def test_token_never_appears_in_repr() -> None:
         ({"METRICS_PORT": "65536"}, "METRICS_PORT: '65536' is not a port number"),
         ({"METRICS_PORT": "-1"}, "METRICS_PORT: '-1' is not a port number"),
         ({"METRICS_PORT": "nine"}, "METRICS_PORT: 'nine' is not a port number"),
+        ({"FEED_INTERVAL": "30"}, "FEED_INTERVAL: '30' must be 0 (never poll"),
+        ({"FEED_INTERVAL": "15m"}, "FEED_INTERVAL: '15m' must be 0 (never poll"),
+        ({"FEED_INTERVAL": "86401"}, "FEED_INTERVAL: '86401' must be 0"),
         (
             {
                 "METRICS_PORT": "9108",
@@ -155,3 +158,10 @@ def test_metrics_port_is_off_unless_set() -> None:
     config = load_config({"METRICS_PORT": " 9108 ", "METRICS_LISTEN": "0.0.0.0"}, env_file=None)
     assert (config.metrics_port, config.metrics_listen) == (9108, "0.0.0.0")
     assert load_config({"METRICS_PORT": "9108"}, env_file=None).metrics_listen == "127.0.0.1"
+
+
+def test_feed_interval_is_15_minutes_unless_set() -> None:
+    """FEED_INTERVAL is 900 seconds by default, 0 switches feeds off, and it is read when set."""
+    assert load_config({}, env_file=None).feed_interval == 900
+    assert load_config({"FEED_INTERVAL": "0"}, env_file=None).feed_interval == 0
+    assert load_config({"FEED_INTERVAL": " 3600 "}, env_file=None).feed_interval == 3600

@@ -41,6 +41,7 @@ def shown_counts(mydata: str) -> dict[str, int]:
         ("audit_log", r"• (\d+) organizer actions"),
         ("broadcasts", r"• (\d+) broadcasts you created"),
         ("pledges", r"• (\d+) pledges to join actions"),
+        ("feed_items", r"• (\d+) draft statements from a campaign's feed"),
     ):
         found = re.search(pattern, mydata)
         counts[table] = int(found[1]) if found else 0

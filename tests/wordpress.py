@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 from pathlib import Path
 from types import TracebackType
@@ -376,6 +377,12 @@ class WordPressSite:
     def __init__(self) -> None:
         self.port = 0
         self.requests: list[tuple[str, dict[str, str]]] = []  # path and headers, as they came
+        self.asked: list[str] = []  # path with its query, as each request came
+        self.answers: list[tuple[str, int]] = []  # path with its query, and the status answered
+        # The feed's <item>s, when a test sets them (served with an ETag of their own); else
+        # the three posts of feed_items.
+        self.items: list[str] | None = None
+        self.down = False  # the feed answers 503 while set
         self.sent: dict[str, int] = {}  # body bytes each streaming handler managed to write
         self.finished: set[str] = set()  # streaming handlers that wrote their whole body
         self._release = asyncio.Event()  # ends the handlers that would otherwise never answer
@@ -429,9 +436,26 @@ class WordPressSite:
     @web.middleware
     async def _record(self, request: web.Request, handler: web.Handler) -> web.StreamResponse:
         self.requests.append((request.path, dict(request.headers)))
-        return await handler(request)
+        self.asked.append(request.path_qs)
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            self.answers.append((request.path_qs, error.status))
+            raise
+        self.answers.append((request.path_qs, response.status))
+        return response
 
     async def _feed(self, request: web.Request) -> web.Response:
+        if self.down:
+            raise web.HTTPServiceUnavailable()
+        if self.items is not None:
+            body = rss(self.base, self.items)
+            etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers={"ETag": etag})
+            return web.Response(
+                body=body, content_type="application/rss+xml", headers={"ETag": etag}
+            )
         # WordPress answers 304 when either validator matches, as most servers do.
         if request.headers.get("If-None-Match") == ETAG or (
             request.headers.get("If-Modified-Since") == LAST_MODIFIED

@@ -284,12 +284,24 @@ async def announce(update: Update, context: BotContext) -> None:
     if rest.strip():
         await chat.send_message(_(texts.ANNOUNCE_USAGE))
         return
+    await offer_statement(update, context, campaign, send_at, audience)
+
+
+async def offer_statement(
+    update: Update,
+    context: BotContext,
+    campaign: Campaign,
+    send_at: dt.datetime | None = None,
+    audience: Audience | None = None,
+) -> None:
+    """Show the campaign's latest statement as a broadcast preview, with Send and Cancel."""
     # Each reader gets the statement, and the words around it, in their language.
     versions = {}
     for language in campaign.languages:
         with i18n.speaking(language):
             version = campaign.in_language(language)
             versions[language] = render.statement(version, version.statement)
+    audience = audience or Audience(None, None, campaign.base.language)
     await _offer(update, context, campaign, "statement", versions, send_at, audience)
 
 
@@ -546,18 +558,33 @@ async def reload(update: Update, context: BotContext) -> None:
     """Re-read the campaign files; on any problem keep the previous content."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
+    error = await reload_campaigns(context, user.id)
+    if error is not None:
+        await chat.send_message(_(texts.RELOAD_FAILED).format(problems=problem_list(error)))
+        return
+    summary = render.summary(context.content)
+    await chat.send_message(_(texts.RELOADED).format(summary=escape(summary)))
+
+
+async def reload_campaigns(context: BotContext, organizer: int) -> ContentError | None:
+    """Re-read the campaign files and serve them; on a problem keep the previous content and
+    return what is wrong. Audited either way."""
     services = context.services
     try:
         content = load_campaigns(services.config.campaigns_dir)
     except ContentError as error:
-        await services.storage.audit(user.id, "reload_failed", f"{len(error.problems)} problems")
-        problems = "\n".join(escape(str(p)) for p in error.problems[:20])
-        await chat.send_message(_(texts.RELOAD_FAILED).format(problems=f"<code>{problems}</code>"))
-        return
+        await services.storage.audit(organizer, "reload_failed", f"{len(error.problems)} problems")
+        return error
     services.content = content
     await channels.sync(context.bot, services.storage, content)
-    await services.storage.audit(user.id, "reload", render.summary(content))
-    await chat.send_message(_(texts.RELOADED).format(summary=escape(render.summary(content))))
+    await services.storage.audit(organizer, "reload", render.summary(content))
+    return None
+
+
+def problem_list(error: ContentError) -> str:
+    """Return the first problems of the campaign files, located, for a message."""
+    problems = "\n".join(escape(str(p)) for p in error.problems[:20])
+    return f"<code>{problems}</code>"
 
 
 async def refuse(update: Update, context: BotContext) -> None:

@@ -26,6 +26,7 @@ class Services:
     storage: Storage
     flood_guard: FloodGuard = field(default_factory=FloodGuard)
     sender_options: dict[str, Any] = field(default_factory=dict)
+    feed_options: dict[str, Any] = field(default_factory=dict)  # FeedWatch's, for the tests
     pacer: Pacer = field(default_factory=Pacer)  # shared by the sender and the bot's replies
     sender: Sender | None = None
     sender_task: asyncio.Task[None] | None = None

@@ -38,11 +38,12 @@ from bot import i18n, texts
 from bot.campaign.content import Content
 from bot.config import Config
 from bot.delivery import channels
+from bot.delivery.feed_watch import FeedWatch
 from bot.delivery.http import AiohttpRequest
 from bot.delivery.pacing import PacedRequest, Pacer
 from bot.delivery.reminders import Reminders
 from bot.delivery.sender import Sender
-from bot.handlers import admin, inline, preferences, public
+from bot.handlers import admin, drafts, inline, preferences, public
 from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.flood import FloodGuard
 from bot.i18n import gettext as _
@@ -137,6 +138,7 @@ def build_application(
     sender_options: dict[str, Any] | None = None,
     flood_guard: FloodGuard | None = None,
     pacer: Pacer | None = None,
+    feed_options: dict[str, Any] | None = None,
 ) -> BotApplication:
     """Build the bot: handlers, shared services, start-up and shutdown hooks.
 
@@ -171,6 +173,7 @@ def build_application(
         flood_guard=flood_guard or FloodGuard(),
         sender_options=options,
         pacer=pacer,
+        feed_options=feed_options or {},
     )
     _add_handlers(application, config)
     application.add_error_handler(_on_error)
@@ -200,6 +203,11 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     )
     application.add_handler(
         CallbackQueryHandler(admin.stop_button_pressed, pattern=r"^bc:(stop|halt|keep):\d{1,12}$")
+    )
+    # Organizers' drafts from campaign feeds. A CallbackQueryHandler takes no filters: the
+    # handler checks the presser against BOT_ADMINS at every press, as confirm_button does.
+    application.add_handler(
+        CallbackQueryHandler(drafts.draft_button, pattern=r"^fd:(add|ann|ign):\d{1,12}$")
     )
     application.add_handler(
         CallbackQueryHandler(
@@ -305,15 +313,19 @@ async def _send_while_elected(application: BotApplication) -> None:
             ).run(),
             name="reminders",
         )
+        helpers = [reminding]
+        if services.config.feed_interval > 0:
+            helpers.append(asyncio.create_task(_watch_feeds(application).run(), name="feeds"))
         lost = asyncio.create_task(lock.lost(), name="sender-lock")
         try:
             await asyncio.wait((sending, lost), return_when=asyncio.FIRST_COMPLETED)
         finally:
             services.sender = None
             lost.cancel()
-            reminding.cancel()
+            for helper in helpers:
+                helper.cancel()
             sending.cancel()
-            await asyncio.wait((sending, reminding))  # the sender stores what it knows
+            await asyncio.wait((sending, *helpers))  # the sender stores what it knows
             await lock.release()
         if not sending.cancelled() and (error := sending.exception()) is not None:
             # The database went away mid-send, or a bug: either way broadcasts must not
@@ -325,6 +337,20 @@ async def _send_while_elected(application: BotApplication) -> None:
             await asyncio.sleep(SENDER_RESTART_DELAY)
             continue
         logger.warning("lost the sender lock (database connection); another process may send")
+
+
+def _watch_feeds(application: BotApplication) -> FeedWatch:
+    """Return the watcher of the campaigns' feeds, for the process that sends."""
+    services: Services = application.bot_data["services"]
+    return FeedWatch(
+        application.bot,
+        services.storage,
+        lambda: services.content,
+        organizers=services.config.admins,
+        interval=services.config.feed_interval,
+        language_of=services.languages.of,
+        **services.feed_options,
+    )
 
 
 def _sender_stopped(task: asyncio.Task[None]) -> None:
