@@ -340,3 +340,19 @@ async def test_of_two_processes_only_the_sending_one_polls(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_without_organizers_no_feed_is_polled(
+    storage: Storage, tmp_path: Path, site: WordPressSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With nobody in BOT_ADMINS no post is claimed, since none could be offered: the feed is
+    left alone and the log says why."""
+    folder = campaigns_with_feed(tmp_path, site.url(FEED))
+    with caplog.at_level(logging.WARNING, logger="bot.delivery.feed_watch"):
+        async with serving(storage, folder, admins=frozenset(), feed_interval=0.05):
+            await until(
+                lambda: any("feeds not polled" in r.getMessage() for r in caplog.records),
+                "the warning",
+            )
+            await asyncio.sleep(0.3)
+    assert polls(site) == 0

@@ -148,6 +148,10 @@ class FeedWatch:
 
     async def run(self) -> None:
         """Poll every feed now and then every `interval` seconds, until cancelled."""
+        if not self.organizers:
+            # A post claimed with nobody to offer it to would never be offered: wait for them.
+            logger.warning("no organizers (BOT_ADMINS) to offer drafts to: feeds not polled")
+            return
         async with aiohttp.ClientSession() as session:
             while True:
                 try:
