@@ -186,7 +186,7 @@ class FeedWatch:
         except FeedError as error:
             await self._failed(campaign, url, error)
             return 0
-        offered = await self._take(session, campaign, entries, first=not known)
+        offered = await self.take(session, campaign, entries, first=not known)
         # The validators are stored only now: had the posts not been taken, the next poll's
         # 304 would hide them for good.
         ended = await self.storage.record_feed_read(
@@ -203,7 +203,7 @@ class FeedWatch:
             )
         return offered
 
-    async def _take(
+    async def take(
         self,
         session: aiohttp.ClientSession,
         campaign: Campaign,

@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import shutil
 import sys
 import tempfile
 import threading
+from pathlib import Path
 from typing import Any, TextIO
 
+import aiohttp
 from telegram import Update
 
-from bot.campaign.content import Content
+from bot.campaign.content import Content, load_campaigns
 from bot.config import Config
+from bot.delivery.feed_watch import FeedWatch
+from bot.feeds.extract import read_feed
+from bot.feeds.fetch import FeedError, looks_like_feed
 from bot.handlers.context import BotApplication, Services
 from bot.handlers.flood import FloodGuard
 from bot.preview.console import to_terminal
@@ -36,7 +42,8 @@ solidarity-bot preview: the real bot, offline (no token, no network).
 You are Telegram user {user}, an organizer here, in a private chat with the bot.
 Type a command (/start, /statement, /subscribe, /broadcast hello, ...), a button's number
 to press it, @bot words to see what inline mode offers, :group or :private to switch chats,
-:lang ar (or es, en, ...) to set your Telegram app's language, :quit to leave.
+:lang ar (or es, en, ...) to set your Telegram app's language, :feed FILE to read a saved RSS
+or Atom feed as if it were the first campaign's `feed:`, :quit to leave.
 A \\n in what you type is a line break (for a broadcast with [ar] or [es] lines).
 """
 
@@ -87,6 +94,9 @@ class Console:
             self.language_code = line.partition(" ")[2].strip() or "en"
             self.say(f"(your Telegram app now speaks {self.language_code!r})")
             return True
+        if line.startswith(":feed"):
+            await self.read_feed(Path(line.partition(" ")[2].strip()))
+            return True
         if line.startswith("@"):  # inline mode: what typing @bot in any chat offers
             query = line.partition(" ")[2]
             await self.feed(
@@ -128,6 +138,35 @@ class Console:
             language_code=self.language_code,
         )
         await self.feed(update)
+
+    async def read_feed(self, path: Path) -> None:
+        """Offer the new posts of a saved feed to the preview organizer, as the watcher would."""
+        services: Services = self.application.bot_data["services"]
+        campaign = services.content.campaigns[0]
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+            if not looks_like_feed(data):
+                raise FeedError(f"{path} is not an RSS or Atom feed (a page? try `import`)")
+            where = await asyncio.to_thread(path.resolve)
+            entries = read_feed(data, where.as_uri())
+        except (OSError, FeedError) as error:
+            self.say(f"(cannot read the feed: {getattr(error, 'strerror', None) or error})")
+            return
+        watch = FeedWatch(
+            self.application.bot,
+            services.storage,
+            lambda: services.content,
+            organizers=frozenset({PREVIEW_USER}),
+            interval=0,
+        )
+        first = await services.storage.feed_poll(campaign.id) is None
+        # Offline: a post the feed cuts short cannot be completed from its page here.
+        async with aiohttp.ClientSession() as session:
+            offered = await watch.take(session, campaign, entries, first=first)
+        await services.storage.record_feed_read(campaign.id, str(path), str(path), None, None)
+        self.show_new_calls()
+        if not offered:
+            self.say(f"(no new post in {path} for {campaign.id}: each is offered once)")
 
     async def feed(self, update: dict[str, Any]) -> None:
         """Process one update through the application, then show what the bot did."""
@@ -236,7 +275,17 @@ async def run_preview(
         # pointed at a real database it would mark real broadcasts sent.
         storage = await Storage.open(f"sqlite:///{scratch}/preview.db")
         api = LocalBotAPI()
-        preview_config = dataclasses.replace(config, admins=config.admins | {PREVIEW_USER})
+        # A copy of the campaigns: a draft added in the preview is written there, not into
+        # the organizer's files. Feeds are read with :feed only: the preview stays offline.
+        campaigns = Path(scratch) / "campaigns"
+        shutil.copytree(config.campaigns_dir, campaigns)
+        content = load_campaigns(campaigns)
+        preview_config = dataclasses.replace(
+            config,
+            admins=config.admins | {PREVIEW_USER},
+            campaigns_dir=campaigns,
+            feed_interval=0,
+        )
         application = build_application(
             preview_config,
             content,
