@@ -74,16 +74,8 @@ def statement_yaml(
     if draft.signed:
         lines.append("# author and role are read from the signature lines closing the body; they")
         lines.append("# are still there, like all the post says: delete what should not be sent.")
-    values = {
-        "title": draft.title,
-        # The dumper quotes it: an unquoted 2024-03-01 loads as a date, and the model wants text.
-        "date": draft.date,
-        "author": draft.author,
-        "role": draft.role,
-        "source": draft.source,
-        "body": draft.body + "\n" if draft.body else None,
-    }
-    for key, value in values.items():
+    # The dumper quotes the date: an unquoted 2024-03-01 loads as a date; the model wants text.
+    for key, value in _fields(draft).items():
         if value is not None:
             lines.append(_field(key, value).rstrip("\n"))
         elif key in _ASK:
@@ -125,7 +117,16 @@ def lacking(draft: Draft) -> tuple[str, ...]:
 
 def as_statement(draft: Draft) -> Statement | None:
     """Return a completed draft as the Statement its YAML loads as, or None if it is not one."""
-    fields = {
+    fields = _fields(draft)
+    try:
+        return Statement.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError:
+        return None
+
+
+def _fields(draft: Draft) -> dict[str, str | None]:
+    """Return a draft's values under the keys of a statement, in the order they are written."""
+    return {
         "title": draft.title,
         "date": draft.date,
         "author": draft.author,
@@ -133,7 +134,3 @@ def as_statement(draft: Draft) -> Statement | None:
         "source": draft.source,
         "body": draft.body + "\n" if draft.body else None,
     }
-    try:
-        return Statement.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError:
-        return None

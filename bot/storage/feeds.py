@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.engine import Database
 from bot.storage.models import FeedItem, FeedItemState, FeedState
@@ -100,10 +101,7 @@ class Feeds(Database):
         validators); return how many failures in a row it ends."""
         now = self.clock()
         async with self._session.begin() as session:
-            row = await session.get(FeedState, campaign_id, with_for_update=True)
-            if row is None:
-                row = FeedState(campaign_id=campaign_id, url=url, failures=0)
-                session.add(row)
+            row = await _state_row(session, campaign_id, url)
             ended = row.failures if row.url == url else 0
             row.url, row.feed_url = url, feed_url
             row.etag, row.last_modified = etag, last_modified
@@ -115,10 +113,7 @@ class Feeds(Database):
         """Record a failed poll of a campaign's feed; return how many failed in a row."""
         now = self.clock()
         async with self._session.begin() as session:
-            row = await session.get(FeedState, campaign_id, with_for_update=True)
-            if row is None:
-                row = FeedState(campaign_id=campaign_id, url=url, failures=0)
-                session.add(row)
+            row = await _state_row(session, campaign_id, url)
             if row.url != url:  # a new address starts afresh, as if never read
                 row.url, row.read_at, row.failures = url, None, 0
             # The next poll starts from the address in the campaign file, unconditionally: the
@@ -218,3 +213,12 @@ class Feeds(Database):
                 )
             )
         return bool(getattr(result, "rowcount", 0))
+
+
+async def _state_row(session: AsyncSession, campaign_id: str, url: str) -> FeedState:
+    """Return a campaign's feed state, locked for this transaction; a new one if it has none."""
+    row = await session.get(FeedState, campaign_id, with_for_update=True)
+    if row is None:
+        row = FeedState(campaign_id=campaign_id, url=url, failures=0)
+        session.add(row)
+    return row
