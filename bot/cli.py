@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import sys
@@ -250,27 +251,30 @@ async def migrate(config: Config, revision: str | None) -> None:
 
 async def import_statement(config: Config, source: str, campaign_id: str | None) -> None:
     """Print a statement's YAML read from a page, feed or file, or add it to a campaign."""
-    from bot.campaign.statement_files import file_name, write_statement
-    from bot.feeds.fetch import FeedError, FetchTimeout, Unreachable
+    from bot.campaign.statement_files import file_name, statements_folder, write_statement
+    from bot.feeds.fetch import FeedError, FetchTimeout, HttpStatus, Unreachable
     from bot.feeds.source import read_statement
-    from bot.feeds.statement_yaml import statement_yaml
+    from bot.feeds.statement_yaml import complete, lacking, statement_yaml
 
-    campaign_file = None
+    target = None
     if campaign_id is not None:
         content = load_or_fail(config.campaigns_dir)
-        files = {c.id: path for c, path in zip(content.campaigns, content.files, strict=True)}
-        if campaign_id not in files:
-            names = ", ".join(sorted(files))
+        found = dict(zip((c.id for c in content.campaigns), content.files, strict=True))
+        if campaign_id not in found:
+            names = ", ".join(sorted(found))
             raise Failure(f"import: unknown campaign {campaign_id!r} (campaigns: {names})")
-        campaign_file = files[campaign_id]
+        campaign = next(c for c in content.campaigns if c.id == campaign_id)
+        target = (campaign, found[campaign_id])
     try:
         draft = await read_statement(source)
     except FeedError as error:
-        code = TRY_AGAIN if isinstance(error, FetchTimeout | Unreachable) else 1
-        raise Failure(f"import: {error}", code) from None
-    text = statement_yaml(draft, campaign_id)
-    if campaign_file is None:
-        print(text, end="")
+        # The site down (5xx), busy (429), slow or out of reach may pass by itself.
+        passing = isinstance(error, FetchTimeout | Unreachable) or (
+            isinstance(error, HttpStatus) and (error.status >= 500 or error.status == 429)
+        )
+        raise Failure(f"import: {error}", TRY_AGAIN if passing else 1) from None
+    if target is None:
+        print(statement_yaml(draft), end="")
         gaps = [field for field in draft.missing if field in ("title", "date", "author", "body")]
         if gaps:
             print(f"missing from the post: {', '.join(gaps)}", file=sys.stderr)
@@ -280,14 +284,33 @@ async def import_statement(config: Config, source: str, campaign_id: str | None)
             file=sys.stderr,
         )
         return
-    written = write_statement(campaign_file, text, file_name(draft.date, draft.title))
-    print(f"written to {written}")
+    campaign, campaign_file = target
+    # As the bot's Add does: no date, the day it was read; no author, the organization.
+    today = dt.datetime.now(config.zone).date()
+    draft, filled = complete(draft, campaign.organization, today)
+    if missing := lacking(draft):
+        raise Failure(
+            f"import: the post has no {' and no '.join(missing)}, so nothing was written "
+            "(without --campaign it is printed, to finish by hand)"
+        )
+    text = statement_yaml(draft, campaign_id, filled=filled)
+    try:
+        written = write_statement(campaign_file, text, file_name(draft.date, draft.title))
+    except OSError as error:
+        folder = statements_folder(campaign_file)
+        raise Failure(f"import: cannot write into {folder}: {error.strerror or error}") from None
     try:
         load_campaigns(config.campaigns_dir)
     except ContentError as error:
-        ours = [p for p in error.problems if p.path == written] or error.problems
-        lines = "\n".join(str(p) for p in ours)
-        raise Failure(f"{lines}\nfill in what is missing, then `validate` and /reload") from None
+        ours = [p for p in error.problems if p.path == written]
+        lines = "\n".join(str(p) for p in ours or error.problems)
+        if ours:  # our own file would break the campaigns: take it back
+            written.unlink(missing_ok=True)
+            raise Failure(f"{lines}\nimport: the statement was refused; nothing kept") from None
+        raise Failure(f"written to {written}, but the campaigns have problems:\n{lines}") from None
+    print(f"written to {written}")
+    for key, why in filled.items():
+        print(f"{key}: {why}")
     print("the campaign validates: /reload in Telegram (or restart the bot) to serve it")
 
 

@@ -358,3 +358,8 @@ FEED_FAILING = N_(
 FEED_WORKS_AGAIN = N_(
     "✅ The feed of <b>{campaign}</b> can be read again, after {failures} failed attempts."
 )
+FEED_ALL_NEW = N_(
+    "⚠️ Every post of the feed of <b>{campaign}</b> looks new at once ({count}): the site has "
+    "most likely changed its post addresses. None was offered as a draft; new posts from now "
+    "on will be."
+)

@@ -124,9 +124,11 @@ async def test_writing_into_a_campaign_adds_a_file_that_validates(
     assert (campaigns / "rafah.yaml").read_bytes() == before
 
 
-async def test_an_incomplete_statement_says_what_to_fill_in(tmp_path: Path) -> None:
-    """A saved page with no date or signature is written with the gaps marked, and the command
-    says where, file:line:col, and exits 1."""
+async def test_a_statement_without_date_or_author_is_completed_as_add_does(
+    tmp_path: Path,
+) -> None:
+    """A saved page with no date or signature is written with the day it was read and the
+    campaign's organization, each said in the output and in a YAML comment, and it validates."""
     campaigns = tmp_path / "campaigns"
     shutil.copytree(CAMPAIGNS, campaigns)
     page = tmp_path / "bare.html"
@@ -139,13 +141,34 @@ async def test_an_incomplete_statement_says_what_to_fill_in(tmp_path: Path) -> N
 
     code, out, err = await bot_import(str(page), "--campaign", "rafah", campaigns=campaigns)
 
-    assert code == 1
+    assert code == 0, err
     [written] = (campaigns / "rafah" / "statements").iterdir()
-    assert out == f"written to {written}\n"
-    assert f"{written}:" in err
-    assert "date" in err
-    assert "author" in err
-    assert err.rstrip().endswith("fill in what is missing, then `validate` and /reload")
+    assert out.splitlines()[0] == f"written to {written}"
+    assert "date: the post gives no date: this is the day it was read" in out
+    assert "author: the post names no author: this is the campaign's organization" in out
+    text = written.read_text(encoding="utf-8")
+    assert "# date: the post gives no date: this is the day it was read" in text
+    campaign = load_campaigns(campaigns).default
+    added = next(s for s in campaign.statements if s.title == "March on Saturday")
+    assert added.author == "International League of Peoples' Struggle (ILPS)"
+    assert added.source is None  # a saved page that does not say where it was published
+
+
+async def test_a_post_without_text_is_not_written(site: WordPressSite, tmp_path: Path) -> None:
+    """The feed's newest post has a title only: with --campaign nothing is written and the
+    command says why, in one sentence, exit 1."""
+    campaigns = tmp_path / "campaigns"
+    shutil.copytree(CAMPAIGNS, campaigns)
+
+    code, out, err = await bot_import(site.url(FEED), "--campaign", "rafah", campaigns=campaigns)
+
+    assert code == 1
+    assert out == ""
+    assert err.strip() == (
+        "import: the post has no body, so nothing was written (without --campaign it is "
+        "printed, to finish by hand)"
+    )
+    assert not (campaigns / "rafah").exists()
 
 
 async def test_bad_sources_are_one_sentence(site: WordPressSite, tmp_path: Path) -> None:
@@ -156,6 +179,7 @@ async def test_bad_sources_are_one_sentence(site: WordPressSite, tmp_path: Path)
     cases = [
         ((str(tmp_path / "nope.html"),), 1, "no such file"),
         ((site.url("/en/gone"),), 1, "answered 404"),
+        ((site.url("/en/unavailable"),), 75, "answered 503"),
         ((str(garbage),), 1, "neither a web page nor an RSS or Atom feed"),
         ((site.url(PAGE), "--campaign", "nope"), 1, "unknown campaign 'nope'"),
     ]

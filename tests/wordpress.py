@@ -410,6 +410,7 @@ class WordPressSite:
             "/en/moved": self._moved,
             "/en/loop": self._loop,
             "/en/gone": self._gone,
+            "/en/unavailable": self._unavailable,
             "/en/slow": self._slow,
             "/en/trickle": self._trickle,
             "/en/huge": self._huge,
@@ -444,6 +445,9 @@ class WordPressSite:
             raise
         self.answers.append((request.path_qs, response.status))
         return response
+
+    async def _unavailable(self, request: web.Request) -> web.Response:
+        raise web.HTTPServiceUnavailable()
 
     async def _feed(self, request: web.Request) -> web.Response:
         if self.down:

@@ -51,7 +51,7 @@ def write_statement(campaign_file: Path, text: str, name: str) -> Path:
         for number in range(1, 1000):
             target = folder / (f"{name}.yaml" if number == 1 else f"{name}-{number}.yaml")
             try:
-                os.link(temporary, target)  # fails if the name is taken: nothing is replaced
+                _link(temporary, target, text)
             except FileExistsError:
                 continue
             return target
@@ -59,3 +59,16 @@ def write_statement(campaign_file: Path, text: str, name: str) -> Path:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+def _link(temporary: str, target: Path, text: str) -> None:
+    """Give the written file its name, or raise FileExistsError if the name is taken."""
+    try:
+        os.link(temporary, target)  # fails if the name is taken: nothing is replaced
+    except FileExistsError:
+        raise
+    except OSError:
+        # A filesystem without hard links (some network and bind mounts): create the name
+        # exclusively instead, which also never replaces a file.
+        with target.open("x", encoding="utf-8") as out:
+            out.write(text)

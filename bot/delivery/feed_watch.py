@@ -63,6 +63,13 @@ def entry_digest(entry: Entry) -> str:
     return hashlib.sha256(repr(entry).encode()).hexdigest()
 
 
+def same_site(url: str, site: str) -> bool:
+    """Tell whether url is on the website `site` names (its host, a www. twin, or a subdomain)."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    home = (urlsplit(site).hostname or "").removeprefix("www.")
+    return bool(host and home) and (host == home or host.endswith("." + home))
+
+
 def draft_fields(draft: Draft) -> dict[str, Any]:
     """Return a draft as the plain values stored with its post."""
     fields = dataclasses.asdict(draft)
@@ -136,6 +143,7 @@ class FeedWatch:
         language_of: Callable[[int], str | None] = lambda _chat: None,
         timeout: float = TIMEOUT,
         max_bytes: int = MAX_BYTES,
+        fetch_pages: bool = True,
     ) -> None:
         self.bot = bot
         self.storage = storage
@@ -145,6 +153,8 @@ class FeedWatch:
         self.language_of = language_of  # the language each organizer chose, if any
         self.timeout = timeout
         self.max_bytes = max_bytes
+        # False in the preview, which stays offline: a cut-short post is drafted from the feed.
+        self.fetch_pages = fetch_pages
 
     async def run(self) -> None:
         """Poll every feed now and then every `interval` seconds, until cancelled."""
@@ -164,8 +174,26 @@ class FeedWatch:
         """Poll each campaign's feed once; return how many drafts were offered."""
         offered = 0
         for campaign in self.content().campaigns:
-            if campaign.feed is not None:
+            if campaign.feed is None:
+                continue
+            try:
+                offered += await self.offer_waiting(campaign)
                 offered += await self.poll(session, campaign, campaign.feed)
+            except Exception:
+                # A bug met on one campaign's posts must not stop the others' being read.
+                logger.exception("cannot poll the feed of campaign %s", campaign.id)
+        return offered
+
+    async def offer_waiting(self, campaign: Campaign) -> int:
+        """Offer again the drafts that reached no organizer (Telegram refused, or the process
+        stopped mid-offer); return how many reached one now."""
+        offered = 0
+        for post in await self.storage.unoffered_feed_posts(campaign.id):
+            if post.draft is None:
+                continue
+            draft = stored_draft(post.draft)
+            if await self._offer(campaign, post.item_id, draft, post.seen_at.date()):
+                offered += 1
         return offered
 
     async def poll(self, session: aiohttp.ClientSession, campaign: Campaign, url: str) -> int:
@@ -182,7 +210,12 @@ class FeedWatch:
                 timeout=self.timeout,
                 max_bytes=self.max_bytes,
             )
-            entries = () if fetched.not_modified else read_feed(fetched.body, fetched.url)
+            # Parsing a large feed takes seconds: off the event loop, so replies go on meanwhile.
+            entries = (
+                ()
+                if fetched.not_modified
+                else await asyncio.to_thread(read_feed, fetched.body, fetched.url)
+            )
         except FeedError as error:
             await self._failed(campaign, url, error)
             return 0
@@ -226,6 +259,21 @@ class FeedWatch:
                 await self.storage.note_feed_edit(campaign.id, guid, digests[guid])
         new = [entry for entry in unique if entry.guid not in seen]
         wanted = {entry.guid for entry in new[: 1 if first else MAX_DRAFTS_PER_POLL]}
+        if not first and len(new) == len(unique) > MAX_DRAFTS_PER_POLL:
+            # Every post new at once, after the feed was read before: the site changed its
+            # addresses (or gives new ids at every request). Offer none; say so once.
+            wanted = set()
+            logger.warning(
+                "campaign %s: every post of its feed looks new (%d): not offered, as the site "
+                "most likely changed its post addresses",
+                campaign.id,
+                len(new),
+            )
+            await self._tell(
+                lambda: _(texts.FEED_ALL_NEW).format(
+                    campaign=escape(campaign.title), count=len(new)
+                )
+            )
         offered = 0
         for entry in new:
             if entry.guid not in wanted:
@@ -245,8 +293,8 @@ class FeedWatch:
             if item_id is None:  # another poll took it first
                 continue
             logger.info("post %s of campaign %s drafted as #%d", entry.guid, campaign.id, item_id)
-            await self._offer(campaign, item_id, draft, read_at.date())
-            offered += 1
+            if await self._offer(campaign, item_id, draft, read_at.date()):
+                offered += 1
         if len(new) > len(wanted):
             logger.info(
                 "campaign %s: %d older posts of its feed recorded as seen, not drafted",
@@ -259,8 +307,17 @@ class FeedWatch:
         self, session: aiohttp.ClientSession, campaign: Campaign, entry: Entry
     ) -> Draft:
         """Return a post's draft: from the feed, or from its page when the feed cut it short."""
-        draft = draft_from_entry(entry)
-        if entry.complete or not entry.link:
+        draft = await asyncio.to_thread(draft_from_entry, entry)
+        if entry.complete or not entry.link or not self.fetch_pages:
+            return draft
+        if not same_site(entry.link, campaign.feed or ""):
+            # A post's link is the website's word: fetched only on the site the campaign
+            # names, never some other (or internal) address a hacked feed could point to.
+            logger.warning(
+                "campaign %s: post %s links off its site; drafted from the feed",
+                campaign.id,
+                entry.guid,
+            )
             return draft
         try:
             page = await fetch(session, entry.link, timeout=self.timeout, max_bytes=self.max_bytes)
@@ -272,13 +329,15 @@ class FeedWatch:
                 error,
             )
             return draft
-        from_page = draft_from_page(page.text(), page.url, entry=entry)
+        from_page = await asyncio.to_thread(draft_from_page, page.text(), page.url, entry=entry)
         return from_page if from_page.body else draft
 
     async def _offer(
         self, campaign: Campaign, item_id: int, draft: Draft, read_on: dt.date
-    ) -> None:
-        """Send each organizer the draft, in their language, with the buttons to decide."""
+    ) -> bool:
+        """Send each organizer the draft, in their language, with the buttons to decide;
+        return whether it reached at least one (if not, the next poll offers it again)."""
+        reached = False
         for organizer in sorted(self.organizers):
             with i18n.speaking(self.language_of(organizer)):
                 parts, buttons = draft_messages(campaign, item_id, draft, read_on)
@@ -293,6 +352,11 @@ class FeedWatch:
                 logger.warning(
                     "draft #%d not offered to organizer %d: %s", item_id, organizer, error.message
                 )
+            else:
+                if not reached:  # noted at once: a stop now must not offer it again
+                    await self.storage.mark_feed_post_offered(item_id)
+                reached = True
+        return reached
 
     async def _failed(self, campaign: Campaign, url: str, error: FeedError) -> None:
         """Log a failed poll; tell the organizers at the first failure of a run of them."""

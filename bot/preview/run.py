@@ -158,9 +158,10 @@ class Console:
             lambda: services.content,
             organizers=frozenset({PREVIEW_USER}),
             interval=0,
+            fetch_pages=False,
         )
         first = await services.storage.feed_poll(campaign.id) is None
-        # Offline: a post the feed cuts short cannot be completed from its page here.
+        # Offline: a post the feed cuts short is drafted from the feed alone (fetch_pages).
         async with aiohttp.ClientSession() as session:
             offered = await watch.take(session, campaign, entries, first=first)
         await services.storage.record_feed_read(campaign.id, str(path), str(path), None, None)

@@ -176,6 +176,28 @@ class Feeds(Database):
             )
         return None if claimed is None else int(claimed)
 
+    async def mark_feed_post_offered(self, item_id: int) -> None:
+        """Note that a draft reached at least one organizer."""
+        async with self._session.begin() as session:
+            await session.execute(
+                update(FeedItem).where(FeedItem.id == item_id).values(offered_at=self.clock())
+            )
+
+    async def unoffered_feed_posts(self, campaign_id: str) -> list[FeedPost]:
+        """Return a campaign's drafts that reached no organizer yet (Telegram refused, or the
+        process stopped mid-offer), oldest first."""
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(FeedItem)
+                .where(
+                    FeedItem.campaign_id == campaign_id,
+                    FeedItem.state == FeedItemState.DRAFTED.value,
+                    FeedItem.offered_at.is_(None),
+                )
+                .order_by(FeedItem.id)
+            )
+            return [_post(row) for row in rows]
+
     async def feed_post(self, item_id: int) -> FeedPost | None:
         """Return a post seen in a feed, by its id, or None."""
         async with self._session() as session:

@@ -217,3 +217,5 @@ class FeedItem(Base):
     decided_by: Mapped[int | None] = mapped_column(BigInteger, index=True)  # an organizer
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     file: Mapped[str | None] = mapped_column(String(1000))  # the statement file written
+    # When the draft reached at least one organizer; NULL: offered again at the next poll.
+    offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

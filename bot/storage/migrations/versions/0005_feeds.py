@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.BigInteger(), nullable=True),
         sa.Column("decided_at", sa.DateTime(), nullable=True),
         sa.Column("file", sa.String(1000), nullable=True),
+        sa.Column("offered_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sqlite_autoincrement=True,
     )
