@@ -248,7 +248,7 @@ class Campaign(_Model):
 
     @property
     def statement(self) -> Statement:
-        """Return the latest statement by date (the first listed wins a tie)."""
+        """Return the latest statement by date (the last listed wins a tie)."""
         return max(reversed(self.statements), key=lambda s: s.date)
 
     @property
