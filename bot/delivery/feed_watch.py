@@ -144,6 +144,7 @@ class FeedWatch:
         timeout: float = TIMEOUT,
         max_bytes: int = MAX_BYTES,
         fetch_pages: bool = True,
+        zone: dt.tzinfo = dt.UTC,
     ) -> None:
         self.bot = bot
         self.storage = storage
@@ -155,6 +156,7 @@ class FeedWatch:
         self.max_bytes = max_bytes
         # False in the preview, which stays offline: a cut-short post is drafted from the feed.
         self.fetch_pages = fetch_pages
+        self.zone = zone  # organizers' time zone: a post's day read is the day there
 
     async def run(self) -> None:
         """Poll every feed now and then every `interval` seconds, until cancelled."""
@@ -192,7 +194,7 @@ class FeedWatch:
             if post.draft is None:
                 continue
             draft = stored_draft(post.draft)
-            if await self._offer(campaign, post.item_id, draft, post.seen_at.date()):
+            if await self._offer(campaign, post.item_id, draft, self._day(post.seen_at)):
                 offered += 1
         return offered
 
@@ -293,7 +295,7 @@ class FeedWatch:
             if item_id is None:  # another poll took it first
                 continue
             logger.info("post %s of campaign %s drafted as #%d", entry.guid, campaign.id, item_id)
-            if await self._offer(campaign, item_id, draft, read_at.date()):
+            if await self._offer(campaign, item_id, draft, self._day(read_at)):
                 offered += 1
         if len(new) > len(wanted):
             logger.info(
@@ -331,6 +333,10 @@ class FeedWatch:
             return draft
         from_page = await asyncio.to_thread(draft_from_page, page.text(), page.url, entry=entry)
         return from_page if from_page.body else draft
+
+    def _day(self, moment: dt.datetime) -> dt.date:
+        """Return the organizers' day at a moment."""
+        return moment.astimezone(self.zone).date()
 
     async def _offer(
         self, campaign: Campaign, item_id: int, draft: Draft, read_on: dt.date

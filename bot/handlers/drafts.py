@@ -89,7 +89,8 @@ async def _add(
         )
         return
     campaign, path = found
-    draft, filled = complete(stored_draft(post.draft), campaign.organization, post.seen_at.date())
+    read_on = post.seen_at.astimezone(context.services.config.zone).date()
+    draft, filled = complete(stored_draft(post.draft), campaign.organization, read_on)
     statement = None if lacking(draft) else as_statement(draft)
     if statement is None:
         reason = _(texts.DRAFT_NO_TEXT) if not draft.body.strip() else _(texts.DRAFT_NO_TITLE)

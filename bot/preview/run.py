@@ -159,6 +159,7 @@ class Console:
             organizers=frozenset({PREVIEW_USER}),
             interval=0,
             fetch_pages=False,
+            zone=services.config.zone,
         )
         first = await services.storage.feed_poll(campaign.id) is None
         # Offline: a post the feed cuts short is drafted from the feed alone (fetch_pages).

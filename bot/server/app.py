@@ -349,6 +349,7 @@ def _watch_feeds(application: BotApplication) -> FeedWatch:
         organizers=services.config.admins,
         interval=services.config.feed_interval,
         language_of=services.languages.of,
+        zone=services.config.zone,
         **services.feed_options,
     )
 
