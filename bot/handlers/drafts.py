@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 def campaign_file(content: Content, campaign_id: str) -> tuple[Campaign, Path] | None:
     """Return a served campaign and the file it was read from, or None."""
-    for campaign, path in zip(content.campaigns, content.files, strict=False):
+    for campaign, path in zip(content.campaigns, content.files, strict=True):
         if campaign.id == campaign_id:
             return campaign, path
     return None
