@@ -34,6 +34,7 @@ from .wordpress import (
     expected_body,
     feed_items,
     rss,
+    rss_item,
     seed_statement,
     statement_html,
 )
@@ -151,6 +152,11 @@ def test_a_page_without_a_stated_date_has_none() -> None:
         ),
         ('<meta property="article:published_time" content="soon">', None),
         ('<script type="application/ld+json">{not json</script>', None),
+        pytest.param(
+            '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>",
+            None,
+            id="json-ld-nested-too-deep",
+        ),
     ],
 )
 def test_a_stated_date_is_read_in_its_own_time_zone(head: str, day: str | None) -> None:
@@ -159,6 +165,23 @@ def test_a_stated_date_is_read_in_its_own_time_zone(head: str, day: str | None) 
         "</head>", head + "</head>"
     )
     assert draft_from_page(page, f"{BASE}/en/join-the-march/").date == day
+
+
+def _feed_of(*pub_dates: str | None) -> tuple[Entry, ...]:
+    """Return what read_feed gives for a feed whose posts carry these dates, in this order."""
+    items = [
+        rss_item(BASE, title=f"Post {n}", slug=f"post-{n}", post_id=n, pub_date=day)
+        for n, day in enumerate(pub_dates, 1)
+    ]
+    return read_feed(rss(BASE, items), f"{BASE}/en/feed/")
+
+
+@pytest.mark.parametrize("pub_date", ["0000-01-01", "0000-01-01T00:00:00Z"])
+def test_a_feed_date_no_calendar_holds_is_missing(pub_date: str) -> None:
+    """A date feedparser reads but datetime cannot hold (year 0) is missing, not a crash."""
+    [entry] = _feed_of(pub_date)
+    assert entry.date is None
+    assert "date" in draft_from_entry(entry).missing
 
 
 @pytest.mark.parametrize("page", ["", "   ", article_html("About us", "", published=None)])

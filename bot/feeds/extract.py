@@ -159,12 +159,15 @@ def _entry_date(item: Any) -> str | None:
         for parse in (email.utils.parsedate_to_datetime, dt.datetime.fromisoformat):
             try:
                 return parse(raw.strip()).date().isoformat()
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, OverflowError):
                 continue
     # A date feedparser could read but we could not: its UTC reading is close enough.
     parsed = item.get("published_parsed") or item.get("updated_parsed")
     if parsed:
-        return dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday).isoformat()
+        try:
+            return dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday).isoformat()
+        except (ValueError, OverflowError):
+            return None  # a struct no calendar holds, such as year 0
     return None
 
 
@@ -238,7 +241,7 @@ def _stated_date(tree: lxml.html.HtmlElement) -> str | None:
 def _json_dates(text: str) -> list[str]:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can read
         return []
     found: list[str] = []
     stack = [data]
