@@ -184,6 +184,57 @@ def test_a_feed_date_no_calendar_holds_is_missing(pub_date: str) -> None:
     assert "date" in draft_from_entry(entry).missing
 
 
+GARBAGE_DATES = [
+    "99999999999999999999",  # feedparser: 9999-12-01
+    "+99999999999",
+    "9999-12-31",
+    "2024-13-45",  # feedparser rolls it over to 2025-01-01
+    "2024-02-30",  # feedparser: 2024-03-01
+    "2024-13",
+    "1989-12-31",
+    "Sun, 31 Dec 1989 12:00:00 +0000",
+    "0001-01-01T00:00:00Z",
+]
+
+
+@pytest.mark.parametrize("value", GARBAGE_DATES)
+def test_a_garbage_date_is_missing(value: str) -> None:
+    """An impossible day, or one before 1990, gives no date, in a feed and on a page alike."""
+    [entry] = _feed_of(value)
+    assert entry.date is None
+    meta = f'<meta property="article:published_time" content="{value}">'
+    page = article_html("Join", MARCH, published=None).replace("</head>", meta + "</head>")
+    assert draft_from_page(page, f"{BASE}/en/join/").date is None
+
+
+def test_a_date_more_than_two_days_ahead_is_missing() -> None:
+    """Two days after today (UTC) is still a date somewhere on Earth; three days after is none."""
+    today = dt.datetime.now(dt.UTC).date()
+    soon, later = (today + dt.timedelta(days=days) for days in (2, 3))
+    assert [entry.date for entry in _feed_of(f"{soon}T23:00:00Z", f"{later}T01:00:00Z")] == [
+        soon.isoformat(),
+        None,
+    ]
+    for day, expected in ((soon, soon.isoformat()), (later, None)):
+        meta = f'<meta itemprop="datePublished" content="{day}">'
+        page = article_html("Join", MARCH, published=None).replace("</head>", meta + "</head>")
+        assert draft_from_page(page, f"{BASE}/en/join/").date == expected
+
+
+def test_the_first_plausible_stated_date_counts() -> None:
+    """A page's garbage date is passed over for the next date it states, and 1990 is kept."""
+    head = (
+        '<meta property="article:published_time" content="9999-12-31">'
+        '<meta itemprop="datePublished" content="1990-01-01">'
+    )
+    page = article_html("Join", MARCH, published=None).replace("</head>", head + "</head>")
+    assert draft_from_page(page, f"{BASE}/en/join/").date == "1990-01-01"
+    assert [entry.date for entry in _feed_of("1990-01-01", "19900102")] == [
+        "1990-01-01",
+        "1990-01-02",
+    ]
+
+
 @pytest.mark.parametrize("page", ["", "   ", article_html("About us", "", published=None)])
 def test_a_page_without_text_names_what_it_lacks(page: str) -> None:
     """A page with no text to extract gives an empty body, and `missing` says so."""

@@ -152,23 +152,55 @@ def _as_html(detail: Any) -> str:
     return value
 
 
+# The days a post can have been published on: none before 1990, older than the web sites that
+# publish statements (a year 0 or 122 is a broken field), and none more than two days after
+# UTC's today, within which every time zone's today falls: a 9999-12-01 would make its
+# statement the campaign's latest for ever.
+_FIRST_DAY = dt.date(1990, 1, 1)
+_DAYS_AHEAD = dt.timedelta(days=2)
+# A day written in digits, as ISO 8601 and W3C-DTF write it: 2024-03-01, 20240301, 2024-03.
+_NUMERIC_DAY = re.compile(r"^(\d{4})-?(\d\d)(?:-?(\d\d))?(?!\d)")
+
+
+def _plausible(day: dt.date) -> str | None:
+    """Return a day as YYYY-MM-DD, or None if no post can have been published on it."""
+    latest = dt.datetime.now(dt.UTC).date() + _DAYS_AHEAD
+    return day.isoformat() if _FIRST_DAY <= day <= latest else None
+
+
 def _entry_date(item: Any) -> str | None:
     """Return the post's day as its publisher's clock showed it, not as UTC's."""
-    raw = item.get("published") or item.get("updated")
+    raw = _first(item, "published", "updated")
     if isinstance(raw, str) and raw.strip():
+        text = raw.strip()
         for parse in (email.utils.parsedate_to_datetime, dt.datetime.fromisoformat):
             try:
-                return parse(raw.strip()).date().isoformat()
+                return _plausible(parse(text).date())
             except (TypeError, ValueError, IndexError, OverflowError):
                 continue
+        numeric = _NUMERIC_DAY.match(text)
+        if numeric:
+            # Read here, not by feedparser, which rolls an impossible day over: its struct for
+            # 2024-13-45 is 2025-01-01, for 2024-02-30 it is 2024-03-01.
+            year, month, day = (int(part or 1) for part in numeric.groups())
+            try:
+                return _plausible(dt.date(year, month, day))
+            except ValueError:
+                return None
     # A date feedparser could read but we could not: its UTC reading is close enough.
-    parsed = item.get("published_parsed") or item.get("updated_parsed")
+    parsed = _first(item, "published_parsed", "updated_parsed")
     if parsed:
         try:
-            return dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday).isoformat()
+            return _plausible(dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday))
         except (ValueError, OverflowError):
             return None  # a struct no calendar holds, such as year 0
     return None
+
+
+def _first(item: Any, *keys: str) -> Any:
+    """Return the first of an entry's keys that it has a value for, or None."""
+    # dict.get, not item.get: feedparser answers a missing "updated" with "published", and warns.
+    return next((value for key in keys if (value := dict.get(item, key))), None)
 
 
 def draft_from_entry(entry: Entry) -> Draft:
@@ -232,9 +264,11 @@ def _stated_date(tree: lxml.html.HtmlElement) -> str | None:
         values.extend(_json_dates(script))
     for value in values:
         try:
-            return dt.datetime.fromisoformat(value.strip()).date().isoformat()
+            day = _plausible(dt.datetime.fromisoformat(value.strip()).date())
         except ValueError:
             continue
+        if day is not None:
+            return day
     return None
 
 
