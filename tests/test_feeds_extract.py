@@ -229,10 +229,32 @@ def test_the_first_plausible_stated_date_counts() -> None:
     )
     page = article_html("Join", MARCH, published=None).replace("</head>", head + "</head>")
     assert draft_from_page(page, f"{BASE}/en/join/").date == "1990-01-01"
-    assert [entry.date for entry in _feed_of("1990-01-01", "19900102")] == [
-        "1990-01-01",
+    assert [entry.date for entry in _feed_of("19900102", "1990-01-01")] == [
         "1990-01-02",
+        "1990-01-01",
     ]
+
+
+def test_entries_come_newest_first_by_date() -> None:
+    """When every post has a date, the newest comes first, same-day posts in the feed's order."""
+    entries = _feed_of("2024-03-01", "2024-03-05T08:00:00Z", "2024-03-05T20:00:00Z", "2024-02-01")
+    assert [entry.title for entry in entries] == ["Post 2", "Post 3", "Post 1", "Post 4"]
+
+
+def test_a_feed_with_an_undated_post_keeps_its_order() -> None:
+    """One post without a date, and the feed's own order is the best there is: it is kept."""
+    entries = _feed_of("2024-03-01", None, "2024-03-05")
+    assert [entry.title for entry in entries] == ["Post 1", "Post 2", "Post 3"]
+
+
+def test_a_huge_feed_gives_its_newest_200_posts() -> None:
+    """A feed of 250 posts gives 200: the newest by date, or the first when some are undated."""
+    days = [f"{dt.date(2000, 1, 1) + dt.timedelta(days=n)}" for n in range(250)]  # oldest first
+    entries = _feed_of(*days)
+    assert len(entries) == 200
+    assert (entries[0].date, entries[-1].date) == (days[-1], days[50])
+    undated = _feed_of(*days[:-1], None)
+    assert [entry.title for entry in undated] == [f"Post {n}" for n in range(1, 201)]
 
 
 @pytest.mark.parametrize("page", ["", "   ", article_html("About us", "", published=None)])

@@ -104,13 +104,26 @@ class Draft:
     signed: bool = False  # author and role were read from closing signature lines
 
 
+# The posts of a feed that are read: a site's feed lists its latest 10 to 50, but a feed of
+# 25,000 would have the watcher look up and record every one of them at every poll.
+MAX_ENTRIES = 200
+
+
 def read_feed(data: bytes, url: str) -> tuple[Entry, ...]:
-    """Return the posts of an RSS or Atom document, newest first as the feed lists them."""
+    """Return the newest MAX_ENTRIES posts of an RSS or Atom document, newest first.
+
+    Newest by date when every post has one (same-day posts in the feed's order); otherwise in
+    the feed's own order, which lists the newest first.
+    """
     # A BytesIO, never the bytes themselves: feedparser.parse opens a string that names a file.
     parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": url})
     if not parsed.get("version") and not parsed.entries:
         raise NotAFeed(f"{url} is not an RSS or Atom feed")
-    return tuple(_entry(item) for item in parsed.entries)
+    entries = [_entry(item) for item in parsed.entries]
+    if all(entry.date for entry in entries):
+        # Stable: reverse=True keeps the feed's order among posts of the same day.
+        entries.sort(key=lambda entry: entry.date or "", reverse=True)
+    return tuple(entries[:MAX_ENTRIES])
 
 
 def _entry(item: Any) -> Entry:
