@@ -21,9 +21,10 @@ from bot.feeds.extract import (
     html_to_markup,
     read_feed,
     signature,
+    unsigned,
 )
 from bot.feeds.fetch import NotAFeed, fetch, fetch_feed
-from bot.feeds.statement_yaml import statement_yaml
+from bot.feeds.statement_yaml import as_statement, statement_yaml
 
 from .wordpress import (
     CHROME_WORDS,
@@ -87,7 +88,7 @@ def test_the_expected_body_is_the_seed_with_its_markup() -> None:
 
 
 def test_the_signature_gives_author_and_role() -> None:
-    """The closing "Len Cooper" / "ILPS Chairperson" lines sign the draft, and stay in the body."""
+    """The closing "Len Cooper" / "ILPS Chairperson" lines sign the draft, and stay in its body."""
     draft = draft_from_page(article_html("The Last Refuge is Resistance", statement_html()), RAFAH)
     assert (draft.author, draft.role, draft.signed) == ("Len Cooper", "ILPS Chairperson", True)
     assert draft.body.endswith("\n\nLen Cooper\n\nILPS Chairperson")
@@ -368,12 +369,35 @@ def test_html_becomes_campaign_markup() -> None:
         ("We stand.\n\nLen Cooper", (None, None)),
         ("We stand.\n\n- Stop the War\n- Free Palestine", (None, None)),
         ("Len Cooper wrote this.\nILPS Chairperson", (None, None)),
+        ("Len Cooper\nILPS Chairperson", (None, None)),  # a signature closes a text
         ("", (None, None)),
     ],
 )
 def test_only_a_plain_signature_is_read(body: str, signed: tuple[str | None, str | None]) -> None:
     """A name over a role closes a signed body; slogans, lists and sentences do not."""
     assert signature(body) == signed
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ("We stand.\n\nLen Cooper\nILPS Chairperson", "We stand."),
+        ("We stand.\n\nLen Cooper\n\nILPS Chairperson", "We stand."),
+        (
+            "We stand.\nFree Palestine!\nLen Cooper\n\nILPS Chairperson",
+            "We stand.\nFree Palestine!",
+        ),
+        (
+            "We stand.\n\nFree Palestine!\nLen Cooper\nILPS Chairperson",
+            "We stand.\n\nFree Palestine!",
+        ),
+        ("We stand.\n\nLen Cooper", "We stand.\n\nLen Cooper"),
+        ("Len Cooper\nILPS Chairperson", "Len Cooper\nILPS Chairperson"),
+    ],
+)
+def test_unsigned_takes_off_exactly_the_signature_lines(body: str, text: str) -> None:
+    """unsigned drops the name and role lines signature read, and nothing else."""
+    assert unsigned(body) == text
 
 
 NOW = dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.UTC)
@@ -389,7 +413,7 @@ def test_a_draft_is_written_as_a_valid_statement() -> None:
     )
     assert "\nbody: |\n  **ILPS Statement on the ‘flour massacre’" in text
     statement = Statement.model_validate(yaml.safe_load(text))
-    assert statement.body == draft.body + "\n"
+    assert statement.body == "\n\n".join(expected_body()[:-2]) + "\n"
     assert (statement.title, statement.author, statement.role) == (
         "The Last Refuge is Resistance",
         "Len Cooper",
@@ -397,6 +421,29 @@ def test_a_draft_is_written_as_a_valid_statement() -> None:
     )
     assert str(statement.date) == "1 March 2024"
     assert statement.source == RAFAH
+
+
+def test_a_signed_draft_becomes_a_statement_signed_once() -> None:
+    """A statement and its YAML take the signature lines off the body: they are author and role."""
+    draft = draft_from_page(article_html("The Last Refuge is Resistance", statement_html()), RAFAH)
+    assert draft.body.endswith("\n\nLen Cooper\n\nILPS Chairperson")
+    statement = as_statement(draft)
+    assert statement is not None
+    text = statement_yaml(draft, "rafah", now=NOW)
+    loaded = Statement.model_validate(yaml.safe_load(text))
+    for body in (statement.body, loaded.body):
+        paragraphs = body.removesuffix("\n").split("\n\n")
+        assert paragraphs == expected_body()[:-2]
+        assert paragraphs[0].startswith("**ILPS Statement on the ‘flour massacre’")
+        assert paragraphs[-1].endswith(
+            "Long live international Solidarity!\nDown with US imperialism!"
+        )
+    assert (statement.author, statement.role) == ("Len Cooper", "ILPS Chairperson")
+    assert text.count("Len Cooper") == text.count("ILPS Chairperson") == 1
+    assert (
+        "# author and role are the signature lines that closed the post, moved from\n"
+        "# the end of the body into author and role so that it is signed once.\n"
+    ) in text
 
 
 def test_a_draft_with_gaps_fails_validation_exactly_there(entries: tuple[Entry, ...]) -> None:

@@ -345,9 +345,24 @@ def signature(body: str) -> tuple[str | None, str | None]:
     if len(tail) < 2:
         return None, None
     name, role = (line.strip() for line in tail[-2:])
-    if _NAME.match(name) and _ROLE.match(role) and not role.endswith(","):
-        return name, role
-    return None, None
+    if not (_NAME.match(name) and _ROLE.match(role)) or role.endswith(","):
+        return None, None
+    if not _before_signature(body):
+        return None, None  # a signature closes a text: a name and a role alone are the text
+    return name, role
+
+
+def unsigned(body: str) -> str:
+    """Return a body without the signature lines it closes with, or as it is if it has none."""
+    name, _ = signature(body)
+    return body if name is None else _before_signature(body)
+
+
+def _before_signature(body: str) -> str:
+    """Return what a body says before its last two lines of text, a signature's name and role."""
+    lines = body.split("\n")
+    text = [number for number, line in enumerate(lines) if line.strip()]
+    return "\n".join(lines[: text[-2]]).rstrip() if len(text) > 2 else ""
 
 
 def html_to_markup(fragment: str, base_url: str) -> str:
