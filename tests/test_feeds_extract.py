@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot.campaign.content import Statement
+from bot.campaign.content import Statement, load_campaign
 from bot.campaign.markup import render_blocks
+from bot.campaign.statement_files import file_name, write_statement
 from bot.feeds.extract import (
     SUMMARY_ONLY,
     Draft,
@@ -26,6 +28,7 @@ from bot.feeds.extract import (
 from bot.feeds.fetch import NotAFeed, fetch, fetch_feed
 from bot.feeds.statement_yaml import as_statement, statement_yaml
 
+from .conftest import campaign_folder
 from .wordpress import (
     CHROME_WORDS,
     MARCH,
@@ -401,6 +404,12 @@ def test_unsigned_takes_off_exactly_the_signature_lines(body: str, text: str) ->
 
 
 NOW = dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.UTC)
+# A campaign whose statements are all in files of its folder, as the bot adds them.
+CAMPAIGN = """\
+id: demo
+title: Demo campaign
+organization: Demo League
+"""
 
 
 def test_a_draft_is_written_as_a_valid_statement() -> None:
@@ -457,8 +466,9 @@ def test_a_draft_with_gaps_fails_validation_exactly_there(entries: tuple[Entry, 
     assert {problem["loc"][0] for problem in error.value.errors()} == {"date", "author", "body"}
 
 
-def test_awkward_text_survives_the_yaml() -> None:
-    """Colons, quotes, leading '#' or '!', '- ' lines, a broken id: all come back intact."""
+def test_awkward_text_survives_the_yaml(tmp_path: Path) -> None:
+    """Colons, quotes, leading '#' or '!', '- ' lines, a broken id: all come back intact, read
+    by yaml and by the campaign loader from a statement file written as the bot writes it."""
     draft = Draft(
         guid="tag:x\nrole: injected",
         title="#1: “Stop” — 'now'!",
@@ -469,7 +479,8 @@ def test_awkward_text_survives_the_yaml() -> None:
         body="- one\n- two\n\n## Head: more\n\nkey: value\n\n  indented? no",
         missing=(),
     )
-    loaded = yaml.safe_load(statement_yaml(draft, now=NOW))
+    text = statement_yaml(draft, "demo", now=NOW)
+    loaded = yaml.safe_load(text)
     assert list(loaded) == ["title", "date", "author", "source", "body"]
     assert (loaded["title"], loaded["author"], loaded["source"]) == (
         draft.title,
@@ -478,6 +489,17 @@ def test_awkward_text_survives_the_yaml() -> None:
     )
     assert loaded["body"] == draft.body + "\n"
     assert str(Statement.model_validate(loaded).date) == "March 2024"
+    campaign_file = campaign_folder(tmp_path, CAMPAIGN) / "demo.yaml"
+    write_statement(campaign_file, text, file_name(draft.date, draft.title))
+    [statement] = load_campaign(campaign_file).statements
+    assert (statement.title, statement.author, statement.source, statement.role) == (
+        draft.title,
+        draft.author,
+        draft.source,
+        None,
+    )
+    assert statement.body == draft.body + "\n"
+    assert str(statement.date) == "March 2024"
 
 
 @pytest.fixture
