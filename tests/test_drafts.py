@@ -79,7 +79,7 @@ async def test_add_writes_a_file_the_loader_accepts_and_statement_serves(
         assert "reply_markup" not in question or not question["reply_markup"]
         campaign = load_campaigns(folder).default
         assert campaign.statement.title == RAFAH
-        assert campaign.statement.body == "\n\n".join(expected_body()) + "\n"
+        assert campaign.statement.body == "\n\n".join(expected_body()[:-2]) + "\n"
         await bot.command("/statement", user=ANA)
         assert bot.texts(ANA) == render.statement(campaign, campaign.statement)
         post = await storage.feed_post(1)

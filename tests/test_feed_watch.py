@@ -166,7 +166,7 @@ async def test_a_new_post_reaches_every_organizer_as_a_draft_with_three_buttons(
                 "author": "Len Cooper",
                 "role": "ILPS Chairperson",
                 "source": site.url(PAGE),
-                "body": "\n\n".join(expected_body()) + "\n",
+                "body": "\n\n".join(expected_body()[:-2]) + "\n",
             }
         )
         for chat in ORGANIZERS:
@@ -176,6 +176,9 @@ async def test_a_new_post_reaches_every_organizer_as_a_draft_with_three_buttons(
             assert sent[-1] == texts.DRAFT_QUESTION.format(campaign="demo")
             for word in CHROME_WORDS:
                 assert all(word not in text for text in sent[1:-1]), word
+            # Signed once: the renderer's "— Len Cooper, ILPS Chairperson", not the body's too.
+            assert sum(text.count("Len Cooper") for text in sent[1:-1]) == 1
+            assert sum(text.count("ILPS Chairperson") for text in sent[1:-1]) == 1
             assert buttons_of(questions(bot, chat)[0]) == {
                 texts.BUTTON_DRAFT_ADD: "fd:add:1",
                 texts.BUTTON_DRAFT_ANNOUNCE: "fd:ann:1",

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot.campaign.content import Statement
+from bot.campaign.content import Statement, load_campaign
 from bot.campaign.markup import render_blocks
+from bot.campaign.statement_files import file_name, write_statement
 from bot.feeds.extract import (
     SUMMARY_ONLY,
     Draft,
@@ -21,10 +23,12 @@ from bot.feeds.extract import (
     html_to_markup,
     read_feed,
     signature,
+    unsigned,
 )
 from bot.feeds.fetch import NotAFeed, fetch, fetch_feed
-from bot.feeds.statement_yaml import statement_yaml
+from bot.feeds.statement_yaml import as_statement, statement_yaml
 
+from .conftest import campaign_folder
 from .wordpress import (
     CHROME_WORDS,
     MARCH,
@@ -34,6 +38,7 @@ from .wordpress import (
     expected_body,
     feed_items,
     rss,
+    rss_item,
     seed_statement,
     statement_html,
 )
@@ -86,7 +91,7 @@ def test_the_expected_body_is_the_seed_with_its_markup() -> None:
 
 
 def test_the_signature_gives_author_and_role() -> None:
-    """The closing "Len Cooper" / "ILPS Chairperson" lines sign the draft, and stay in the body."""
+    """The closing "Len Cooper" / "ILPS Chairperson" lines sign the draft, and stay in its body."""
     draft = draft_from_page(article_html("The Last Refuge is Resistance", statement_html()), RAFAH)
     assert (draft.author, draft.role, draft.signed) == ("Len Cooper", "ILPS Chairperson", True)
     assert draft.body.endswith("\n\nLen Cooper\n\nILPS Chairperson")
@@ -151,6 +156,11 @@ def test_a_page_without_a_stated_date_has_none() -> None:
         ),
         ('<meta property="article:published_time" content="soon">', None),
         ('<script type="application/ld+json">{not json</script>', None),
+        pytest.param(
+            '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>",
+            None,
+            id="json-ld-nested-too-deep",
+        ),
     ],
 )
 def test_a_stated_date_is_read_in_its_own_time_zone(head: str, day: str | None) -> None:
@@ -159,6 +169,96 @@ def test_a_stated_date_is_read_in_its_own_time_zone(head: str, day: str | None) 
         "</head>", head + "</head>"
     )
     assert draft_from_page(page, f"{BASE}/en/join-the-march/").date == day
+
+
+def _feed_of(*pub_dates: str | None) -> tuple[Entry, ...]:
+    """Return what read_feed gives for a feed whose posts carry these dates, in this order."""
+    items = [
+        rss_item(BASE, title=f"Post {n}", slug=f"post-{n}", post_id=n, pub_date=day)
+        for n, day in enumerate(pub_dates, 1)
+    ]
+    return read_feed(rss(BASE, items), f"{BASE}/en/feed/")
+
+
+@pytest.mark.parametrize("pub_date", ["0000-01-01", "0000-01-01T00:00:00Z"])
+def test_a_feed_date_no_calendar_holds_is_missing(pub_date: str) -> None:
+    """A date feedparser reads but datetime cannot hold (year 0) is missing, not a crash."""
+    [entry] = _feed_of(pub_date)
+    assert entry.date is None
+    assert "date" in draft_from_entry(entry).missing
+
+
+GARBAGE_DATES = [
+    "99999999999999999999",  # feedparser: 9999-12-01
+    "+99999999999",
+    "9999-12-31",
+    "2024-13-45",  # feedparser rolls it over to 2025-01-01
+    "2024-02-30",  # feedparser: 2024-03-01
+    "2024-13",
+    "1989-12-31",
+    "Sun, 31 Dec 1989 12:00:00 +0000",
+    "0001-01-01T00:00:00Z",
+]
+
+
+@pytest.mark.parametrize("value", GARBAGE_DATES)
+def test_a_garbage_date_is_missing(value: str) -> None:
+    """An impossible day, or one before 1990, gives no date, in a feed and on a page alike."""
+    [entry] = _feed_of(value)
+    assert entry.date is None
+    meta = f'<meta property="article:published_time" content="{value}">'
+    page = article_html("Join", MARCH, published=None).replace("</head>", meta + "</head>")
+    assert draft_from_page(page, f"{BASE}/en/join/").date is None
+
+
+def test_a_date_more_than_two_days_ahead_is_missing() -> None:
+    """Two days after today (UTC) is still a date somewhere on Earth; three days after is none."""
+    today = dt.datetime.now(dt.UTC).date()
+    soon, later = (today + dt.timedelta(days=days) for days in (2, 3))
+    assert [entry.date for entry in _feed_of(f"{soon}T23:00:00Z", f"{later}T01:00:00Z")] == [
+        soon.isoformat(),
+        None,
+    ]
+    for day, expected in ((soon, soon.isoformat()), (later, None)):
+        meta = f'<meta itemprop="datePublished" content="{day}">'
+        page = article_html("Join", MARCH, published=None).replace("</head>", meta + "</head>")
+        assert draft_from_page(page, f"{BASE}/en/join/").date == expected
+
+
+def test_the_first_plausible_stated_date_counts() -> None:
+    """A page's garbage date is passed over for the next date it states, and 1990 is kept."""
+    head = (
+        '<meta property="article:published_time" content="9999-12-31">'
+        '<meta itemprop="datePublished" content="1990-01-01">'
+    )
+    page = article_html("Join", MARCH, published=None).replace("</head>", head + "</head>")
+    assert draft_from_page(page, f"{BASE}/en/join/").date == "1990-01-01"
+    assert [entry.date for entry in _feed_of("19900102", "1990-01-01")] == [
+        "1990-01-02",
+        "1990-01-01",
+    ]
+
+
+def test_entries_come_newest_first_by_date() -> None:
+    """When every post has a date, the newest comes first, same-day posts in the feed's order."""
+    entries = _feed_of("2024-03-01", "2024-03-05T08:00:00Z", "2024-03-05T20:00:00Z", "2024-02-01")
+    assert [entry.title for entry in entries] == ["Post 2", "Post 3", "Post 1", "Post 4"]
+
+
+def test_a_feed_with_an_undated_post_keeps_its_order() -> None:
+    """One post without a date, and the feed's own order is the best there is: it is kept."""
+    entries = _feed_of("2024-03-01", None, "2024-03-05")
+    assert [entry.title for entry in entries] == ["Post 1", "Post 2", "Post 3"]
+
+
+def test_a_huge_feed_gives_its_newest_200_posts() -> None:
+    """A feed of 250 posts gives 200: the newest by date, or the first when some are undated."""
+    days = [f"{dt.date(2000, 1, 1) + dt.timedelta(days=n)}" for n in range(250)]  # oldest first
+    entries = _feed_of(*days)
+    assert len(entries) == 200
+    assert (entries[0].date, entries[-1].date) == (days[-1], days[50])
+    undated = _feed_of(*days[:-1], None)
+    assert [entry.title for entry in undated] == [f"Post {n}" for n in range(1, 201)]
 
 
 @pytest.mark.parametrize("page", ["", "   ", article_html("About us", "", published=None)])
@@ -272,6 +372,7 @@ def test_html_becomes_campaign_markup() -> None:
         ("We stand.\n\nLen Cooper", (None, None)),
         ("We stand.\n\n- Stop the War\n- Free Palestine", (None, None)),
         ("Len Cooper wrote this.\nILPS Chairperson", (None, None)),
+        ("Len Cooper\nILPS Chairperson", (None, None)),  # a signature closes a text
         ("", (None, None)),
     ],
 )
@@ -280,7 +381,35 @@ def test_only_a_plain_signature_is_read(body: str, signed: tuple[str | None, str
     assert signature(body) == signed
 
 
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ("We stand.\n\nLen Cooper\nILPS Chairperson", "We stand."),
+        ("We stand.\n\nLen Cooper\n\nILPS Chairperson", "We stand."),
+        (
+            "We stand.\nFree Palestine!\nLen Cooper\n\nILPS Chairperson",
+            "We stand.\nFree Palestine!",
+        ),
+        (
+            "We stand.\n\nFree Palestine!\nLen Cooper\nILPS Chairperson",
+            "We stand.\n\nFree Palestine!",
+        ),
+        ("We stand.\n\nLen Cooper", "We stand.\n\nLen Cooper"),
+        ("Len Cooper\nILPS Chairperson", "Len Cooper\nILPS Chairperson"),
+    ],
+)
+def test_unsigned_takes_off_exactly_the_signature_lines(body: str, text: str) -> None:
+    """unsigned drops the name and role lines signature read, and nothing else."""
+    assert unsigned(body) == text
+
+
 NOW = dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.UTC)
+# A campaign whose statements are all in files of its folder, as the bot adds them.
+CAMPAIGN = """\
+id: demo
+title: Demo campaign
+organization: Demo League
+"""
 
 
 def test_a_draft_is_written_as_a_valid_statement() -> None:
@@ -293,7 +422,7 @@ def test_a_draft_is_written_as_a_valid_statement() -> None:
     )
     assert "\nbody: |\n  **ILPS Statement on the ‘flour massacre’" in text
     statement = Statement.model_validate(yaml.safe_load(text))
-    assert statement.body == draft.body + "\n"
+    assert statement.body == "\n\n".join(expected_body()[:-2]) + "\n"
     assert (statement.title, statement.author, statement.role) == (
         "The Last Refuge is Resistance",
         "Len Cooper",
@@ -301,6 +430,29 @@ def test_a_draft_is_written_as_a_valid_statement() -> None:
     )
     assert str(statement.date) == "1 March 2024"
     assert statement.source == RAFAH
+
+
+def test_a_signed_draft_becomes_a_statement_signed_once() -> None:
+    """A statement and its YAML take the signature lines off the body: they are author and role."""
+    draft = draft_from_page(article_html("The Last Refuge is Resistance", statement_html()), RAFAH)
+    assert draft.body.endswith("\n\nLen Cooper\n\nILPS Chairperson")
+    statement = as_statement(draft)
+    assert statement is not None
+    text = statement_yaml(draft, "rafah", now=NOW)
+    loaded = Statement.model_validate(yaml.safe_load(text))
+    for body in (statement.body, loaded.body):
+        paragraphs = body.removesuffix("\n").split("\n\n")
+        assert paragraphs == expected_body()[:-2]
+        assert paragraphs[0].startswith("**ILPS Statement on the ‘flour massacre’")
+        assert paragraphs[-1].endswith(
+            "Long live international Solidarity!\nDown with US imperialism!"
+        )
+    assert (statement.author, statement.role) == ("Len Cooper", "ILPS Chairperson")
+    assert text.count("Len Cooper") == text.count("ILPS Chairperson") == 1
+    assert (
+        "# author and role are the signature lines that closed the post, moved from\n"
+        "# the end of the body into author and role so that it is signed once.\n"
+    ) in text
 
 
 def test_a_draft_with_gaps_fails_validation_exactly_there(entries: tuple[Entry, ...]) -> None:
@@ -314,8 +466,9 @@ def test_a_draft_with_gaps_fails_validation_exactly_there(entries: tuple[Entry, 
     assert {problem["loc"][0] for problem in error.value.errors()} == {"date", "author", "body"}
 
 
-def test_awkward_text_survives_the_yaml() -> None:
-    """Colons, quotes, leading '#' or '!', '- ' lines, a broken id: all come back intact."""
+def test_awkward_text_survives_the_yaml(tmp_path: Path) -> None:
+    """Colons, quotes, leading '#' or '!', '- ' lines, a broken id: all come back intact, read
+    by yaml and by the campaign loader from a statement file written as the bot writes it."""
     draft = Draft(
         guid="tag:x\nrole: injected",
         title="#1: “Stop” — 'now'!",
@@ -326,7 +479,8 @@ def test_awkward_text_survives_the_yaml() -> None:
         body="- one\n- two\n\n## Head: more\n\nkey: value\n\n  indented? no",
         missing=(),
     )
-    loaded = yaml.safe_load(statement_yaml(draft, now=NOW))
+    text = statement_yaml(draft, "demo", now=NOW)
+    loaded = yaml.safe_load(text)
     assert list(loaded) == ["title", "date", "author", "source", "body"]
     assert (loaded["title"], loaded["author"], loaded["source"]) == (
         draft.title,
@@ -335,6 +489,17 @@ def test_awkward_text_survives_the_yaml() -> None:
     )
     assert loaded["body"] == draft.body + "\n"
     assert str(Statement.model_validate(loaded).date) == "March 2024"
+    campaign_file = campaign_folder(tmp_path, CAMPAIGN) / "demo.yaml"
+    write_statement(campaign_file, text, file_name(draft.date, draft.title))
+    [statement] = load_campaign(campaign_file).statements
+    assert (statement.title, statement.author, statement.source, statement.role) == (
+        draft.title,
+        draft.author,
+        draft.source,
+        None,
+    )
+    assert statement.body == draft.body + "\n"
+    assert str(statement.date) == "March 2024"
 
 
 @pytest.fixture

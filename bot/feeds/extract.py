@@ -104,13 +104,26 @@ class Draft:
     signed: bool = False  # author and role were read from closing signature lines
 
 
+# The posts of a feed that are read: a site's feed lists its latest 10 to 50, but a feed of
+# 25,000 would have the watcher look up and record every one of them at every poll.
+MAX_ENTRIES = 200
+
+
 def read_feed(data: bytes, url: str) -> tuple[Entry, ...]:
-    """Return the posts of an RSS or Atom document, newest first as the feed lists them."""
+    """Return the newest MAX_ENTRIES posts of an RSS or Atom document, newest first.
+
+    Newest by date when every post has one (same-day posts in the feed's order); otherwise in
+    the feed's own order, which lists the newest first.
+    """
     # A BytesIO, never the bytes themselves: feedparser.parse opens a string that names a file.
     parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": url})
     if not parsed.get("version") and not parsed.entries:
         raise NotAFeed(f"{url} is not an RSS or Atom feed")
-    return tuple(_entry(item) for item in parsed.entries)
+    entries = [_entry(item) for item in parsed.entries]
+    if all(entry.date for entry in entries):
+        # Stable: reverse=True keeps the feed's order among posts of the same day.
+        entries.sort(key=lambda entry: entry.date or "", reverse=True)
+    return tuple(entries[:MAX_ENTRIES])
 
 
 def _entry(item: Any) -> Entry:
@@ -152,20 +165,55 @@ def _as_html(detail: Any) -> str:
     return value
 
 
+# The days a post can have been published on: none before 1990, older than the web sites that
+# publish statements (a year 0 or 122 is a broken field), and none more than two days after
+# UTC's today, within which every time zone's today falls: a 9999-12-01 would make its
+# statement the campaign's latest for ever.
+_FIRST_DAY = dt.date(1990, 1, 1)
+_DAYS_AHEAD = dt.timedelta(days=2)
+# A day written in digits, as ISO 8601 and W3C-DTF write it: 2024-03-01, 20240301, 2024-03.
+_NUMERIC_DAY = re.compile(r"^(\d{4})-?(\d\d)(?:-?(\d\d))?(?!\d)")
+
+
+def _plausible(day: dt.date) -> str | None:
+    """Return a day as YYYY-MM-DD, or None if no post can have been published on it."""
+    latest = dt.datetime.now(dt.UTC).date() + _DAYS_AHEAD
+    return day.isoformat() if _FIRST_DAY <= day <= latest else None
+
+
 def _entry_date(item: Any) -> str | None:
     """Return the post's day as its publisher's clock showed it, not as UTC's."""
-    raw = item.get("published") or item.get("updated")
+    raw = _first(item, "published", "updated")
     if isinstance(raw, str) and raw.strip():
+        text = raw.strip()
         for parse in (email.utils.parsedate_to_datetime, dt.datetime.fromisoformat):
             try:
-                return parse(raw.strip()).date().isoformat()
-            except (TypeError, ValueError, IndexError):
+                return _plausible(parse(text).date())
+            except (TypeError, ValueError, IndexError, OverflowError):
                 continue
+        numeric = _NUMERIC_DAY.match(text)
+        if numeric:
+            # Read here, not by feedparser, which rolls an impossible day over: its struct for
+            # 2024-13-45 is 2025-01-01, for 2024-02-30 it is 2024-03-01.
+            year, month, day = (int(part or 1) for part in numeric.groups())
+            try:
+                return _plausible(dt.date(year, month, day))
+            except ValueError:
+                return None
     # A date feedparser could read but we could not: its UTC reading is close enough.
-    parsed = item.get("published_parsed") or item.get("updated_parsed")
+    parsed = _first(item, "published_parsed", "updated_parsed")
     if parsed:
-        return dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday).isoformat()
+        try:
+            return _plausible(dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday))
+        except (ValueError, OverflowError):
+            return None  # a struct no calendar holds, such as year 0
     return None
+
+
+def _first(item: Any, *keys: str) -> Any:
+    """Return the first of an entry's keys that it has a value for, or None."""
+    # dict.get, not item.get: feedparser answers a missing "updated" with "published", and warns.
+    return next((value for key in keys if (value := dict.get(item, key))), None)
 
 
 def draft_from_entry(entry: Entry) -> Draft:
@@ -229,16 +277,18 @@ def _stated_date(tree: lxml.html.HtmlElement) -> str | None:
         values.extend(_json_dates(script))
     for value in values:
         try:
-            return dt.datetime.fromisoformat(value.strip()).date().isoformat()
+            day = _plausible(dt.datetime.fromisoformat(value.strip()).date())
         except ValueError:
             continue
+        if day is not None:
+            return day
     return None
 
 
 def _json_dates(text: str) -> list[str]:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can read
         return []
     found: list[str] = []
     stack = [data]
@@ -295,9 +345,24 @@ def signature(body: str) -> tuple[str | None, str | None]:
     if len(tail) < 2:
         return None, None
     name, role = (line.strip() for line in tail[-2:])
-    if _NAME.match(name) and _ROLE.match(role) and not role.endswith(","):
-        return name, role
-    return None, None
+    if not (_NAME.match(name) and _ROLE.match(role)) or role.endswith(","):
+        return None, None
+    if not _before_signature(body):
+        return None, None  # a signature closes a text: a name and a role alone are the text
+    return name, role
+
+
+def unsigned(body: str) -> str:
+    """Return a body without the signature lines it closes with, or as it is if it has none."""
+    name, _ = signature(body)
+    return body if name is None else _before_signature(body)
+
+
+def _before_signature(body: str) -> str:
+    """Return what a body says before its last two lines of text, a signature's name and role."""
+    lines = body.split("\n")
+    text = [number for number, line in enumerate(lines) if line.strip()]
+    return "\n".join(lines[: text[-2]]).rstrip() if len(text) > 2 else ""
 
 
 def html_to_markup(fragment: str, base_url: str) -> str:

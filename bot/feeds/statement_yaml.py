@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.campaign.content import Statement
-from bot.feeds.extract import SUMMARY_ONLY, Draft
+from bot.feeds.extract import SUMMARY_ONLY, Draft, unsigned
 
 # What to ask organizers for when a post lacks a field the Statement model requires.
 _ASK = {
@@ -72,8 +72,8 @@ def statement_yaml(
     if SUMMARY_ONLY in draft.missing:
         lines.append("# The body is only the feed's summary of the post, not the whole post.")
     if draft.signed:
-        lines.append("# author and role are read from the signature lines closing the body; they")
-        lines.append("# are still there, like all the post says: delete what should not be sent.")
+        lines.append("# author and role are the signature lines that closed the post, moved from")
+        lines.append("# the end of the body into author and role so that it is signed once.")
     # The dumper quotes the date: an unquoted 2024-03-01 loads as a date; the model wants text.
     for key, value in _fields(draft).items():
         if value is not None:
@@ -126,11 +126,14 @@ def as_statement(draft: Draft) -> Statement | None:
 
 def _fields(draft: Draft) -> dict[str, str | None]:
     """Return a draft's values under the keys of a statement, in the order they are written."""
+    # A draft's body is the post's word for word, signature included; a statement's body with
+    # it would be signed twice, by those lines and by the renderer's signature line.
+    body = unsigned(draft.body) if draft.signed else draft.body
     return {
         "title": draft.title,
         "date": draft.date,
         "author": draft.author,
         "role": draft.role,
         "source": draft.source,
-        "body": draft.body + "\n" if draft.body else None,
+        "body": body + "\n" if body else None,
     }
