@@ -19,8 +19,11 @@ from .conftest import CAMPAIGNS, ROOT
 from .wordpress import FEED, PAGE, WordPressSite, article_html, expected_body, statement_html
 
 
-async def bot_import(*args: str, campaigns: Path = CAMPAIGNS) -> tuple[int, str, str]:
-    """Run `python -m bot import ...` as organizers do; return its exit code, stdout, stderr."""
+async def run_bot(
+    *args: str, campaigns: Path = CAMPAIGNS, stdin: str = ""
+) -> tuple[int, str, str]:
+    """Run `python -m bot ...` without blocking this event loop (a loopback site may be
+    answering in it); return its exit code, stdout and stderr."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -30,16 +33,21 @@ async def bot_import(*args: str, campaigns: Path = CAMPAIGNS) -> tuple[int, str,
         sys.executable,
         "-m",
         "bot",
-        "import",
         *args,
         cwd=ROOT,
         env=env,
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def bot_import(*args: str, campaigns: Path = CAMPAIGNS) -> tuple[int, str, str]:
+    """Run `python -m bot import ...` as organizers do; return its exit code, stdout, stderr."""
+    return await run_bot("import", *args, campaigns=campaigns)
 
 
 @pytest.fixture

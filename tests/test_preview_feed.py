@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
 from .conftest import ROOT
 from .test_cli import bot_command
-from .wordpress import FEED, PAGE, WordPressSite, rss, rss_item
+from .test_feed_watch import rafah_summary
+from .test_import import run_bot
+from .wordpress import FEED, PAGE, WordPressSite, rss
 
 
 def test_preview_offers_a_saved_feed_as_a_draft_and_adds_it_to_a_copy() -> None:
@@ -52,16 +51,8 @@ async def test_preview_never_fetches_a_page_for_a_cut_short_post(tmp_path: Path)
     """A saved feed whose post is only a summary linking to a live page: the preview drafts it
     from the feed and never asks the page (it stays offline)."""
     async with WordPressSite() as site:
-        item = rss_item(
-            site.base,
-            title="The Last Refuge is Resistance",
-            slug="the-last-refuge-is-resistance",
-            post_id=1234,
-            description="All eyes are on Rafah, where over 1.5 million Palestinians seek "
-            "refuge [&#8230;]",
-        )
         saved = tmp_path / "feed.xml"
-        saved.write_bytes(rss(site.base, [item]))
+        saved.write_bytes(rss(site.base, [rafah_summary(site)]))
         # The campaign's own feed is on that site, so only being offline keeps the page unread.
         campaigns = tmp_path / "campaigns"
         campaigns.mkdir()
@@ -70,27 +61,10 @@ async def test_preview_never_fetches_a_page_for_a_cut_short_post(tmp_path: Path)
             shipped.replace("\nstatements:\n", f"\nfeed: {site.url(FEED)}\nstatements:\n", 1),
             encoding="utf-8",
         )
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "CAMPAIGNS_DIR": str(campaigns),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "preview",
-            cwd=ROOT,
-            env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        code, shown, err = await run_bot(
+            "preview", campaigns=campaigns, stdin=f":feed {saved}\n:quit\n"
         )
-        out, err = await asyncio.wait_for(
-            process.communicate(f":feed {saved}\n:quit\n".encode()), 60
-        )
-    assert process.returncode == 0, err.decode()
-    shown = out.decode()
+    assert code == 0, err
     assert "All eyes are on Rafah, where over 1.5 million Palestinians seek refuge" in shown
     assert "[3] Ignore" in shown
     assert f"Original source <{site.url(PAGE)}>" in shown  # linked, not fetched
