@@ -246,6 +246,24 @@ def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path: Path) -> None:
     assert found[0].startswith(f"{path}:2:8: while scanning a quoted scalar")
 
 
+def test_other_syntax_errors_keep_their_messages(tmp_path: Path) -> None:
+    """Tabs, bad indentation, quotes inside a list and same-line slips read as before."""
+    cases = {
+        "id: a\n\ttitle: x\n": "2:1: while scanning for the next token: "
+        "found character '\\t' that cannot start any token",
+        "a:\n  b: 1\n c: 2\n": "3:2: while parsing a block mapping: "
+        "expected <block end>, but found '<block mapping start>'",
+        'id: a\nslogans: [a, "b\n': "2:14: while scanning a quoted scalar: "
+        "found unexpected end of stream",
+        "slogans: [\n  a,\n  - b\n]\n": "3:3: while parsing a flow node: "
+        "expected the node content, but found '-'",
+        "x: [a, b}\n": "1:9: while parsing a flow sequence: expected ',' or ']', but got '}'",
+    }
+    for text, expected in cases.items():
+        path = write(tmp_path, text)
+        assert problems(path) == [f"{path}:{expected}"], text
+
+
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
     """A folder without campaign files is an error, not an empty bot."""
     with pytest.raises(ContentError, match="no campaign files"):
