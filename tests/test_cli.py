@@ -58,7 +58,7 @@ def test_validate_prints_every_problem_located(tmp_path: Path) -> None:
         f"{tmp_path / 'a.yaml'}:{first + 1}:1: duplicate key 'id': already given on line {first}, "
         f"again on line {first + 1}"
     )
-    assert lines[1].startswith(f"{tmp_path / 'b.yaml'}:2:1: ")
+    assert lines[1] == f"{tmp_path / 'b.yaml'}:1:5: this [ is never closed: the file ends first"
     assert lines[-1] == "2 problem(s) found"
     assert "Traceback" not in done.stderr
 

@@ -165,10 +165,8 @@ def test_bad_campaign_id_is_located(tmp_path: Path) -> None:
 
 def test_syntax_errors_are_located(tmp_path: Path) -> None:
     """Broken YAML syntax is reported at the line and column the parser stopped."""
-    path = write(tmp_path, "id: a\ntitle: [unclosed\norganization: x\n")
-    found = problems(path)
-    assert len(found) == 1
-    assert found[0].startswith(f"{path}:3:")
+    path = write(tmp_path, "id: a\ntitle: x\n  organization: y\n")
+    assert problems(path) == [f"{path}:3:15: mapping values are not allowed here"]
 
 
 def test_tab_indentation_and_control_characters_are_located(tmp_path: Path) -> None:
@@ -244,6 +242,51 @@ def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path: Path) -> None:
     found = problems(path)
     assert len(found) == 1
     assert found[0].startswith(f"{path}:2:8: while scanning a quoted scalar")
+
+
+def test_an_unclosed_list_is_reported_where_it_opens(tmp_path: Path) -> None:
+    """A `[` never closed points at the `[` and says the file ended, not at the file's end."""
+    path = write(tmp_path, "id: a\ntitle: t\nslogans: [a, b\n")
+    assert problems(path) == [f"{path}:3:10: this [ is never closed: the file ends first"]
+
+
+def test_an_unclosed_map_is_reported_where_it_opens(tmp_path: Path) -> None:
+    """A `{` never closed points at the `{`, also when the file has no final newline."""
+    path = write(tmp_path, "id: a\ntitle: {en: t, fr: t")
+    assert problems(path) == [f"{path}:2:8: this {{ is never closed: the file ends first"]
+
+
+def test_an_unclosed_list_after_a_comma_is_reported_where_it_opens(tmp_path: Path) -> None:
+    """A `[` left open after a comma, or with nothing in it, points at the `[`."""
+    path = write(tmp_path, "id: a\nslogans: [a,\n")
+    assert problems(path) == [f"{path}:2:10: this [ is never closed: the file ends first"]
+    path = write(tmp_path, "id: [\n", "empty.yaml")
+    assert problems(path) == [f"{path}:1:5: this [ is never closed: the file ends first"]
+
+
+def test_the_innermost_unclosed_bracket_is_reported(tmp_path: Path) -> None:
+    """Of brackets inside each other, the innermost one still open is the one reported."""
+    inner = write(tmp_path, "id: a\nslogans: [a, [b, c\n", "inner.yaml")
+    assert problems(inner) == [f"{inner}:2:14: this [ is never closed: the file ends first"]
+    mixed = write(tmp_path, "id: a\nslogans: [a, {b: c\n", "mixed.yaml")
+    assert problems(mixed) == [f"{mixed}:2:14: this {{ is never closed: the file ends first"]
+    outer = write(tmp_path, "id: a\nslogans: [a, [b, c]\n", "outer.yaml")
+    assert problems(outer) == [f"{outer}:2:10: this [ is never closed: the file ends first"]
+
+
+def test_an_unclosed_bracket_before_more_keys_names_the_line_it_runs_into(
+    tmp_path: Path,
+) -> None:
+    """A `[` or `{` still open when later keys follow points at it and names the later line."""
+    path = write(tmp_path, VALID.replace("title: Test campaign", "title: [Test campaign"))
+    assert problems(path) == [
+        f"{path}:2:8: this [ is not closed before line 3 (expected ',' or ']', but got ':')"
+    ]
+    text = VALID.replace("slogans:\n  - Free Palestine!\n  - no\n", "slogans: {a: b,\n  c: d\n")
+    path = write(tmp_path, text, "map.yaml")
+    assert problems(path) == [
+        f"{path}:20:10: this {{ is not closed before line 22 (expected ',' or '}}', but got ':')"
+    ]
 
 
 def test_other_syntax_errors_keep_their_messages(tmp_path: Path) -> None:

@@ -144,6 +144,54 @@ class _Composer(yaml.SafeLoader):
         super().__init__(stream)
         self._values = 0
         self._depth = 0
+        # Where each `[` or `{` opened, by the id of the mark the parser pushes on its stack of
+        # open collections (`self.marks`); kept alive here so an id is never reused.
+        self._brackets: dict[int, tuple[yaml.Mark, str]] = {}
+
+    def parse_flow_sequence_first_entry(self) -> yaml.Event:
+        self._note_bracket("[")
+        event: yaml.Event = super().parse_flow_sequence_first_entry()  # type: ignore[no-untyped-call]
+        return event
+
+    def parse_flow_mapping_first_key(self) -> yaml.Event:
+        self._note_bracket("{")
+        event: yaml.Event = super().parse_flow_mapping_first_key()  # type: ignore[no-untyped-call]
+        return event
+
+    def _note_bracket(self, bracket: str) -> None:
+        mark = self.peek_token().start_mark  # type: ignore[no-untyped-call]
+        self._brackets[id(mark)] = (mark, bracket)
+
+    def get_single_node(self) -> yaml.Node | None:
+        """Compose the document, reporting an unclosed `[` or `{` where it opened."""
+        # Issue 13: the parser put an unclosed bracket at the end of the file, like a quote once.
+        try:
+            return super().get_single_node()
+        except yaml.parser.ParserError as error:
+            unclosed = self._unclosed_bracket(error)
+            if unclosed is None:
+                raise
+            raise unclosed from None
+
+    def _unclosed_bracket(self, error: yaml.MarkedYAMLError) -> yaml.MarkedYAMLError | None:
+        # The parser blames the token where it gave up: the file's end, or a later key. Neither
+        # is where the organizer has to look, so name the innermost bracket still open instead.
+        opened = next(
+            (self._brackets[id(m)] for m in reversed(self.marks) if id(m) in self._brackets),
+            None,
+        )
+        if opened is None or error.problem_mark is None:
+            return None
+        mark, bracket = opened
+        problem = error.problem or ""
+        if "<stream end>" in problem:
+            message = f"this {bracket} is never closed: the file ends first"
+        elif problem.startswith("expected ','") and error.problem_mark.line > mark.line:
+            line = error.problem_mark.line + 1
+            message = f"this {bracket} is not closed before line {line} ({problem})"
+        else:
+            return None  # a slip inside a bracket closed later: the parser's words fit it
+        return yaml.MarkedYAMLError(problem=message, problem_mark=mark)
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
@@ -205,7 +253,8 @@ def parse_yaml(text: str, path: Path) -> Located:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         if error.context_mark and "end of stream" in (error.problem or ""):
-            # An unclosed quote or bracket: where it opens helps, the end of the file does not.
+            # An unclosed quote: where it opens helps, the end of the file does not. (An unclosed
+            # bracket is already reported where it opens, by the composer.)
             mark = error.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
         message = error.problem or error.context or "not valid YAML"
