@@ -407,7 +407,8 @@ async def test_reload_keeps_old_content_when_a_file_is_broken(
     path.write_text(
         (CAMPAIGNS / "rafah.yaml")
         .read_text(encoding="utf-8")
-        .replace("  - Free Palestine!\n", "  - Free Palestine!\n  - Ceasefire now!\n"),
+        # One more of the campaign's slogans, not of the statement's closing lines.
+        .replace("\n  - Free Palestine!\n", "\n  - Free Palestine!\n  - Ceasefire now!\n"),
         encoding="utf-8",
     )
     await bot.command("/reload", user=ADMIN)

@@ -9,6 +9,7 @@ from textwrap import dedent
 
 import pytest
 
+from bot.campaign import render
 from bot.campaign.content import ContentError, load_campaign, load_campaigns
 
 VALID = """\
@@ -305,6 +306,35 @@ def test_other_syntax_errors_keep_their_messages(tmp_path: Path) -> None:
     for text, expected in cases.items():
         path = write(tmp_path, text)
         assert problems(path) == [f"{path}:{expected}"], text
+
+
+def test_closing_lines_end_the_statement_before_its_signature(tmp_path: Path) -> None:
+    """`closing:` lines are shown one to a line after the body, then the signature."""
+    text = VALID.replace(
+        "      Second paragraph.\n",
+        "      Second paragraph.\n    closing:\n      - Free Palestine!\n      - A & *b*\n",
+    )
+    campaign = load_campaign(write(tmp_path, text))
+    assert campaign.statement.closing == ["Free Palestine!", "A & *b*"]
+    [message] = render.statement(campaign, campaign.statement)
+    assert "Second paragraph.\n\nFree Palestine!\nA &amp; <i>b</i>\n\n— <b>B. Person" in message
+    assert campaign.archive[1].closing == []  # optional: a statement without one ends as before
+
+
+def test_a_closing_line_is_one_line_of_text(tmp_path: Path) -> None:
+    """A closing line with a line break, or empty, or not text, is an error at its place."""
+    text = VALID.replace(
+        "      Second paragraph.\n",
+        "      Second paragraph.\n    closing:\n      - |\n        One\n        Two\n"
+        "      - ''\n      - [a]\n",
+    )
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:21:9: statements.1.closing.0: a closing line is one line; write each line as"
+        " an item of its own",
+        f"{path}:24:9: statements.1.closing.1: must not be empty",
+        f"{path}:25:9: statements.1.closing.2: expected text here",
+    ]
 
 
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:

@@ -35,7 +35,14 @@ async def test_everything_is_offered_ready_to_post(bot: Harness) -> None:
     assert "Len Cooper" in statement["description"]
     message = statement["input_message_content"]["message_text"]
     assert SEED_OPENING in message  # the statement's own words, from its beginning
-    assert message.rstrip().endswith("— <b>Len Cooper</b>, ILPS Chairperson")
+    # It ends as the statement does: its six closing slogans, then the signature.
+    assert message.rstrip().endswith(
+        "…\nStop the invasion of Rafah! End the siege of Gaza!\n"
+        "End the arms support to Israel!\n"
+        "Expose and oppose imperialist US, and its allies complicit to the genocide!\n"
+        "Free Palestine!\nLong live international Solidarity!\nDown with US imperialism!"
+        "\n\n— <b>Len Cooper</b>, ILPS Chairperson"
+    )
     [[button]] = statement["reply_markup"]["inline_keyboard"]
     assert button == {"text": "Read it all", "url": LINK}
     assert "✊ Free Palestine!" in titles(answer)

@@ -47,6 +47,9 @@ statements:
         الفقرة الأولى بالعربية.
       es: |
         Primer párrafo en español.
+    closing:
+      - {en: Free Palestine!, ar: فلسطين حرة!, es: ¡Palestina libre!}
+      - Ceasefire now!
 slogans:
   - {en: Free Palestine!, ar: فلسطين حرة!, es: ¡Palestina libre!}
   - Ceasefire now!
@@ -152,6 +155,7 @@ def test_a_campaign_is_read_in_each_of_its_languages(folder: Path) -> None:
     assert (arabic.title, arabic.slogans) == ("أوقفوا الحرب", ["فلسطين حرة!", "Ceasefire now!"])
     assert arabic.statement.body.strip() == "الفقرة الأولى بالعربية."
     assert arabic.statement.author == "Jane Doe"  # written once, the same in every language
+    assert arabic.statement.closing == ["فلسطين حرة!", "Ceasefire now!"]  # line by line
     assert campaign.in_language("es-419").title == "Alto a la guerra"
     assert campaign.in_language("de").title == "Stop the war"
     assert campaign.in_language(None) is campaign
@@ -331,6 +335,7 @@ async def test_announce_sends_each_reader_the_statement_in_their_language(
         [english] = bot.texts(BEN)
     assert arabic.startswith("<b>نقف معًا</b>")
     assert "متحدثة" in arabic
+    assert "\n\nفلسطين حرة!\nCeasefire now!\n\n\u200f— <b>Jane Doe</b>" in arabic
     assert english.startswith("<b>We stand together</b>")
     assert "spokesperson" in english
 

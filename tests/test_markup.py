@@ -7,6 +7,7 @@ from bot.campaign.markup import (
     pack_messages,
     render_blocks,
     render_inline,
+    render_lines,
     telegram_length,
 )
 
@@ -65,3 +66,17 @@ def test_length_is_counted_as_telegram_does() -> None:
     """Characters outside the BMP count twice, as in UTF-16."""
     assert telegram_length("✊") == 1
     assert telegram_length("🇵🇸") == 4
+
+
+def test_lines_stay_one_to_a_line_and_are_cut_only_past_the_limit() -> None:
+    """Closing lines render one to a line, without headings; many lines split between lines."""
+    assert render_lines(["## Not a heading", "- nor a bullet", "**Bold**"]) == [
+        "## Not a heading\n- nor a bullet\n<b>Bold</b>"
+    ]
+    lines = [f"Line {n}: " + "word " * 40 for n in range(100)]
+    blocks = render_lines(lines)
+    assert len(blocks) > 1
+    assert all(telegram_length(b) <= MESSAGE_LIMIT for b in blocks)
+    assert "\n".join(blocks).split("\n") == lines
+    huge = " ".join(f"Sentence {n} ends here." for n in range(600))
+    assert all(telegram_length(b) <= MESSAGE_LIMIT for b in render_lines([huge]))

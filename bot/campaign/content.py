@@ -73,7 +73,14 @@ def _iso(parse: Callable[[str], Any], what: str) -> Callable[[Any], Any]:
     return convert
 
 
+def _one_line(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ValueError("a closing line is one line; write each line as an item of its own")
+    return value
+
+
 Body = Annotated[str, AfterValidator(_not_blank)]
+Line = Annotated[Text, AfterValidator(_one_line)]
 CampaignId = Annotated[str, AfterValidator(_check_id)]
 Url = Annotated[str, AfterValidator(_check_url)]
 Day = Annotated[
@@ -168,6 +175,9 @@ class Statement(_Model):
     role: Text | None = None
     source: Url | None = None
     body: Body
+    # Lines that close the statement before its signature, as the original has them (ILPS's
+    # statements end with their slogans): shown one to a line, after the body.
+    closing: list[Line] = []
 
 
 class Action(_Model):
@@ -346,6 +356,13 @@ def _text_paths(data: dict[str, Any]) -> Iterator[Where]:
             for index, item in enumerate(items):
                 if isinstance(item, dict):
                     yield from ((list_key, index, key) for key in keys if key in item)
+    statements = data.get("statements")
+    if isinstance(statements, list):
+        for index, item in enumerate(statements):
+            # A statement's closing lines translate one by one, like the slogans.
+            lines = item.get("closing") if isinstance(item, dict) else None
+            if isinstance(lines, list):
+                yield from (("statements", index, "closing", n) for n in range(len(lines)))
 
 
 def _at(data: Any, where: Where) -> Any:

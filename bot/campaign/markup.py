@@ -108,6 +108,27 @@ def render_blocks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return blocks
 
 
+def render_lines(lines: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Render lines' inline markup to HTML blocks of lines, one to a line, none over `limit`."""
+    blocks: list[str] = []
+    current = ""
+    for line in lines:
+        # A line is not a paragraph (no heading, no bullet); only a line over the limit, which
+        # nobody writes as a closing line, is cut, between sentences.
+        fits = telegram_length(render_inline(line)) <= limit
+        for piece in [line] if fits else _cut_source(line, limit):
+            rendered = render_inline(piece)
+            candidate = f"{current}\n{rendered}" if current else rendered
+            if current and telegram_length(candidate) > limit:
+                blocks.append(current)
+                current = rendered
+            else:
+                current = candidate
+    if current:
+        blocks.append(current)
+    return blocks
+
+
 def pack_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     """Pack HTML blocks, in order, into as few messages of at most `limit` as they fit."""
     messages: list[str] = []

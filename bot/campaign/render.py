@@ -6,7 +6,13 @@ import html
 
 from bot import i18n, texts
 from bot.campaign.content import Action, Campaign, Content, Statement
-from bot.campaign.markup import escape, pack_messages, render_blocks, render_inline
+from bot.campaign.markup import (
+    escape,
+    pack_messages,
+    render_blocks,
+    render_inline,
+    render_lines,
+)
 from bot.i18n import gettext as _
 
 
@@ -29,7 +35,12 @@ def statement(campaign: Campaign, item: Statement) -> list[str]:
         date=escape(published(item)),
         organization=escape(item.organization or campaign.organization),
     )
-    blocks = [f"<b>{escape(item.title)}</b>\n{byline}", *render_blocks(item.body), signature(item)]
+    blocks = [
+        f"<b>{escape(item.title)}</b>\n{byline}",
+        *render_blocks(item.body),
+        *closing(item),
+        signature(item),
+    ]
     if item.source:
         blocks.append(_(texts.STATEMENT_SOURCE).format(url=html.escape(item.source, quote=True)))
     return pack_messages(blocks)
@@ -38,6 +49,11 @@ def statement(campaign: Campaign, item: Statement) -> list[str]:
 def published(item: Statement) -> str:
     """Return when a statement was published, in the reader's language."""
     return i18n.format_day(item.date.day, item.date.precise)
+
+
+def closing(item: Statement) -> list[str]:
+    """Return a statement's closing lines (its slogans, say) as HTML blocks, one to a line."""
+    return render_lines(item.closing)
 
 
 def signature(item: Statement) -> str:

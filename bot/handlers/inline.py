@@ -40,9 +40,11 @@ class Item:
     description: str
     message: str
     button: tuple[str, str] | None = None  # (label, url)
+    searched: str | None = None  # what typed words are looked for in, if not the message
 
     def matches(self, words: list[str]) -> bool:
-        haystack = f"{self.title} {self.description} {self.message}".casefold()
+        text = self.message if self.searched is None else self.searched
+        haystack = f"{self.title} {self.description} {text}".casefold()
         return all(word in haystack for word in words)
 
     def result(self) -> InlineQueryResultArticle:
@@ -93,8 +95,9 @@ def _statement(campaign: Campaign, bot_username: str) -> Item:
         if len(opening) + len(block) > OPENING and opening:
             break
         opening = f"{opening}\n\n{block}" if opening else block
-    byline = render.signature(statement)
-    message = f"<b>{escape(statement.title)}</b>\n\n{opening}\n\n…\n{byline}"
+    # The statement's own ending follows the cut: its closing lines (slogans), then signature.
+    ending = "\n\n".join([*render.closing(statement), render.signature(statement)])
+    message = f"<b>{escape(statement.title)}</b>\n\n{opening}\n\n…\n{ending}"
     return Item(
         id=f"st:{campaign.key}",
         title=f"📄 {statement.title}",
@@ -103,6 +106,8 @@ def _statement(campaign: Campaign, bot_username: str) -> Item:
         ),
         message=message[:4096],
         button=(_(texts.INLINE_READ_ALL), links.start_link(bot_username, campaign.id)),
+        # Its closing lines are the slogans offered on their own: typing one finds the slogan.
+        searched=opening,
     )
 
 
