@@ -110,31 +110,26 @@ def render_blocks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 def render_lines(lines: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     """Render lines' inline markup to HTML blocks of lines, one to a line, none over `limit`."""
-    blocks: list[str] = []
-    current = ""
+    pieces: list[str] = []
     for line in lines:
         # A line is not a paragraph (no heading, no bullet); only a line over the limit, which
         # nobody writes as a closing line, is cut, between sentences.
         fits = telegram_length(render_inline(line)) <= limit
-        for piece in [line] if fits else _cut_source(line, limit):
-            rendered = render_inline(piece)
-            candidate = f"{current}\n{rendered}" if current else rendered
-            if current and telegram_length(candidate) > limit:
-                blocks.append(current)
-                current = rendered
-            else:
-                current = candidate
-    if current:
-        blocks.append(current)
-    return blocks
+        pieces.extend(
+            render_inline(piece) for piece in ([line] if fits else _cut_source(line, limit))
+        )
+    return pack_messages(pieces, limit, separator="\n")
 
 
-def pack_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Pack HTML blocks, in order, into as few messages of at most `limit` as they fit."""
+def pack_messages(
+    blocks: Iterable[str], limit: int = MESSAGE_LIMIT, separator: str = "\n\n"
+) -> list[str]:
+    """Pack HTML blocks, in order, into as few messages of at most `limit` as they fit, with
+    `separator` between blocks (a blank line between paragraphs)."""
     messages: list[str] = []
     current = ""
     for block in blocks:
-        candidate = f"{current}\n\n{block}" if current else block
+        candidate = f"{current}{separator}{block}" if current else block
         if current and telegram_length(candidate) > limit:
             messages.append(current)
             current = block
