@@ -309,10 +309,10 @@ CONFIRMATION_TTL = dt.timedelta(minutes=30)
 _CONFIRMATIONS = {"send", "halt"}  # the presses that act; the others only ask or undo
 
 
-async def _organizer_press(
+async def organizer_press(
     update: Update, context: BotContext
 ) -> tuple[CallbackQuery, MaybeInaccessibleMessage, User, str, int] | None:
-    """Read a broadcast button press `bc:<action>:<id>`; None (answered) if refused.
+    """Read an organizer's button press `<kind>:<action>:<id>`; None (answered) if refused.
 
     The presser is checked against BOT_ADMINS at every press: a button's data can be forged,
     and organizers can change between steps.
@@ -321,7 +321,7 @@ async def _organizer_press(
     assert query is not None and query.data is not None and user is not None
     if user.id not in context.services.config.admins:
         await query.answer(_(texts.NOT_ADMIN), show_alert=True)
-        logger.warning("refused a broadcast button (%s) from a non-organizer", query.data)
+        logger.warning("refused a button (%s) from a non-organizer", query.data)
         return None
     if query.message is None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
@@ -340,7 +340,7 @@ async def _organizer_press(
 
 async def confirm_button(update: Update, context: BotContext) -> None:
     """Send or cancel a prepared broadcast, once, and only for an organizer."""
-    pressed = await _organizer_press(update, context)
+    pressed = await organizer_press(update, context)
     if pressed is None:
         return
     query, message, user, action, broadcast_id = pressed
@@ -386,7 +386,7 @@ async def confirm_button(update: Update, context: BotContext) -> None:
 
 async def stop_button_pressed(update: Update, context: BotContext) -> None:
     """Ask before stopping a scheduled or running broadcast; stop it on the second press."""
-    pressed = await _organizer_press(update, context)
+    pressed = await organizer_press(update, context)
     if pressed is None:
         return
     query, message, user, action, broadcast_id = pressed

@@ -32,25 +32,21 @@ def campaign_file(content: Content, campaign_id: str) -> tuple[Campaign, Path] |
 
 async def draft_button(update: Update, context: BotContext) -> None:
     """Add, add and announce, or ignore a draft, once, and only for an organizer."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    # Checked at every press: a button's data can be forged, and organizers change.
-    if user.id not in context.services.config.admins:
-        await query.answer(_(texts.NOT_ADMIN), show_alert=True)
-        logger.warning("refused a draft button (%s) from a non-organizer", query.data)
+    pressed = await admin.organizer_press(update, context)  # checks BOT_ADMINS at every press
+    if pressed is None:
         return
-    _prefix, action, number = query.data.split(":")
-    post = await context.storage.feed_post(int(number))
-    if query.message is None or post is None or post.draft is None:
+    query, message, user, action, number = pressed
+    post = await context.storage.feed_post(number)
+    if post is None or post.draft is None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     if post.state is not FeedItemState.DRAFTED:
-        await _decided_already(query, query.message, context, post, user.id)
+        await _decided_already(query, message, context, post, user.id)
         return
     if action == "ign":
-        await _ignore(query, query.message, context, post, user.id)
+        await _ignore(query, message, context, post, user.id)
     else:
-        await _add(update, query, query.message, context, post, user.id, announce=action == "ann")
+        await _add(update, query, message, context, post, user.id, announce=action == "ann")
 
 
 async def _ignore(
