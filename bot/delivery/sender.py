@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -23,6 +23,7 @@ from telegram.error import (
 from bot import i18n, metrics, texts
 from bot.campaign.markup import escape
 from bot.delivery.pacing import Pacer
+from bot.delivery.posts import Part, message_count, send_part
 from bot.i18n import gettext as _
 from bot.storage import BroadcastDraft, BroadcastState, Job, Outcome, Progress, Result, Storage
 
@@ -30,25 +31,31 @@ logger = logging.getLogger(__name__)
 
 
 async def send_paced(
-    bot: Bot, pacer: Pacer, storage: Storage, chat_id: int, text: str, *, paid: bool = False
+    bot: Bot,
+    pacer: Pacer,
+    storage: Storage,
+    chat_id: int,
+    part: Part,
+    *,
+    paid: bool = False,
+    sent: list[int] | None = None,
 ) -> tuple[Outcome, str | None]:
-    """Send one message whose overall slot is taken, and sort Telegram's answer into an outcome.
+    """Send one part whose first overall slot is taken, and sort Telegram's answer into an
+    outcome; the ids of the messages it became are added to `sent`.
 
-    The transport (bot/delivery/pacing.py) waits out 429s and tries Telegram again through network
-    blips; what reaches here is final. A person who blocked the bot is marked so.
-    ChatMigrated is the caller's.
+    An album takes a chat turn and a slot for each of its messages. The transport
+    (bot/delivery/pacing.py) waits out 429s and tries Telegram again through network blips;
+    what reaches here is final. A person who blocked the bot is marked so. ChatMigrated is the
+    caller's.
     """
     if await pacer.chat_turn(chat_id):  # a group's 20 a minute, a person's one a second
         await pacer.broadcast_slot(paid=paid)
+    for _more in range(message_count(part) - 1):
+        await pacer.chat_turn(chat_id)
+        await pacer.broadcast_slot(paid=paid)
     try:
         with pacer.prepaid(paid=paid):
-            await bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                allow_paid_broadcast=True if paid else None,
-            )
+            ids = await send_part(bot, chat_id, part, paid=paid)
     except RetryAfter:
         return Outcome.FAILED, "rate limited repeatedly (429)"
     except Forbidden as error:
@@ -62,6 +69,8 @@ async def send_paced(
         return Outcome.FAILED, f"network: {error.message}"[:200]
     except TelegramError as error:
         return Outcome.FAILED, error.message[:200]
+    if sent is not None:
+        sent.extend(ids)
     return Outcome.SENT, None
 
 
@@ -247,8 +256,8 @@ class Sender:
                 task.cancel()
         await self._flush()
 
-    async def _parts_of(self, job: Job) -> list[str]:
-        """Return the text of a job's broadcast in its recipient's language."""
+    async def _parts_of(self, job: Job) -> list[Part]:
+        """Return a job's broadcast in its recipient's language."""
         if job.broadcast_id not in self._drafts:
             self._drafts[job.broadcast_id] = await self.storage.broadcast(job.broadcast_id)
         draft = self._drafts[job.broadcast_id]
@@ -259,11 +268,12 @@ class Sender:
         chat_id = job.chat_id
         outcome: Outcome | None = Outcome.SENT
         error: str | None = None
+        sent: list[int] = []  # the messages it became, for an edit or a retraction
         try:
             for index, part in enumerate(await self._parts_of(job)):
                 if index:
                     await self.pacer.broadcast_slot(paid=self.paid)
-                chat_id, outcome, error = await self._send_part(job, chat_id, part)
+                chat_id, outcome, error = await self._send_part(job, chat_id, part, sent)
                 if outcome is not Outcome.SENT:
                     break
         except Exception as unexpected:  # the one broad catch: every recipient gets an outcome
@@ -272,13 +282,13 @@ class Sender:
             logger.exception("unexpected error while sending delivery %d", job.delivery_id)
             outcome, error = Outcome.FAILED, f"unexpected error: {type(unexpected).__name__}"
         if outcome is not None:
-            self._results.append(Result(job.delivery_id, outcome, error))
+            self._results.append(Result(job.delivery_id, outcome, error, tuple(sent)))
             if len(self._results) >= self.flush_batch:
                 self._flush_soon.set()  # results not stored yet would be resent after a crash
         self._touched.add(job.broadcast_id)
 
     async def _send_part(
-        self, job: Job, chat_id: int, text: str
+        self, job: Job, chat_id: int, part: Part, sent: list[int]
     ) -> tuple[int, Outcome | None, str | None]:
         """Send one message of a broadcast; return the final chat id and the outcome.
 
@@ -292,8 +302,9 @@ class Sender:
                     self.pacer,
                     self.storage,
                     chat_id,
-                    text,
+                    part,
                     paid=self.paid,
+                    sent=sent,
                 )
                 return chat_id, outcome, error
             except ChatMigrated as migrated:

@@ -8,6 +8,7 @@ import io
 import logging
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from telegram import (
     CallbackQuery,
@@ -27,10 +28,10 @@ from bot.campaign import links, render
 from bot.campaign.content import Campaign, ContentError, load_campaigns
 from bot.campaign.markup import escape, pack_messages
 from bot.delivery import channels
+from bot.delivery.posts import Part, send_part
 from bot.delivery.sender import duration, progress_bar, stop_button
 from bot.handlers import reports
 from bot.handlers.context import BotContext
-from bot.handlers.public import send_all
 from bot.i18n import gettext as _
 from bot.schedule import ScheduleError, describe, split_schedule
 from bot.storage import Audience, Progress, version_for
@@ -154,7 +155,9 @@ def _close_tags(pieces: list[str]) -> list[str]:
     return balanced
 
 
-def _readers(counts: dict[str | None, int], versions: dict[str, list[str]]) -> Counter[str]:
+def _readers(
+    counts: dict[str | None, int], versions: Mapping[str, Sequence[Part]]
+) -> Counter[str]:
     """Return how many recipients read each version, from how many read each language."""
     main, *others = versions
     readers: Counter[str] = Counter()
@@ -168,7 +171,7 @@ async def _offer(
     context: BotContext,
     campaign: Campaign,
     kind: str,
-    versions: dict[str, list[str]],
+    versions: Mapping[str, Sequence[Part]],
     send_at: dt.datetime | None,
     audience: Audience,
 ) -> None:
@@ -203,7 +206,8 @@ async def _offer(
                     language=i18n.spoken_name(language), count=readers[language]
                 )
             )
-        await send_all(chat, version)
+        for part in version:  # sent as subscribers will get it
+            await send_part(context.bot, chat.id, part)
     send_label = _(texts.BUTTON_SEND) if send_at is None else _(texts.BUTTON_SCHEDULE)
     markup = InlineKeyboardMarkup(
         [

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +57,11 @@ class Progress:
         return self.sent + self.blocked + self.failed + self.cancelled
 
 
+# One message of a broadcast as bot.delivery.posts describes it: HTML text, or a dict for a
+# file, an album or a poll. Storage keeps it as JSON and never looks inside.
+Part = str | dict[str, Any]
+
+
 @dataclass(frozen=True)
 class BroadcastDraft:
     """A broadcast's content as stored."""
@@ -63,15 +69,15 @@ class BroadcastDraft:
     broadcast_id: int
     campaign_id: str
     kind: str
-    parts: list[str]
+    parts: list[Part]
     created_by: int | None
     state: str
     send_at: dt.datetime | None = None
     audience: Audience = Audience()
-    translations: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    translations: dict[str, list[Part]] = dataclasses.field(default_factory=dict)
     report_language: str | None = None
 
-    def parts_for(self, language: str | None) -> list[str]:
+    def parts_for(self, language: str | None) -> list[Part]:
         """Return the text for a reader of this language: theirs if written, else the main one."""
         chosen = version_for(language, self.translations)
         return self.translations[chosen] if chosen else self.parts
@@ -100,12 +106,12 @@ class Broadcasts(Database):
         self,
         campaign_id: str,
         kind: str,
-        parts: list[str],
+        parts: Sequence[Part],
         created_by: int,
         send_at: dt.datetime | None = None,
         *,
         audience: Audience = Audience(),
-        translations: dict[str, list[str]] | None = None,
+        translations: Mapping[str, Sequence[Part]] | None = None,
         report_language: str | None = None,
     ) -> int:
         """Store a broadcast awaiting confirmation (to go out at `send_at`); return its id.
@@ -117,7 +123,7 @@ class Broadcasts(Database):
             broadcast = Broadcast(
                 campaign_id=campaign_id,
                 kind=kind,
-                parts=parts,
+                parts=list(parts),
                 created_by=created_by,
                 created_at=self.clock(),
                 state=BroadcastState.DRAFT,
@@ -126,7 +132,7 @@ class Broadcasts(Database):
                 topic=audience.topic,
                 audience_language=audience.language,
                 main_language=audience.main_language,
-                translations=translations or None,
+                translations={k: list(v) for k, v in (translations or {}).items()} or None,
                 report_language=report_language,
             )
             session.add(broadcast)

@@ -106,7 +106,7 @@ class Broadcast(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     campaign_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
-    parts: Mapped[list[str]] = mapped_column(JSON)
+    parts: Mapped[list[Any]] = mapped_column(JSON)  # see bot.delivery.posts
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), index=True)
@@ -123,7 +123,7 @@ class Broadcast(Base):
     topic: Mapped[str | None] = mapped_column(String(32))
     audience_language: Mapped[str | None] = mapped_column(String(16))
     main_language: Mapped[str | None] = mapped_column(String(16))
-    translations: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    translations: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON)
     report_language: Mapped[str | None] = mapped_column(String(16))
 
 
@@ -146,6 +146,9 @@ class Delivery(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # Added by migration 0004: the recipient's language when queued, to pick their text.
     language: Mapped[str | None] = mapped_column(String(16))
+    # Added by migration 0006: the ids of the messages it became in the chat, in order (to
+    # edit or delete them); NULL when nothing arrived.
+    message_ids: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class AuditEntry(Base):

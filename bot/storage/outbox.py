@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import JSON, Table, bindparam, delete, func, select, update
 
 from bot.storage.engine import Database
 from bot.storage.models import Broadcast, BroadcastState, Delivery, Outcome, Status, Subscription
@@ -31,6 +31,7 @@ class Result:
     delivery_id: int
     outcome: Outcome
     error: str | None = None
+    message_ids: tuple[int, ...] = ()  # the messages it became in the chat, in order
 
 
 class Outbox(Database):
@@ -167,11 +168,20 @@ class Outbox(Database):
             update(table)
             .where(table.c.id == bindparam("_id"), table.c.status == Outcome.SENDING)
             .values(
-                status=bindparam("_status"), error=bindparam("_error"), updated_at=self.clock()
+                status=bindparam("_status"),
+                error=bindparam("_error"),
+                message_ids=bindparam("_messages", type_=JSON),
+                updated_at=self.clock(),
             )
         )
         rows = [
-            {"_id": r.delivery_id, "_status": r.outcome.value, "_error": r.error} for r in results
+            {
+                "_id": r.delivery_id,
+                "_status": r.outcome.value,
+                "_error": r.error,
+                "_messages": list(r.message_ids) or None,
+            }
+            for r in results
         ]
         if rows:
             async with self._session.begin() as session:

@@ -1,0 +1,107 @@
+"""A broadcast's messages as stored, and how each goes out: text, media, an album or a poll.
+
+A broadcast is a list of parts, each one send (an album is one send of several messages):
+- a str: an HTML text message;
+- {"type": "photo" | "video" | "animation" | "document" | "audio" | "voice", "file_id": ...,
+  "caption": HTML or None, "spoiler": bool, "caption_above": bool}: one file, by Telegram's
+  file id, so it still goes out when the organizer deletes the message it came from;
+- {"type": "album", "items": [such a file (photo, video, document or audio), ...]}: 2 to 10
+  files sent together, each with its own caption;
+- {"type": "poll", "question": str, "options": [str, ...], "anonymous": bool,
+  "multiple": bool, "quiz": bool, "correct": int or None, "explanation": HTML or None}: each
+  recipient gets a poll of their own (Telegram has no poll shared across chats).
+Parts hold only what the organizer wrote and Telegram's file ids: nothing of a recipient's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import (
+    Bot,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    LinkPreviewOptions,
+    Message,
+)
+from telegram.constants import ParseMode
+
+Part = str | dict[str, Any]
+
+FILE_TYPES = ("photo", "video", "animation", "document", "audio", "voice")
+ALBUM_TYPES = ("photo", "video", "document", "audio")
+
+
+def message_count(part: Part) -> int:
+    """Return how many messages a part is in a chat (and against Telegram's limits)."""
+    if isinstance(part, dict) and part["type"] == "album":
+        return len(part["items"])
+    return 1
+
+
+def caption_of(part: Part) -> str | None:
+    """Return a part's text, or its caption (an album's first), or None (a poll, no caption)."""
+    if isinstance(part, str):
+        return part
+    if part["type"] == "album":
+        return next((item["caption"] for item in part["items"] if item.get("caption")), None)
+    return part.get("caption")
+
+
+async def send_part(bot: Bot, chat_id: int, part: Part, *, paid: bool = False) -> list[int]:
+    """Send one part to a chat; return the ids of the messages it became there."""
+    common: dict[str, Any] = {"allow_paid_broadcast": True if paid else None}
+    if isinstance(part, str):
+        message = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            **common,
+        )
+        return [message.message_id]
+    kind = part["type"]
+    if kind == "album":
+        media = [_input_media(item) for item in part["items"]]
+        messages: Sequence[Message] = await bot.send_media_group(chat_id, media, **common)
+        return [m.message_id for m in messages]
+    if kind == "poll":
+        message = await bot.send_poll(
+            chat_id,
+            part["question"],
+            part["options"],
+            is_anonymous=part.get("anonymous", True),
+            type="quiz" if part.get("quiz") else "regular",
+            allows_multiple_answers=part.get("multiple", False),
+            correct_option_id=part.get("correct"),
+            explanation=part.get("explanation"),
+            explanation_parse_mode=ParseMode.HTML if part.get("explanation") else None,
+            **common,
+        )
+        return [message.message_id]
+    send = getattr(bot, f"send_{kind}")
+    options: dict[str, Any] = {"caption": part.get("caption"), "parse_mode": ParseMode.HTML}
+    if kind in ("photo", "video", "animation"):
+        options["has_spoiler"] = part.get("spoiler") or None
+        options["show_caption_above_media"] = part.get("caption_above") or None
+    message = await send(chat_id, part["file_id"], **options, **common)
+    return [message.message_id]
+
+
+_INPUT_MEDIA = {
+    "photo": InputMediaPhoto,
+    "video": InputMediaVideo,
+    "document": InputMediaDocument,
+    "audio": InputMediaAudio,
+}
+
+
+def _input_media(item: dict[str, Any]) -> Any:
+    options: dict[str, Any] = {"caption": item.get("caption"), "parse_mode": ParseMode.HTML}
+    if item["type"] in ("photo", "video"):
+        options["has_spoiler"] = item.get("spoiler") or None
+        options["show_caption_above_media"] = item.get("caption_above") or None
+    return _INPUT_MEDIA[item["type"]](item["file_id"], **options)
