@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import math
 import subprocess
 import sys
@@ -63,11 +64,12 @@ class TokenBucket:
         self.stamp = now
         return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
 
-    def take(self, now: float) -> float:
-        """Take a token; return 0, or how many seconds until one is available."""
+    def take(self, now: float, count: int = 1) -> float:
+        """Take `count` tokens if one is there (the rest owed); return 0, or how many seconds
+        until one is available."""
         wait = self.wait(now)
         if wait == 0.0:
-            self.tokens -= 1.0
+            self.tokens -= count
         return wait
 
 
@@ -93,8 +95,8 @@ class Limits:
         )
         self._chats: dict[int, TokenBucket] = {}
 
-    def take(self, chat_id: int, *, paid: bool, now: float) -> float:
-        """Admit one send; return 0, or how many seconds the sender must wait."""
+    def take(self, chat_id: int, *, paid: bool, now: float, count: int = 1) -> float:
+        """Admit one send of `count` messages; return 0, or how many seconds to wait."""
         overall = self.paid if paid else self.free
         sends = self._groups[chat_id] if chat_id < 0 else None
         chat = self._chat(chat_id, now) if chat_id > 0 else None
@@ -106,11 +108,11 @@ class Limits:
         wait = max(overall.wait(now), chat.wait(now) if chat else 0.0)
         if wait > 0.0:
             return wait  # refused: no bucket pays for it
-        overall.take(now)
+        overall.take(now, count)
         if chat is not None:
-            chat.take(now)
+            chat.take(now, count)
         if sends is not None:
-            sends.append(now)
+            sends.extend([now] * count)
         return 0.0
 
     def _chat(self, chat_id: int, now: float) -> TokenBucket:
@@ -129,6 +131,14 @@ def _too_many(wait: float) -> web.Response:
         "parameters": {"retry_after": seconds},
     }
     return web.json_response(body, status=429)
+
+
+def _messages_in(method: str, params: dict[str, Any]) -> int:
+    """Return how many messages a send puts in the chat: an album's items, else one."""
+    if method.lower() != "sendmediagroup":
+        return 1
+    media = params.get("media") or "[]"
+    return len(json.loads(media) if isinstance(media, str) else media)
 
 
 def _chat_id(params: dict[str, Any]) -> int:
@@ -173,7 +183,8 @@ class LimitedTelegram(FakeTelegram):
         chat_id = _chat_id(params) if send else 0
         if send:
             paid = str(params.get("allow_paid_broadcast", "")).lower() == "true"
-            wait = self.limits.take(chat_id, paid=paid, now=arrived)
+            count = _messages_in(method, params)
+            wait = self.limits.take(chat_id, paid=paid, now=arrived, count=count)
             if wait > 0.0:
                 self.too_many[method] += 1
                 self.too_many_chats[chat_id] += 1
@@ -184,8 +195,9 @@ class LimitedTelegram(FakeTelegram):
             result = await self.api.call(method, params)
         except ApiError as error:
             return web.json_response(error.to_json(), status=error.code)
-        if send and isinstance(result, dict):
-            self._record(arrived, chat_id, result)
+        for message in result if isinstance(result, list) else [result]:
+            if send and isinstance(message, dict):
+                self._record(arrived, chat_id, message)
         return web.json_response({"ok": True, "result": result})
 
     def _record(self, arrived: float, chat_id: int, message: dict[str, Any]) -> None:

@@ -62,6 +62,7 @@ class Config:
     metrics_port: int | None = None  # None: no /metrics when polling (a webhook serves it)
     metrics_listen: str = "127.0.0.1"
     feed_interval: float = 900.0  # seconds between polls of the campaigns' feeds; 0: never
+    test_chat: int | None = None  # also gets every broadcast's test send (organizers' group)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -112,6 +113,18 @@ def _parse_admins(text: str) -> frozenset[int]:
             raise ConfigError(f"BOT_ADMINS: {user_id} is {_SHARED_IDS[user_id]}, not a person")
         admins.add(user_id)
     return frozenset(admins)
+
+
+def _parse_test_chat(text: str) -> int | None:
+    value = text.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"-?\d{1,20}", value) or int(value) == 0:
+        raise ConfigError(
+            f"TEST_CHAT: {value!r} is not a numeric chat id (a group's looks like "
+            "-1001234567890; add the bot to the group first)"
+        )
+    return int(value)
 
 
 def _parse_flag(name: str, text: str) -> bool:
@@ -267,4 +280,5 @@ def load_config(
         metrics_port=_parse_metrics_port(values),
         metrics_listen=values.get("METRICS_LISTEN", "").strip() or "127.0.0.1",
         feed_interval=_parse_feed_interval(values.get("FEED_INTERVAL", "")),
+        test_chat=_parse_test_chat(values.get("TEST_CHAT", "")),
     )

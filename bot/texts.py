@@ -73,6 +73,8 @@ HELP = N_(
 HELP_ADMIN = N_(
     "\n\n<b>Organizers</b>\n"
     "/broadcast [campaign] text — preview, then send to every subscriber\n"
+    "Reply /broadcast [campaign] to a photo, video, file, album or poll you sent me — the "
+    "same, with that message\n"
     "/broadcast [campaign] at 2026-12-01 18:00 text (or at 18:00, or in 2h30m) — schedule it\n"
     "/announce [campaign] — the same, with the latest statement\n"
     "/broadcasts — scheduled, running and recent broadcasts; stop or cancel them\n"
@@ -176,7 +178,9 @@ GROUP_NOT_ALLOWED = N_(
 )
 ADMIN_PRIVATE_ONLY = N_("Organizer commands work only in a private chat with me.")
 BROADCAST_USAGE = N_(
-    "Write the message after the command: /broadcast [campaign] text. Campaigns: {campaigns}."
+    "Write the message after the command: /broadcast [campaign] text. Or send me anything "
+    "(a photo, a video, a file, an album, a poll) and reply to it with /broadcast [campaign]. "
+    "Campaigns: {campaigns}."
 )
 WHICH_CAMPAIGN = N_(
     "Several campaigns are served: say which one first, e.g. /{command} {example}. "
@@ -363,3 +367,33 @@ FEED_ALL_NEW = N_(
     "most likely changed its post addresses. None was offered as a draft; new posts from now "
     "on will be."
 )
+
+# Broadcasting any message (issue 13)
+REPLY_TAKES_OPTIONS_ONLY = N_(
+    "When you reply to a message with /broadcast, that message is what goes out: after the "
+    "command, write only the campaign and options (at …, in …, topic:…, lang:…)."
+)
+MEDIA_PROTECTED = N_(
+    "This message is protected from copying and saving, so Telegram will not let me send it "
+    "again. Send me the content itself."
+)
+MEDIA_PAID = N_(
+    "Paid media cannot be broadcast: Telegram lets only the sender's own channel sell it."
+)
+MEDIA_QUIZ_ANSWER = N_(
+    "This quiz does not tell me its right answer (a forwarded quiz hides it), so I cannot "
+    "send it again. Create the quiz here in our chat and reply to it."
+)
+MEDIA_UNSUPPORTED = N_(
+    "I cannot broadcast this kind of message ({kind}). Send text, a photo, a video, an "
+    "animation, a file, an audio or voice message, an album or a poll."
+)
+ALBUM_FORGOTTEN = N_(
+    "I no longer have the other items of this album (I was restarted since it arrived). Send "
+    "the album again, then reply to it."
+)
+BUTTON_TEST = N_("🧪 Send me a test")
+TEST_SENT = N_("🧪 Test of broadcast #{id}, as a subscriber gets it (not counted as sent):")
+TEST_SENT_ALERT = N_("Test sent.")
+TEST_SENT_TO_CHAT = N_("Test sent to you and to the test chat.")
+TEST_FAILED = N_("The test could not be sent to {chat}: {error}")

@@ -189,12 +189,19 @@ class Pacer:
         lane.take(now, self._paused_until)
         return 0.0
 
-    async def chat_turn(self, chat_id: int | None) -> float:
-        """Wait until the chat may get another message; return how long that was."""
+    async def chat_turn(self, chat_id: int | None, messages: int = 1) -> float:
+        """Wait until the chat may get another message; return how long that was.
+
+        An album of several `messages` goes when its first may, and the chat's next
+        messages wait for the rest.
+        """
         if chat_id is None:
             return 0.0
         now = self.clock()
-        turn = self._book_group(chat_id, now) if chat_id < 0 else self._book_chat(chat_id, now)
+        book = self._book_group if chat_id < 0 else self._book_chat
+        turn = book(chat_id, now)
+        for _more in range(messages - 1):
+            book(chat_id, now)
         if turn <= now:
             return 0.0
         await asyncio.sleep(turn - now)

@@ -8,7 +8,7 @@ A broadcast is a list of parts, each one send (an album is one send of several m
 - {"type": "album", "items": [such a file (photo, video, document or audio), ...]}: 2 to 10
   files sent together, each with its own caption;
 - {"type": "poll", "question": str, "options": [str, ...], "anonymous": bool,
-  "multiple": bool, "quiz": bool, "correct": int or None, "explanation": HTML or None}: each
+  "multiple": bool, "quiz": bool, "correct": [int] or None, "explanation": HTML or None}: each
   recipient gets a poll of their own (Telegram has no poll shared across chats).
 Parts hold only what the organizer wrote and Telegram's file ids: nothing of a recipient's.
 """
@@ -26,8 +26,13 @@ from telegram import (
     InputMediaVideo,
     LinkPreviewOptions,
     Message,
+    Poll,
 )
 from telegram.constants import ParseMode
+
+from bot import texts
+from bot.campaign.markup import escape
+from bot.i18n import gettext as _
 
 Part = str | dict[str, Any]
 
@@ -76,7 +81,7 @@ async def send_part(bot: Bot, chat_id: int, part: Part, *, paid: bool = False) -
             is_anonymous=part.get("anonymous", True),
             type="quiz" if part.get("quiz") else "regular",
             allows_multiple_answers=part.get("multiple", False),
-            correct_option_id=part.get("correct"),
+            correct_option_ids=part.get("correct"),
             explanation=part.get("explanation"),
             explanation_parse_mode=ParseMode.HTML if part.get("explanation") else None,
             **common,
@@ -105,3 +110,64 @@ def _input_media(item: dict[str, Any]) -> Any:
         options["has_spoiler"] = item.get("spoiler") or None
         options["show_caption_above_media"] = item.get("caption_above") or None
     return _INPUT_MEDIA[item["type"]](item["file_id"], **options)
+
+
+class Uncopyable(ValueError):
+    """A message that cannot go out again as it is; the text says why, to the organizer."""
+
+
+def from_message(message: Message) -> Part:
+    """Return what is needed to send a message again, by file id: never the message itself,
+    so it still goes out after its author deletes it. Texts are taken by the caller."""
+    if message.has_protected_content:
+        raise Uncopyable(_(texts.MEDIA_PROTECTED))
+    if message.paid_media is not None:
+        raise Uncopyable(_(texts.MEDIA_PAID))
+    if message.poll is not None:
+        return _poll(message.poll)
+    for kind in FILE_TYPES:  # animation before document: an animation is both
+        media = getattr(message, kind)
+        if media:
+            file_id = media[-1].file_id if kind == "photo" else media.file_id  # largest size
+            return {
+                "type": kind,
+                "file_id": file_id,
+                "caption": message.caption_html or None,
+                "spoiler": bool(message.has_media_spoiler),
+                "caption_above": bool(message.show_caption_above_media),
+            }
+    attachment = message.effective_attachment
+    name = type(attachment).__name__ if attachment is not None else "text"
+    raise Uncopyable(_(texts.MEDIA_UNSUPPORTED).format(kind=name))
+
+
+def _poll(poll: Poll) -> dict[str, Any]:
+    quiz = poll.type == Poll.QUIZ
+    if quiz and not poll.correct_option_ids:
+        raise Uncopyable(_(texts.MEDIA_QUIZ_ANSWER))
+    return {
+        "type": "poll",
+        "question": poll.question,
+        "options": [option.text for option in poll.options],
+        "anonymous": poll.is_anonymous,
+        "multiple": poll.allows_multiple_answers,
+        "quiz": quiz,
+        "correct": list(poll.correct_option_ids or ()) if quiz else None,
+        "explanation": escape(poll.explanation) if quiz and poll.explanation else None,
+    }
+
+
+def album(items: Sequence[Part]) -> Part:
+    """Return the album of these files (sent together), or the one file alone."""
+    files = [item for item in items if isinstance(item, dict)]
+    if len(files) == 1:
+        return files[0]
+    if len(files) != len(items) or any(f["type"] not in ALBUM_TYPES for f in files):
+        raise Uncopyable(_(texts.MEDIA_UNSUPPORTED).format(kind="album"))
+    return {"type": "album", "items": files}
+
+
+def with_caption(part: Part, caption: str | None) -> Part:
+    """Return a file part with another caption (HTML), or None for none."""
+    assert isinstance(part, dict) and part["type"] in FILE_TYPES
+    return {**part, "caption": caption or None}

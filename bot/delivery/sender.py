@@ -43,15 +43,15 @@ async def send_paced(
     """Send one part whose first overall slot is taken, and sort Telegram's answer into an
     outcome; the ids of the messages it became are added to `sent`.
 
-    An album takes a chat turn and a slot for each of its messages. The transport
+    An album counts as its messages in the chat's pace and takes a slot for each. The transport
     (bot/delivery/pacing.py) waits out 429s and tries Telegram again through network blips;
     what reaches here is final. A person who blocked the bot is marked so. ChatMigrated is the
     caller's.
     """
-    if await pacer.chat_turn(chat_id):  # a group's 20 a minute, a person's one a second
+    messages = message_count(part)
+    if await pacer.chat_turn(chat_id, messages):  # a group's 20 a minute, a person's 1 a second
         await pacer.broadcast_slot(paid=paid)
-    for _more in range(message_count(part) - 1):
-        await pacer.chat_turn(chat_id)
+    for _more in range(messages - 1):
         await pacer.broadcast_slot(paid=paid)
     try:
         with pacer.prepaid(paid=paid):

@@ -17,6 +17,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     MaybeInaccessibleMessage,
+    Message,
     Update,
     User,
 )
@@ -28,7 +29,15 @@ from bot.campaign import links, render
 from bot.campaign.content import Campaign, ContentError, load_campaigns
 from bot.campaign.markup import escape, pack_messages
 from bot.delivery import channels
-from bot.delivery.posts import Part, send_part
+from bot.delivery.posts import (
+    Part,
+    Uncopyable,
+    album,
+    from_message,
+    message_count,
+    send_part,
+    with_caption,
+)
 from bot.delivery.sender import duration, progress_bar, stop_button
 from bot.handlers import reports
 from bot.handlers.context import BotContext
@@ -216,7 +225,8 @@ async def _offer(
                 InlineKeyboardButton(
                     _(texts.BUTTON_CANCEL), callback_data=f"bc:cancel:{broadcast_id}"
                 ),
-            ]
+            ],
+            [InlineKeyboardButton(_(texts.BUTTON_TEST), callback_data=f"bc:test:{broadcast_id}")],
         ]
     )
     question = _(texts.BROADCAST_SEND_NOW)
@@ -225,7 +235,7 @@ async def _offer(
     text = _(texts.BROADCAST_PREVIEW).format(
         campaign=escape(campaign.id),
         target=_target(campaign, audience),
-        parts=max(len(version) for version in versions.values()),
+        parts=max(sum(map(message_count, version)) for version in versions.values()),
         count=count,
         question=question,
     )
@@ -251,7 +261,7 @@ def _describe(context: BotContext, when: dt.datetime) -> str:
 
 
 async def broadcast(update: Update, context: BotContext) -> None:
-    """Prepare a broadcast of the organizer's text."""
+    """Prepare a broadcast of the organizer's text, or of the message they reply to."""
     message = update.effective_message
     assert message is not None
     campaign, args = _pick_campaign(context)
@@ -264,13 +274,79 @@ async def broadcast(update: Update, context: BotContext) -> None:
     if options is None:
         return
     send_at, audience, body = options
-    written = split_languages(body, campaign.base.language)
-    if not args or not written:
-        ids = ", ".join(c.id for c in context.content)
-        await message.chat.send_message(_(texts.BROADCAST_USAGE).format(campaigns=ids))
+    main = campaign.base.language
+    reply = message.reply_to_message
+    versions: Mapping[str, Sequence[Part]]
+    if reply is not None and body:
+        await message.chat.send_message(_(texts.REPLY_TAKES_OPTIONS_ONLY))
         return
-    versions = {language: pack_messages(text.split("\n\n")) for language, text in written.items()}
+    if reply is not None and not reply.text:
+        try:
+            versions = localized(_part_replied_to(reply, context), main)
+        except Uncopyable as refused:
+            await message.chat.send_message(str(refused))
+            return
+    else:
+        written = split_languages(reply.text_html if reply else body, main)
+        if not (args or reply) or not written:
+            ids = ", ".join(c.id for c in context.content)
+            await message.chat.send_message(_(texts.BROADCAST_USAGE).format(campaigns=ids))
+            return
+        versions = {
+            language: pack_messages(text.split("\n\n")) for language, text in written.items()
+        }
     await _offer(update, context, campaign, "broadcast", versions, send_at, audience)
+
+
+ALBUMS_KEPT = 20  # albums remembered per organizer chat, to broadcast one by a reply
+
+
+async def remember_album_item(update: Update, context: BotContext) -> None:
+    """Keep what is needed to send each item of an organizer's album (in memory): a reply
+    to an album names one item, and the Bot API cannot fetch the others later."""
+    message = update.effective_message
+    if message is None or message.media_group_id is None or context.chat_data is None:
+        return
+    try:
+        item: Part | None = from_message(message)
+    except Uncopyable:
+        item = None  # album() refuses an album holding it
+    albums: dict[str, dict[int, Part | None]] = context.chat_data.setdefault("albums", {})
+    albums.setdefault(message.media_group_id, {})[message.message_id] = item
+    while len(albums) > ALBUMS_KEPT:
+        del albums[next(iter(albums))]
+
+
+def _part_replied_to(reply: Message, context: BotContext) -> Part:
+    """Return the part to send for a message replied to: the whole album it is in, if any."""
+    if reply.media_group_id is None:
+        return from_message(reply)
+    albums = (context.chat_data or {}).get("albums", {})
+    items = albums.get(reply.media_group_id)
+    if not items:
+        raise Uncopyable(_(texts.ALBUM_FORGOTTEN))
+    if any(item is None for item in items.values()):
+        raise Uncopyable(_(texts.MEDIA_UNSUPPORTED).format(kind="album"))
+    return album([item for _id, item in sorted(items.items()) if item is not None])
+
+
+def localized(part: Part, main_language: str) -> dict[str, list[Part]]:
+    """Return a file, album or poll in each language its captions are written in ("[ar]"
+    lines, as in a text broadcast); an item without a caption in a language keeps its main one.
+    """
+    if isinstance(part, str) or part["type"] == "poll":
+        return {main_language: [part]}
+    files = part["items"] if part["type"] == "album" else [part]
+    written = [split_languages(f.get("caption") or "", main_language) for f in files]
+    languages = list(dict.fromkeys([main_language, *(code for w in written for code in w)]))
+    versions: dict[str, list[Part]] = {}
+    for language in languages:
+        items = [
+            with_caption(f, w.get(language, w.get(main_language)))
+            for f, w in zip(files, written, strict=True)
+        ]
+        versions[language] = [album(items) if part["type"] == "album" else items[0]]
+    return versions
 
 
 async def announce(update: Update, context: BotContext) -> None:
@@ -386,6 +462,33 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     # land after the sender's final report and hide it.
     if context.services.sender is not None:
         context.services.sender.wake(broadcast_id)
+
+
+async def test_button(update: Update, context: BotContext) -> None:
+    """Send a broadcast to the organizer who asks (and to TEST_CHAT) as a subscriber who reads
+    their language gets it: not recorded as sent, and as often as asked."""
+    pressed = await organizer_press(update, context)
+    if pressed is None:
+        return
+    query, message, user, _action, broadcast_id = pressed
+    draft = await context.storage.broadcast(broadcast_id)
+    if draft is None:
+        await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
+        return
+    await context.storage.audit(user.id, "broadcast_test", f"broadcast {broadcast_id}")
+    test_chat = context.services.config.test_chat
+    await query.answer(_(texts.TEST_SENT_TO_CHAT) if test_chat else _(texts.TEST_SENT_ALERT))
+    parts = draft.parts_for(i18n.interface_language())
+    for chat_id in dict.fromkeys([message.chat.id, *([test_chat] if test_chat else [])]):
+        try:
+            await context.bot.send_message(chat_id, _(texts.TEST_SENT).format(id=broadcast_id))
+            for part in parts:
+                await send_part(context.bot, chat_id, part)
+        except TelegramError as error:
+            await context.bot.send_message(
+                message.chat.id,
+                _(texts.TEST_FAILED).format(chat=chat_id, error=escape(error.message)),
+            )
 
 
 async def stop_button_pressed(update: Update, context: BotContext) -> None:

@@ -15,8 +15,24 @@ from typing import Any
 from telegram.request import BaseRequest, RequestData
 
 # Free-text parameters: over HTTP every value is a string, and "007" or "[1]" must stay text.
-_TEXT_PARAMS = frozenset({"text", "caption", "callback_query_id", "parse_mode", "action", "url"})
-_SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "editmessagetext"})
+_TEXT_PARAMS = frozenset(
+    {"text", "caption", "callback_query_id", "parse_mode", "action", "url"}
+    | {"question", "explanation"}
+)
+_SEND_METHODS = frozenset(
+    {
+        "sendmessage",
+        "senddocument",
+        "sendphoto",
+        "sendvideo",
+        "sendanimation",
+        "sendaudio",
+        "sendvoice",
+        "sendmediagroup",
+        "sendpoll",
+        "editmessagetext",
+    }
+)
 # https://core.telegram.org/bots/api#formatting-options: Telegram refuses any other HTML tag.
 _HTML_TAGS = "b strong i em u ins s strike del span tg-spoiler a tg-emoji code pre blockquote"
 _TAG = re.compile(r"<(/?)([^\s<>/]*)[^<>]*>?")
@@ -374,9 +390,10 @@ class LocalBotAPI:
             )
         # A document re-sent by file_id or URL arrives as a string: it has no bytes here.
         upload = params.get("document")
-        if not isinstance(upload, Upload):
-            upload = Upload(str(upload), b"")
         file_id = f"doc{len(self.calls) + 1}"
+        if not isinstance(upload, Upload):
+            file_id = str(upload)  # the same file again, as Telegram keeps its id
+            upload = Upload(file_id, b"")
         document: dict[str, Any] = {
             "file_id": file_id,
             "file_unique_id": file_id,
@@ -410,17 +427,100 @@ class LocalBotAPI:
         return True
 
     def _sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
-        upload = params.get("photo")
-        if not isinstance(upload, Upload):
-            upload = Upload(str(upload), b"")
-        if upload.content and not upload.content.startswith(b"\x89PNG\r\n\x1a\n"):
-            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
-        file_id = f"photo{len(self.calls) + 1}"
-        photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}]
-        fields: dict[str, Any] = {"photo": photo, "content": upload.content}
-        if params.get("caption"):
-            fields["caption"] = str(params["caption"])
-        return self._store(params, fields)
+        return self._store(params, self._file_fields("photo", params))
+
+    def _sendvideo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._store(params, self._file_fields("video", params))
+
+    def _sendanimation(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Telegram shows an animation as both: clients that know animations use that field.
+        fields = self._file_fields("animation", params)
+        return self._store(params, fields | {"document": fields["animation"]})
+
+    def _sendaudio(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._store(params, self._file_fields("audio", params))
+
+    def _sendvoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._store(params, self._file_fields("voice", params))
+
+    def _sendmediagroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        media = params.get("media") or []
+        if not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media in the album")
+        group = f"album{len(self.calls) + 1}"
+        messages = []
+        for item in media:
+            kind = str(item.get("type"))
+            if kind not in ("photo", "video", "document", "audio"):
+                raise ApiError(400, f"Bad Request: can't send {kind} in an album")
+            media_of = item.get("media")
+            if isinstance(media_of, str) and media_of.startswith("attach://"):
+                media_of = params.get(media_of.removeprefix("attach://"))
+            fields = self._file_fields(kind, {**item, kind: media_of})
+            messages.append(self._store(params, fields | {"media_group_id": group}))
+        return messages
+
+    def _sendpoll(self, params: dict[str, Any]) -> dict[str, Any]:
+        options = params.get("options") or []
+        if not 2 <= len(options) <= 12:
+            raise ApiError(400, "Bad Request: poll must have 2-12 options")
+        kind = str(params.get("type") or "regular")
+        if kind == "quiz" and not params.get("correct_option_ids"):
+            raise ApiError(400, "Bad Request: quiz poll must have correct_option_ids")
+        poll = {
+            "id": f"poll{len(self.calls) + 1}",
+            "question": str(params["question"]),
+            "options": [
+                {
+                    "text": o if isinstance(o, str) else o["text"],
+                    "voter_count": 0,
+                    "persistent_id": str(index),
+                }
+                for index, o in enumerate(options)
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": params.get("is_anonymous", True) not in (False, "false"),
+            "type": kind,
+            "allows_multiple_answers": bool(params.get("allows_multiple_answers")),
+            "allows_revoting": False,
+            "members_only": False,
+        }
+        if kind == "quiz":
+            poll["correct_option_ids"] = [int(i) for i in params["correct_option_ids"]]
+        return self._store(params, {"poll": poll})
+
+    def _file_fields(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Return a sent file's fields: a new file id for an upload, the same one when it is
+        sent again by id (as Telegram does for a file it holds)."""
+        upload = params.get(kind)
+        caption = str(params.get("caption") or "")
+        if caption:
+            _check_length(
+                caption, params.get("parse_mode"), MAX_CAPTION, "message caption is too long"
+            )
+        if isinstance(upload, Upload):
+            if kind == "photo" and not upload.content.startswith(b"\x89PNG\r\n\x1a\n"):
+                raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            file_id, content = f"{kind}{len(self.calls) + 1}", upload.content
+        elif upload not in (None, ""):
+            file_id, content = str(upload), b""  # a file id (a number-like one is read as one)
+        else:
+            raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        file: dict[str, Any] = {"file_id": file_id, "file_unique_id": file_id}
+        if kind == "photo":
+            sized: Any = [file | {"width": 1, "height": 1}]
+        else:
+            timed = ("video", "animation", "audio", "voice")
+            sized = file | ({"duration": 1} if kind in timed else {})
+            if kind in ("video", "animation"):
+                sized |= {"width": 1, "height": 1}
+        fields: dict[str, Any] = {kind: sized, "content": content}
+        if caption:
+            fields["caption"] = caption
+        if params.get("has_spoiler"):
+            fields["has_media_spoiler"] = True
+        return fields
 
     def _editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params, "edit")
@@ -565,12 +665,17 @@ def message_update(
     language_code: str | None = "en",
     message_id: int | None = None,
     sender_chat_id: int | None = None,
+    reply_to: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
-    """Return an update carrying a text message (a command gets its bot_command entity)."""
+    """Return an update carrying a text message (a command gets its bot_command entity),
+    replying to `reply_to` (a message, as `media_update` and `poll_update` make) if given."""
     chat = chat_dict(user_id if chat_id is None else chat_id, chat_type)
-    message = _message(chat, user_dict(user_id, language_code), text=text)
+    message = _message(chat, user_dict(user_id, language_code), text=text, **fields)
     if message_id is not None:
         message["message_id"] = message_id
+    if reply_to is not None:
+        message["reply_to_message"] = reply_to
     if text.startswith("/"):
         command = text.split(maxsplit=1)[0]  # "/start@bot_name" included
         length = len(command.encode("utf-16-le")) // 2  # Telegram counts UTF-16 units
@@ -582,6 +687,78 @@ def message_update(
         message["sender_chat"] = chat if own else chat_dict(sender_chat_id, "channel")
         sender = GROUP_ANONYMOUS_BOT if own else TELEGRAM_SERVICE
         message["from"] = user_dict(sender, None, is_bot=sender == GROUP_ANONYMOUS_BOT)
+    return {"message": message}
+
+
+def media_update(
+    kind: str,
+    file_id: str,
+    *,
+    user_id: int,
+    caption: str | None = None,
+    media_group_id: str | None = None,
+    message_id: int | None = None,
+    language_code: str | None = "en",
+    **fields: Any,
+) -> dict[str, Any]:
+    """Return an update carrying a user's photo, video, document, … (by a file id the fake
+    Telegram holds), with a caption as plain text, in an album if `media_group_id`."""
+    file: dict[str, Any] = {"file_id": file_id, "file_unique_id": file_id}
+    if kind == "photo":
+        media: Any = [file | {"width": 1, "height": 1}]
+    else:
+        timed = ("video", "animation", "audio", "voice", "video_note")
+        media = file | ({"duration": 1} if kind in timed else {})
+        if kind in ("video", "animation", "sticker"):
+            media |= {"width": 1, "height": 1}
+        if kind == "video_note":
+            media |= {"length": 1}
+        if kind == "sticker":
+            media |= {"type": "regular", "is_animated": False, "is_video": False}
+    chat = chat_dict(user_id, "private")
+    message = _message(chat, user_dict(user_id, language_code), **{kind: media}, **fields)
+    if kind == "animation":
+        message["document"] = file
+    if caption is not None:
+        message["caption"] = caption
+    if media_group_id is not None:
+        message["media_group_id"] = media_group_id
+    if message_id is not None:
+        message["message_id"] = message_id
+    return {"message": message}
+
+
+def poll_update(
+    question: str,
+    options: list[str],
+    *,
+    user_id: int,
+    correct_option_ids: list[int] | None = None,
+    quiz: bool = False,
+    message_id: int | None = None,
+) -> dict[str, Any]:
+    """Return an update carrying a poll a user made (a quiz tells its answer in a private
+    chat with the bot; a forwarded one does not)."""
+    poll: dict[str, Any] = {
+        "id": f"p{next(_ids)}",
+        "question": question,
+        "options": [
+            {"text": option, "voter_count": 0, "persistent_id": str(index)}
+            for index, option in enumerate(options)
+        ],
+        "total_voter_count": 0,
+        "is_closed": False,
+        "is_anonymous": True,
+        "type": "quiz" if quiz else "regular",
+        "allows_multiple_answers": False,
+        "allows_revoting": False,
+        "members_only": False,
+    }
+    if correct_option_ids is not None:
+        poll["correct_option_ids"] = correct_option_ids
+    message = _message(chat_dict(user_id, "private"), user_dict(user_id, "en"), poll=poll)
+    if message_id is not None:
+        message["message_id"] = message_id
     return {"message": message}
 
 

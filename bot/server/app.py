@@ -201,6 +201,7 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     application.add_handler(
         CallbackQueryHandler(admin.confirm_button, pattern=r"^bc:(send|cancel):\d{1,12}$")
     )
+    application.add_handler(CallbackQueryHandler(admin.test_button, pattern=r"^bc:test:\d{1,12}$"))
     application.add_handler(
         CallbackQueryHandler(admin.stop_button_pressed, pattern=r"^bc:(stop|halt|keep):\d{1,12}$")
     )
@@ -240,6 +241,11 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
         CallbackQueryHandler(public.other_button, pattern=r"^(help|campaigns|mydata|forget)$")
     )
     application.add_handler(CallbackQueryHandler(public.expired_button))
+    # An organizer's album arrives as one message per item: each is remembered (after the
+    # answers of group 0), so that a /broadcast replying to one item sends them all.
+    application.add_handler(
+        MessageHandler(organizer & filters.ATTACHMENT, admin.remember_album_item), group=1
+    )
 
     application.add_handler(InlineQueryHandler(inline.answer))
     application.add_handler(
