@@ -7,17 +7,21 @@ what the fake stored.
 
 from __future__ import annotations
 
+import re
+import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot import texts
-from bot.preview.local_api import media_update, message_update, poll_update
+from bot.preview.local_api import callback_update, media_update, message_update, poll_update
 from bot.storage import Storage
 from tests.fake_telegram import FakeTelegram
 
-from .conftest import ADMIN, ANA, BEN, GROUP, Harness, serving
+from .conftest import ADMIN, ANA, BEN, GROUP, ROOT, Harness, serving, until
+from .test_cli import RunningBot, bot_command
 
 TEST_CHAT = -1009876
 
@@ -238,3 +242,64 @@ async def test_a_test_chat_the_bot_cannot_reach_is_reported(bot: Harness) -> Non
     await bot.press(bot.buttons(ADMIN)[texts.BUTTON_TEST], user=ADMIN, message_id=confirm_id)
     assert bot.texts(ADMIN)[-1].startswith(f"The test could not be sent to {TEST_CHAT}: ")
     assert bot.texts(ADMIN)[-2] == "Hello"  # the organizer's own test arrived
+
+
+async def test_an_album_through_polling_survives_a_kill_and_its_original_going(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """`python -m bot run` reads the album from getUpdates; killed mid-broadcast and
+    restarted, it reaches everyone with the whole album, repeating only what was in flight."""
+    api = telegram.api
+    telegram.latency = 0.02
+    bot = RunningBot(telegram, tmp_path)
+    storage = await Storage.open(bot.env["DATABASE_URL"])
+    people = list(range(6000, 6060))
+    for person in people:
+        await storage.subscribe(person, "rafah", chat_type="private")
+    await storage.close()
+    await bot.start()
+    items = [
+        media_update("photo", "m1", user_id=ADMIN, media_group_id="g9", caption="Saturday"),
+        media_update("photo", "m2", user_id=ADMIN, media_group_id="g9"),
+    ]
+    for item in items:
+        api.push_update(item)
+    api.push_update(message_update("/broadcast", user_id=ADMIN, reply_to=items[0]["message"]))
+    await until(lambda: "Send it?" in "".join(api.texts_to(ADMIN)), "the preview")
+    assert "Messages per recipient: 2." in api.texts_to(ADMIN)[-1]
+    confirm_id = api.sent_to(ADMIN)[-1]["message_id"]
+    for item in items:  # the organizer deletes the album: the broadcast does not need it
+        api.messages.pop((ADMIN, item["message"]["message_id"]), None)
+    api.push_update(callback_update("bc:send:1", user_id=ADMIN, message_id=confirm_id))
+    await until(lambda: sum(bool(api.sent_to(p)) for p in people) >= 20, "a third is sent")
+    assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+    await bot.start()
+    await until(lambda: "finished" in api.messages[(ADMIN, confirm_id)]["text"], "the report", 60)
+    await bot.stop()
+    report = api.messages[(ADMIN, confirm_id)]["text"]
+    assert "sent 60 · blocked 0 · failed 0" in report
+    albums = [len(api.sent_to(p)) // 2 for p in people]
+    for person in people:
+        copies = api.sent_to(person)
+        assert [c["photo"][0]["file_id"] for c in copies[:2]] == ["m1", "m2"]
+        assert copies[0]["caption"] == "Saturday"
+    assert min(albums) == 1
+    uncertain = re.search(r"(\d+) were in flight when the bot restarted", report)
+    repeats = sum(count - 1 for count in albums)
+    assert repeats <= (int(uncertain[1]) if uncertain else 0)
+
+
+def test_the_preview_sends_a_photo_and_broadcasts_it() -> None:
+    """In the offline preview an organizer sends a photo, replies /broadcast and sends it."""
+    poster = ROOT / "docs" / "examples" / "poster.png"
+    done = bot_command(
+        "preview",
+        stdin=f"/subscribe\n:photo {poster} March on Saturday\n:reply /broadcast\n3\n1\n"
+        ":poll Which day? | Friday | Saturday\n:reply /broadcast\n:quit\n",
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.count("🖼 an image (poster.png)\n   March on Saturday") == 3  # preview, test, copy
+    assert "🧪 Test of broadcast #1" in out
+    assert "Messages per recipient: 1. Recipients now: 1. Send it?" in out
+    assert "📊 a poll: Which day?\n   ○ Friday\n   ○ Saturday" in out

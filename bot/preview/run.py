@@ -28,7 +28,9 @@ from bot.preview.local_api import (
     LocalRequest,
     callback_update,
     inline_query_update,
+    media_update,
     message_update,
+    poll_update,
 )
 from bot.server.app import build_application, running
 from bot.storage import Storage
@@ -44,6 +46,9 @@ Type a command (/start, /statement, /subscribe, /broadcast hello, ...), a button
 to press it, @bot words to see what inline mode offers, :group or :private to switch chats,
 :lang ar (or es, en, ...) to set your Telegram app's language, :feed FILE to read a saved RSS
 or Atom feed as if it were the first campaign's `feed:`, :quit to leave.
+Send the bot a file as you would in Telegram: :photo PATH [caption] (or :video, :animation,
+:document, :audio, :voice), :album PATH PATH ... [| caption], :poll Question | A | B; then
+:reply /broadcast to answer your last message with a command (to broadcast it).
 A \\n in what you type is a line break (for a broadcast with [ar] or [es] lines).
 """
 
@@ -73,6 +78,7 @@ class Console:
         self.seen = len(api.calls)
         self.next_message_id = 1
         self.language_code = "en"  # what Telegram says the user's app speaks
+        self.last_own: dict[str, Any] | None = None  # the user's last message, for :reply
 
     async def handle(self, line: str) -> bool:
         """Act on one typed line; return False when the user wants to leave."""
@@ -97,6 +103,9 @@ class Console:
         if line.startswith(":feed"):
             await self.read_feed(Path(line.partition(" ")[2].strip()))
             return True
+        if line.startswith(OWN_MESSAGES):
+            await self.send_own(line)
+            return True
         if line.startswith("@"):  # inline mode: what typing @bot in any chat offers
             query = line.partition(" ")[2]
             await self.feed(
@@ -114,10 +123,77 @@ class Console:
                 message_id=self.next_message_id,
                 language_code=self.language_code,
             )
+            self.last_own = update["message"]
             await self.feed(update)
             if not line.startswith("/"):
                 self.say("(the bot answers commands and buttons, not plain messages)")
         return True
+
+    async def send_own(self, line: str) -> None:
+        """Send the bot a file, an album, a poll, or a reply to the last of these, as Telegram
+        delivers them (the files are read from disk, as an upload would be)."""
+        command, _, rest = line.partition(" ")
+        rest = rest.strip().replace("\\n", "\n")
+        if command == ":reply":
+            if self.last_own is None:
+                self.say("(nothing to reply to yet: send something first)")
+                return
+            self.next_message_id += 1
+            update = message_update(
+                rest,
+                user_id=PREVIEW_USER,
+                message_id=self.next_message_id,
+                language_code=self.language_code,
+                reply_to=self.last_own,
+            )
+            await self.feed(update)
+            return
+        if self.chat_type != "private":
+            self.say("(files and polls go to the bot in your private chat: type :private)")
+            return
+        if command == ":poll":
+            question, *options = [item.strip() for item in rest.split("|")]
+            if not question or len(options) < 2:
+                self.say("(write :poll Question | first answer | second answer)")
+                return
+            updates = [poll_update(question, options, user_id=PREVIEW_USER)]
+        elif command == ":album":
+            paths, _, caption = rest.partition("|")
+            updates = self._files(paths.split(), caption.strip(), album=True)
+        else:
+            path, _, caption = rest.partition(" ")
+            updates = self._files([path], caption.strip(), kind=command[1:])
+        for update in updates:
+            self.next_message_id += 1
+            update["message"]["message_id"] = self.next_message_id
+            await self.feed(update)
+        if updates:
+            self.last_own = updates[0]["message"]
+            self.say(f"(sent; now :reply /broadcast to broadcast {command[1:]})")
+
+    def _files(
+        self, paths: list[str], caption: str, *, kind: str = "", album: bool = False
+    ) -> list[dict[str, Any]]:
+        """Return the updates of a user sending these files (an album's items together)."""
+        missing = [path for path in paths if not Path(path).is_file()]
+        if not paths or missing or (album and not 2 <= len(paths) <= 10):
+            self.say(f"(no such file: {', '.join(missing)})" if missing else "(which files?)")
+            return []
+        group = f"preview-album-{self.next_message_id}" if album else None
+        updates = []
+        for index, path in enumerate(paths):
+            item_kind = kind or ("video" if Path(path).suffix.lower() == ".mp4" else "photo")
+            updates.append(
+                media_update(
+                    item_kind,
+                    f"{item_kind}:{Path(path).name}",
+                    user_id=PREVIEW_USER,
+                    caption=(caption or None) if index == 0 else None,
+                    media_group_id=group,
+                    language_code=self.language_code,
+                )
+            )
+        return updates
 
     async def press(self, number: int) -> None:
         """Press the button shown with this number."""
@@ -221,9 +297,25 @@ class Console:
             self.say(f"\n📋 {len(results)} result(s) to post, as typing @bot shows them:")
             for result in results:
                 self.say(f"   • {result.get('title', '')} — {result.get('description', '')}"[:110])
-        elif method == "sendphoto":
-            caption = params.get("caption", "")
-            self.say(f"\n🖼 an image{where}" + (f": {caption}" if caption else ""))
+        elif method in _FILES:
+            self.say(f"\n{_FILES[method]}{_file_name(params, method[4:])}{where}")
+            if params.get("caption"):
+                self.say(self.indent(to_terminal(str(params["caption"]), color=self.color)))
+            self.show_buttons(params, result)
+        elif method == "sendmediagroup":
+            media = params.get("media") or []
+            self.say(f"\n🗂 an album of {len(media)}{where}:")
+            for item in media:
+                label = _FILES.get(f"send{item.get('type')}", "")
+                caption = to_terminal(str(item.get("caption") or ""), color=self.color)
+                self.say(
+                    f"   {label}{_file_name(item, 'media')}" + (f": {caption}" if caption else "")
+                )
+        elif method == "sendpoll":
+            kind = "a quiz" if params.get("type") == "quiz" else "a poll"
+            self.say(f"\n📊 {kind}{where}: {params.get('question', '')}")
+            for option in params.get("options") or []:
+                self.say(f"   ○ {option if isinstance(option, str) else option.get('text')}")
 
     def show_buttons(self, params: dict[str, Any], message: Any) -> None:
         """Number the inline buttons of a message so they can be pressed by typing the number."""
@@ -244,6 +336,34 @@ class Console:
     def indent(text: str) -> str:
         """Indent the bot's words under its marker."""
         return "\n".join(f"   {line}" for line in text.splitlines())
+
+
+OWN_MESSAGES = (
+    ":photo",
+    ":video",
+    ":animation",
+    ":document",
+    ":audio",
+    ":voice",
+    ":album",
+    ":poll",
+    ":reply",
+)
+_FILES = {
+    "sendphoto": "🖼 an image",
+    "sendvideo": "🎬 a video",
+    "sendanimation": "🎞 an animation",
+    "sendaudio": "🎵 an audio",
+    "sendvoice": "🎤 a voice message",
+}
+
+
+def _file_name(params: dict[str, Any], key: str) -> str:
+    """Return " (name)" for a file the preview user sent (its id holds the name), else ""."""
+    file_id = params.get(key)
+    if isinstance(file_id, str) and ":" in file_id:
+        return f" ({file_id.partition(':')[2]})"
+    return ""
 
 
 def _read_lines(stdin: TextIO) -> asyncio.Queue[str]:
