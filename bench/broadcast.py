@@ -2,6 +2,7 @@
 
     python bench/broadcast.py --subscribers 1000 100000 --paid --probe
     python bench/broadcast.py --subscribers 1000 --runs 3 --trees /tmp/before .
+    python bench/broadcast.py --subscribers 10000 --paid --photo --runs 3
 
 Each run: a fresh database seeded with N subscribers of `rafah` (~97% people, ~2% groups, one
 group that migrates to a supergroup, ~1% who blocked the bot), the limited fake Bot API here,
@@ -233,7 +234,7 @@ async def _broadcast(
         await probe_idle(prober, run)
 
     body = f"Bench broadcast {secrets.token_hex(6)}"
-    broadcast_id, data, message_id = await prepare_broadcast(telegram, body)
+    broadcast_id, data, message_id = await prepare_broadcast(telegram, body, photo=args.photo)
     arrivals = telegram.by_text[body]
     preview = len(arrivals)  # the organizer's preview carries the same text
     too_many_before = collections.Counter(telegram.too_many)
@@ -318,7 +319,8 @@ async def main_async(args: argparse.Namespace) -> int:
     stop_on_sigterm()
     mode = "paid (1000/s)" if args.paid else "free (30/s)"
     database = args.database or "SQLite (a new file per run)"
-    print(f"broadcast bench: {mode}, latency {args.latency:g} ms, {database}", flush=True)
+    what = "a photo" if args.photo else "text"
+    print(f"broadcast bench: {what}, {mode}, latency {args.latency:g} ms, {database}", flush=True)
     trees: list[Path] = args.trees
     several = len(trees) > 1
     if several:
@@ -360,6 +362,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1000], metavar="N")
     parser.add_argument("--paid", action="store_true", help="PAID_BROADCASTS=true: 1000/s")
+    parser.add_argument("--photo", action="store_true", help="broadcast a photo (by file id)")
     parser.add_argument("--latency", type=float, default=0.0, metavar="MS")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database", metavar="URL", help="postgresql://...; default: SQLite")

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.telegram_limits import LimitedTelegram
-from bot.preview.local_api import callback_update, message_update
+from bot.preview.local_api import callback_update, media_update, message_update
 from bot.storage import Storage, SubscriptionRecord, metadata
 from tests.fake_telegram import TOKEN
 
@@ -290,11 +290,22 @@ def send_button(telegram: LimitedTelegram, seen: int) -> tuple[str, int] | None:
     return None
 
 
-async def prepare_broadcast(telegram: LimitedTelegram, body: str) -> tuple[int, str, int]:
-    """Send `/broadcast rafah <body>` as the organizer; return the id, Send's data and message."""
+async def prepare_broadcast(
+    telegram: LimitedTelegram, body: str, *, photo: bool = False
+) -> tuple[int, str, int]:
+    """Send `/broadcast rafah <body>` as the organizer (or a photo captioned `body`, and
+    `/broadcast rafah` in reply to it); return the id, Send's data and message."""
     telegram.watch(ADMIN)
     seen = len(telegram.by_chat[ADMIN])
-    telegram.api.push_update(message_update(f"/broadcast {CAMPAIGN} {body}", user_id=ADMIN))
+    if photo:
+        poster = media_update("photo", f"bench-poster-{body}", user_id=ADMIN, caption=body)
+        telegram.api.push_update(poster)
+        command = message_update(
+            f"/broadcast {CAMPAIGN}", user_id=ADMIN, reply_to=poster["message"]
+        )
+        telegram.api.push_update(command)
+    else:
+        telegram.api.push_update(message_update(f"/broadcast {CAMPAIGN} {body}", user_id=ADMIN))
 
     await until(
         lambda: send_button(telegram, seen) is not None,
