@@ -7,6 +7,7 @@ what the fake stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import signal
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench.telegram_limits import LimitedTelegram
 from bot import texts
 from bot.preview.local_api import callback_update, media_update, message_update, poll_update
 from bot.storage import Storage
@@ -303,3 +305,65 @@ def test_the_preview_sends_a_photo_and_broadcasts_it() -> None:
     assert "🧪 Test of broadcast #1" in out
     assert "Messages per recipient: 1. Recipients now: 1. Send it?" in out
     assert "📊 a poll: Which day?\n   ○ Friday\n   ○ Saturday" in out
+
+
+async def test_albums_keep_telegrams_limits_counting_each_item(tmp_path: Path) -> None:
+    """Two albums of three in a row to 40 people and a group, against a fake that counts an
+    album as its items: all arrive whole, and Telegram never answers 429."""
+    async with LimitedTelegram() as limited:
+        bot = RunningBot(limited, tmp_path)
+        storage = await Storage.open(bot.env["DATABASE_URL"])
+        people = list(range(7000, 7040))
+        for chat in [*people, GROUP]:
+            await storage.subscribe(chat, "rafah", chat_type="private" if chat > 0 else "group")
+            limited.watch(chat)
+        await storage.close()
+        limited.watch(ADMIN)
+        await bot.start()
+        for number in (1, 2):
+            items = [
+                media_update("photo", f"{number}-{i}", user_id=ADMIN, media_group_id=f"a{number}")
+                for i in range(3)
+            ]
+            for item in items:
+                limited.api.push_update(item)
+            reply = message_update("/broadcast", user_id=ADMIN, reply_to=items[0]["message"])
+            limited.api.push_update(reply)
+            await until(
+                lambda n=number: (
+                    sum("Send it?" in m.get("text", "") for _, m in limited.by_chat[ADMIN]) == n
+                ),
+                "the preview",
+            )
+            confirm_id = next(
+                m["message_id"]
+                for _, m in reversed(limited.by_chat[ADMIN])
+                if "Send it?" in m.get("text", "")
+            )
+            limited.api.push_update(
+                callback_update(f"bc:send:{number}", user_id=ADMIN, message_id=confirm_id)
+            )
+        everyone = [*people, GROUP]
+        await until(
+            lambda: all(len(limited.by_chat[chat]) == 6 for chat in everyone), "both albums", 60
+        )
+        assert await bot.stop() == 0
+    assert limited.total_too_many() == 0, (limited.too_many, limited.too_many_chats)
+    for chat in everyone:
+        got = [m["photo"][0]["file_id"] for _, m in limited.by_chat[chat]]
+        assert got == ["1-0", "1-1", "1-2", "2-0", "2-1", "2-2"]
+
+
+async def test_a_scheduled_photo_goes_out_when_due(bot: Harness) -> None:
+    original = media_update("photo", "later", user_id=ADMIN, caption="Tonight")
+    await reply_broadcast(bot, original, "/broadcast rafah in 2h lang:en")
+    assert "📅 Schedule it to go out on " in bot.texts(ADMIN)[-1]
+    confirm_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press("bc:send:1", user=ADMIN, message_id=confirm_id)
+    assert bot.sent_to(BEN) == []
+    now = bot.storage.clock()
+    bot.storage.clock = lambda: now + dt.timedelta(hours=2, seconds=1)
+    await until(lambda: bool(bot.sent_to(BEN)), "the photo went out when due")
+    assert bot.sent_to(BEN)[0]["photo"][0]["file_id"] == "later"
+    await bot.settle()
+    assert bot.sent_to(ANA) == []  # only readers of English

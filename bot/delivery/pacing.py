@@ -155,9 +155,10 @@ class Pacer:
         while (left := self.paused_for()) > 0 and not self.stopping:
             await self.rest(left)
 
-    async def answer_slot(self, chat_id: int | None) -> None:
-        """Wait for the chat's turn, then book the next free slot, ahead of any broadcast."""
-        await self.chat_turn(chat_id)
+    async def answer_slot(self, chat_id: int | None, messages: int = 1) -> None:
+        """Wait for the chat's turn, then book the next free slot, ahead of any broadcast
+        (an album's `messages` all count in the chat's pace)."""
+        await self.chat_turn(chat_id, messages)
         while True:
             await self.wait_out_pause()  # booking a slot inside a pause would waste it
             wait = await self.shared.book() if self.shared else None
@@ -278,10 +279,11 @@ class PacedRequest(WrappedRequest):
         prepaid = _prepaid.get()
         lane = prepaid or ("answer" if paced else "unpaced")
         chat_id = _chat_of(request_data) if paced else None
+        messages = _messages_of(request_data)
         delays = iter(self.pacer.network_retry_delays if retried else ())
         too_many = 0
         while True:
-            await self._wait_turn(lane, chat_id, prepaid=prepaid is not None)
+            await self._wait_turn(lane, chat_id, prepaid=prepaid is not None, messages=messages)
             prepaid, chat_id = None, None  # a retry takes a new slot, in the same chat turn
             try:
                 status, body = await self.inner.do_request(
@@ -315,7 +317,9 @@ class PacedRequest(WrappedRequest):
                 metrics.SENT.labels(api_method, lane).inc()
             return status, body  # PTB raises for what is not 200: the caller decides
 
-    async def _wait_turn(self, lane: str, chat_id: int | None, *, prepaid: bool) -> None:
+    async def _wait_turn(
+        self, lane: str, chat_id: int | None, *, prepaid: bool, messages: int = 1
+    ) -> None:
         """Wait for the call's slot in its lane, counting the queue and the wait.
 
         A broadcast's first try uses the slot its sender took, unless a pause began since.
@@ -330,7 +334,7 @@ class PacedRequest(WrappedRequest):
         started = time.monotonic()
         try:
             if lane == "answer":
-                await self.pacer.answer_slot(chat_id)
+                await self.pacer.answer_slot(chat_id, messages)
             else:
                 await self.pacer.broadcast_slot(paid=lane == "paid")
         finally:
@@ -371,6 +375,12 @@ def _chat_of(request_data: RequestData | None) -> int | None:
     """Return the numeric chat a call goes to, or None (a @username, an inline message)."""
     chat_id = request_data.parameters.get("chat_id") if request_data else None
     return chat_id if isinstance(chat_id, int) else None
+
+
+def _messages_of(request_data: RequestData | None) -> int:
+    """Return how many messages a call puts in its chat: an album's items, else one."""
+    media = request_data.parameters.get("media") if request_data else None
+    return len(media) if isinstance(media, list) else 1
 
 
 def _retry_after(body: bytes) -> float:
