@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     copy.add_argument("source", metavar="FROM", help="database URL to copy from")
     copy.add_argument("target", metavar="TO", help="database URL of an empty database")
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database into a new file, leaving deleted rows behind"
+    )
+    backup.add_argument("file", metavar="FILE", type=Path, help="the new file to write")
     return parser
 
 
@@ -115,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(stats(config, args.chart))
         elif args.command == "copy-db":
             asyncio.run(copy_db(args.source, args.target))
+        elif args.command == "backup":
+            backup(config, args.file)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -369,6 +375,30 @@ async def copy_db(source_url: str, target_url: str) -> None:
         await target.close()
     counts = ", ".join(f"{count} {table}" for table, count in copied.items())
     print(f"copied {counts}")
+
+
+def backup(config: Config, file: Path) -> None:
+    """Copy the SQLite database into a new file with VACUUM INTO (docs/privacy.md)."""
+    if sqlite_file(config.database_url) is None:
+        raise Failure(
+            "backup: the database is PostgreSQL; back it up with pg_dump, encrypted "
+            "(docs/privacy.md shows how)"
+        )
+    if file.exists():
+        raise Failure(f"backup: {file} exists already; name a new file")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_backup(config, file))
+    print(f"backed up to {file} ({file.stat().st_size:,} bytes); encrypt it before it leaves")
+
+
+async def _backup(config: Config, file: Path) -> None:
+    storage = await _open_existing(config)
+    try:
+        await storage.backup_to(file)
+    except (SQLAlchemyError, OSError) as error:
+        raise Failure(f"backup: cannot write {file}: {error}") from None
+    finally:
+        await storage.close()
 
 
 def _campaigns_or_none(config: Config) -> Content | None:

@@ -63,6 +63,11 @@ class Config:
     metrics_listen: str = "127.0.0.1"
     feed_interval: float = 900.0  # seconds between polls of the campaigns' feeds; 0: never
     test_chat: int | None = None  # also gets every broadcast's test send (organizers' group)
+    # How long rows are kept (docs/privacy.md): deliveries of finished broadcasts, ended
+    # subscriptions, audit entries.
+    delivery_retention: dt.timedelta = dt.timedelta(days=30)
+    subscription_retention: dt.timedelta = dt.timedelta(days=30)
+    audit_retention: dt.timedelta = dt.timedelta(days=365)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -176,6 +181,24 @@ def _parse_pledge_reminder(text: str) -> dt.timedelta:
     return lead
 
 
+RETENTION_RANGE = (dt.timedelta(days=1), dt.timedelta(days=3650))
+
+
+def _parse_retention(values: Mapping[str, str], name: str, default: str) -> dt.timedelta:
+    text = values.get(name, "").strip() or default
+    try:
+        period = parse_lead(text)
+    except ValueError:
+        period = dt.timedelta(0)
+    low, high = RETENTION_RANGE
+    if not low <= period <= high:
+        raise ConfigError(
+            f"{name}: {text!r} must be a time from 1d to 3650d (days, e.g. {default}; "
+            "h and m work too)"
+        )
+    return period
+
+
 FEED_INTERVAL_RANGE = (60, 86400)  # a minute is polite to a small site; a day is still news
 
 
@@ -281,4 +304,7 @@ def load_config(
         metrics_listen=values.get("METRICS_LISTEN", "").strip() or "127.0.0.1",
         feed_interval=_parse_feed_interval(values.get("FEED_INTERVAL", "")),
         test_chat=_parse_test_chat(values.get("TEST_CHAT", "")),
+        delivery_retention=_parse_retention(values, "DELIVERY_RETENTION", "30d"),
+        subscription_retention=_parse_retention(values, "SUBSCRIPTION_RETENTION", "30d"),
+        audit_retention=_parse_retention(values, "AUDIT_RETENTION", "365d"),
     )

@@ -37,6 +37,7 @@ PUBLIC_COMMANDS = (
     ("topics", N_("Choose which updates you get")),
     ("mydata", N_("See what the bot stores about you")),
     ("forget", N_("Erase everything stored about you")),
+    ("privacy", N_("How long your data is kept, and who could see it")),
     ("help", N_("How this bot works")),
 )
 ADMIN_COMMANDS = (
@@ -64,7 +65,8 @@ HELP = N_(
     "/subscribe — get updates; /unsubscribe — stop them at any time\n"
     "/campaigns — choose a campaign\n"
     "/language — choose my language; /topics — choose which updates you get\n"
-    "/mydata — see what is stored about you; /forget — erase it\n\n"
+    "/mydata — see what is stored about you; /forget — erase it\n"
+    "/privacy — how long it is kept, and who could see it\n\n"
     "<b>Privacy.</b> When you subscribe the bot stores only your numeric Telegram id, the "
     "campaign, the time, your language code, the link you came from and the topics you pick; "
     "and the language you choose with /language, if you do. It never stores your name, "
@@ -126,6 +128,22 @@ MYDATA_LANGUAGE = N_("• the language you chose: {language}")
 MYDATA_ALL_TOPICS = N_("all")
 MYDATA_NOT_STORED = N_("not stored")
 MYDATA_FOOTER = N_("Nothing else: no name, no username, no messages. /forget erases all of it.")
+MYDATA_PRIVACY = N_("How long each is kept, and who could see it: /privacy")
+PRIVACY = N_(
+    "<b>What this bot keeps, and for how long</b>\n"
+    "• While you get updates: your numeric Telegram id, the campaign, when you joined, your "
+    "app's language code, the link you came from and the topics you pick. Never your name, "
+    "username or messages.\n"
+    "• Which broadcasts reached you: for {deliveries} after each one is sent; then only how "
+    "many people it reached.\n"
+    "• After you unsubscribe, or block or remove the bot: {ended}, then it is deleted.\n"
+    "• Your “I'm in” on an action: until a day after it.\n"
+    "• /forget erases all of it at once, now.\n\n"
+    "<b>Who could see it</b>\n"
+    "The organizers see numbers, and can export the list of ids. Someone who seized the "
+    "server or a copy of its database could read what is kept{sealed}. Telegram itself knows "
+    "that you use this bot, as it knows all your chats."
+)
 FORGET_CONFIRM = N_(
     "Erase everything the bot stores about you? Your subscriptions end and every record of "
     "your Telegram id is deleted. This cannot be undone."

@@ -156,7 +156,7 @@ async def test_help_shows_organizer_commands_only_to_organizers(bot: Harness) ->
 async def test_mydata_shows_what_is_stored_and_forget_erases_it(bot: Harness) -> None:
     """/mydata lists every stored fact; /forget, once confirmed, leaves no row with the id."""
     await bot.command("/mydata", user=ANA)
-    assert bot.texts(ANA)[-1] == texts.MYDATA_NONE
+    assert bot.texts(ANA)[-1] == f"{texts.MYDATA_NONE}\n{texts.MYDATA_PRIVACY}"
     await bot.command("/start rafah", user=ANA, language_code="ar")
     await bot.command("/subscribe", user=ANA, language_code="ar")
     await bot.command("/mydata", user=ANA)

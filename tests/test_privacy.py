@@ -6,11 +6,14 @@ holds people's ids fails these tests until /mydata and /forget cover it.
 
 from __future__ import annotations
 
+import logging
 import re
 
+import pytest
 from sqlalchemy import inspect, text
 
 from bot import texts
+from bot.preview.local_api import my_chat_member_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, Harness
@@ -77,4 +80,22 @@ async def test_mydata_shows_exactly_what_is_stored_and_forget_leaves_nothing(
     assert await rows_holding(bot.storage, ANA) == {}
     assert await rows_holding(bot.storage, BEN) == stored_about_ben  # nobody else's rows
     await bot.command("/mydata", user=ANA)
-    assert bot.texts(ANA)[-1] == texts.MYDATA_NONE
+    assert bot.texts(ANA)[-1] == f"{texts.MYDATA_NONE}\n{texts.MYDATA_PRIVACY}"
+
+
+async def test_a_person_blocking_the_bot_is_not_logged_by_id(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Logs at INFO and above name groups, never a person's id (docs/privacy.md)."""
+    await bot.command("/subscribe", user=ANA)
+    caplog.set_level(logging.INFO)
+    for chat, kind in ((ANA, "private"), (-100777, "supergroup")):
+        await bot.feed(
+            my_chat_member_update(
+                chat_id=chat, chat_type=kind, user_id=ANA, old_status="member", new_status="kicked"
+            )
+        )
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert "bot membership in a private chat is now kicked" in logged
+    assert "bot membership in chat -100777 is now kicked" in logged
+    assert not [line for line in logged if str(ANA) in line]

@@ -314,7 +314,7 @@ async def show_mydata(update: Update, context: BotContext) -> None:
         or about.feed_decisions
         or about.language
     ):
-        await chat.send_message(_(texts.MYDATA_NONE))
+        await chat.send_message(_(texts.MYDATA_NONE) + "\n" + _(texts.MYDATA_PRIVACY))
         return
     lines = [_(texts.MYDATA_TITLE).format(user_id=user.id)]
     for row in about.subscriptions:
@@ -345,10 +345,25 @@ async def show_mydata(update: Update, context: BotContext) -> None:
     if about.language:
         lines.append(_(texts.MYDATA_LANGUAGE).format(language=escape(about.language)))
     lines.append(_(texts.MYDATA_FOOTER))
+    lines.append(_(texts.MYDATA_PRIVACY))
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(_(texts.BUTTON_FORGET), callback_data="forget")]]
     )
     await chat.send_message("\n".join(lines), reply_markup=markup)
+
+
+async def privacy(update: Update, context: BotContext) -> None:
+    """Say, in plain words, what is kept, for how long, and who could see it."""
+    chat = update.effective_chat
+    assert chat is not None
+    config = context.services.config
+    await chat.send_message(
+        _(texts.PRIVACY).format(
+            deliveries=describe_lead(config.delivery_retention),
+            ended=describe_lead(config.subscription_retention),
+            sealed="",
+        )
+    )
 
 
 async def ask_forget(update: Update, context: BotContext) -> None:
@@ -585,7 +600,9 @@ async def membership_changed(update: Update, context: BotContext) -> None:
             await storage.mark_blocked(chat.id)
         else:
             await storage.mark_left(chat.id)
-        logger.info("bot membership in chat %d is now %s", chat.id, status)
+        # A person's id stays out of the logs (docs/privacy.md); a group's may be needed.
+        where = "a private chat" if chat.type == ChatType.PRIVATE else f"chat {chat.id}"
+        logger.info("bot membership in %s is now %s", where, status)
     elif chat.type == ChatType.PRIVATE and status == ChatMember.MEMBER:
         await storage.unblock(chat.id)
     elif _added_by_outsider(change, context):

@@ -48,7 +48,8 @@ from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.flood import FloodGuard
 from bot.i18n import gettext as _
 from bot.server import updates
-from bot.storage import Storage
+from bot.server.forgetter import Forgetter
+from bot.storage import Periods, Storage
 from bot.storage.leader import sender_lock
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ PUBLIC = {
     "topics": preferences.topics_command,
     "mydata": public.show_mydata,
     "forget": public.ask_forget,
+    "privacy": public.privacy,
 }
 ORGANIZER = {
     "broadcast": admin.broadcast,
@@ -293,6 +295,16 @@ async def _share_pace(services: Services) -> None:
 SENDER_RESTART_DELAY = 5.0
 
 
+def _forgetter(services: Services) -> Forgetter:
+    config = services.config
+    periods = Periods(
+        deliveries=config.delivery_retention,
+        subscriptions=config.subscription_retention,
+        audit=config.audit_retention,
+    )
+    return Forgetter(services.storage, lambda: services.content, periods, zone=config.zone)
+
+
 async def _send_while_elected(application: BotApplication) -> None:
     """Hold the sender lock and send until cancelled; start again if either is lost."""
     services: Services = application.bot_data["services"]
@@ -319,7 +331,8 @@ async def _send_while_elected(application: BotApplication) -> None:
             ).run(),
             name="reminders",
         )
-        helpers = [reminding]
+        forgetting = asyncio.create_task(_forgetter(services).run(), name="retention")
+        helpers = [reminding, forgetting]
         if services.config.feed_interval > 0:
             helpers.append(asyncio.create_task(_watch_feeds(application).run(), name="feeds"))
         lost = asyncio.create_task(lock.lost(), name="sender-lock")

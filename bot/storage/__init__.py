@@ -14,6 +14,7 @@ from bot.storage.pledges import Pledges
 from bot.storage.preferences import Preferences
 from bot.storage.privacy import Privacy, StoredAbout
 from bot.storage.reports import CampaignStats, Reports
+from bot.storage.retention import Forgotten, Periods, Retention
 from bot.storage.subscribers import Subscribers, SubscriptionRecord
 
 __all__ = [
@@ -26,8 +27,10 @@ __all__ = [
     "FeedItemState",
     "FeedPoll",
     "FeedPost",
+    "Forgotten",
     "Job",
     "Outcome",
+    "Periods",
     "Progress",
     "Result",
     "Status",
@@ -41,7 +44,9 @@ __all__ = [
 ]
 
 
-class Storage(Subscribers, Preferences, Pledges, Broadcasts, Outbox, Feeds, Reports, Privacy):
+class Storage(
+    Subscribers, Preferences, Pledges, Broadcasts, Outbox, Feeds, Reports, Privacy, Retention
+):
     """The bot's database, behind intention-named async methods returning plain values.
 
     One object with every method (`storage.subscribe(...)`, `storage.claim_jobs(...)`), put

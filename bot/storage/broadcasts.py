@@ -50,6 +50,7 @@ class Progress:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     report_language: str | None = None  # the organizer's, when they prepared it
+    purged_at: dt.datetime | None = None  # when its delivery rows were deleted (retention)
 
     @property
     def done(self) -> int:
@@ -362,6 +363,8 @@ class Broadcasts(Database):
 
 
 def progress_from_row(row: Broadcast, counts: dict[str, int]) -> Progress:
+    if row.kept_counts:  # its delivery rows are gone: the counts kept in their place
+        counts = {s: row.kept_counts.get(s, 0) + counts.get(s, 0) for s in Outcome}
     return Progress(
         broadcast_id=row.id,
         campaign_id=row.campaign_id,
@@ -379,4 +382,5 @@ def progress_from_row(row: Broadcast, counts: dict[str, int]) -> Progress:
         started_at=row.started_at,
         finished_at=row.finished_at,
         report_language=row.report_language,
+        purged_at=row.purged_at,
     )

@@ -59,6 +59,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # 1 MiB of page cache per connection instead of 2: with several connections the default
     # made memory grow with the outbox (peak RSS 1.22x at 100,000 recipients, 1.09x now).
     cursor.execute("PRAGMA cache_size=-1024")
+    # Deleted rows (an erased subscriber, expired deliveries) are overwritten, not left in
+    # free pages for anyone who copies the file to read.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -123,6 +126,14 @@ class Database:
         """Return the schema's revision and the one this version of the bot needs."""
         async with self.engine.connect() as connection:
             return await connection.run_sync(schema.state, metadata)
+
+    async def backup_to(self, path: Path) -> None:
+        """Write a compact copy of an SQLite database to a new file, without the free pages
+        that can still hold deleted rows (VACUUM INTO). Safe while the bot runs."""
+        assert self.dialect == "sqlite"
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql("VACUUM INTO ?", (str(path),))
 
     async def close(self) -> None:
         """Release the database connections."""
