@@ -68,6 +68,7 @@ class Config:
     delivery_retention: dt.timedelta = dt.timedelta(days=30)
     subscription_retention: dt.timedelta = dt.timedelta(days=30)
     audit_retention: dt.timedelta = dt.timedelta(days=365)
+    approval_threshold: int | None = None  # above this many recipients, a second organizer
 
     @property
     def zone(self) -> ZoneInfo:
@@ -118,6 +119,18 @@ def _parse_admins(text: str) -> frozenset[int]:
             raise ConfigError(f"BOT_ADMINS: {user_id} is {_SHARED_IDS[user_id]}, not a person")
         admins.add(user_id)
     return frozenset(admins)
+
+
+def _parse_approval_threshold(text: str) -> int | None:
+    value = text.strip().replace("_", "").replace(",", "")
+    if value in ("", "0", "off"):
+        return None
+    if not value.isdigit():
+        raise ConfigError(
+            f"APPROVAL_THRESHOLD: {text!r} is not a number of recipients (e.g. 500: a "
+            "broadcast to more needs a second organizer; 0 or empty: never)"
+        )
+    return int(value)
 
 
 def _parse_test_chat(text: str) -> int | None:
@@ -307,4 +320,5 @@ def load_config(
         delivery_retention=_parse_retention(values, "DELIVERY_RETENTION", "30d"),
         subscription_retention=_parse_retention(values, "SUBSCRIPTION_RETENTION", "30d"),
         audit_retention=_parse_retention(values, "AUDIT_RETENTION", "365d"),
+        approval_threshold=_parse_approval_threshold(values.get("APPROVAL_THRESHOLD", "")),
     )

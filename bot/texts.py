@@ -124,6 +124,7 @@ MYDATA_LINE = N_(
 MYDATA_DELIVERIES = N_("• {count} delivery records (which broadcasts reached you, and when)")
 MYDATA_AUDIT = N_("• {count} organizer actions in the audit log")
 MYDATA_BROADCASTS = N_("• {count} broadcasts you created")
+MYDATA_APPROVED = N_("• {count} broadcasts you approved (another organizer's)")
 MYDATA_LANGUAGE = N_("• the language you chose: {language}")
 MYDATA_ALL_TOPICS = N_("all")
 MYDATA_NOT_STORED = N_("not stored")
@@ -415,3 +416,35 @@ TEST_SENT = N_("🧪 Test of broadcast #{id}, as a subscriber gets it (not count
 TEST_SENT_ALERT = N_("Test sent.")
 TEST_SENT_TO_CHAT = N_("Test sent to you and to the test chat.")
 TEST_FAILED = N_("The test could not be sent to {chat}: {error}")
+
+# Two organizers for big sends (issue 14)
+BUTTON_APPROVE = N_("✅ Approve")
+BUTTON_REJECT = N_("❌ Reject")
+APPROVAL_NOBODY = N_(
+    "This broadcast would reach {count:,} recipients, more than APPROVAL_THRESHOLD "
+    "({threshold:,}): it needs a second organizer's approval, and BOT_ADMINS lists no other "
+    "organizer. Nothing was sent."
+)
+APPROVAL_WAITING = N_(
+    "⏳ Broadcast #{id} to <b>{campaign}</b> would reach {count:,} recipients, so it needs a "
+    "second organizer: I asked the others. It goes out when one of them approves it (they have "
+    "{hours} hours); you will see who did here."
+)
+APPROVAL_UNREACHABLE = N_(
+    "⚠️ None of the other organizers could be reached (each must have started a chat with me): "
+    "nobody can approve it yet."
+)
+APPROVAL_ASK = N_(
+    "🔐 {who} asks to send broadcast #{id} to <b>{count:,}</b> recipients of <b>{campaign}</b>: "
+    "it is above 👆, as they will get it. Approve it?"
+)
+APPROVAL_OWN = N_("You cannot approve your own broadcast: another organizer must.")
+APPROVAL_EXPIRED = N_(
+    "This request is no longer open (after {hours} hours it expires): ask the author to send "
+    "it again."
+)
+APPROVED_BY_YOU = N_("✅ You approved broadcast #{id}: it goes to {total:,} recipients.")
+APPROVED_NOTICE = N_("✅ Broadcast #{id} was approved by {who}: it goes to {total:,} recipients.")
+REJECTED_BY_YOU = N_("❌ You rejected broadcast #{id}: it will not be sent.")
+REJECTED_NOTICE = N_("❌ Broadcast #{id} was rejected by {who}: it will not be sent.")
+BROADCAST_AWAITING = N_("waiting for a second organizer")

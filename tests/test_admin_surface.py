@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import texts
-from bot.handlers.admin import CONFIRMATION_TTL
 from bot.handlers.flood import FloodGuard
+from bot.handlers.presses import CONFIRMATION_TTL
 from bot.preview.local_api import GROUP_ANONYMOUS_BOT, callback_update, message_update
 from bot.storage import Storage
 

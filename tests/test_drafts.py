@@ -102,6 +102,7 @@ async def test_add_and_announce_leads_to_the_preview_and_send_delivers(
         assert bot.buttons(ADMIN) == {
             texts.BUTTON_SEND: "bc:send:1",
             texts.BUTTON_CANCEL: "bc:cancel:1",
+            texts.BUTTON_TEST: "bc:test:1",
         }
         assert texts.BROADCAST_SEND_NOW in bot.texts(ADMIN)[-1]
         for person in (ANA, BEN):

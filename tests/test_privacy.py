@@ -48,6 +48,8 @@ def shown_counts(mydata: str) -> dict[str, int]:
     ):
         found = re.search(pattern, mydata)
         counts[table] = int(found[1]) if found else 0
+    approved = re.search(r"• (\d+) broadcasts you approved", mydata)
+    counts["broadcasts"] += int(approved[1]) if approved else 0
     return {table: count for table, count in counts.items() if count}
 
 

@@ -11,15 +11,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from telegram import (
-    CallbackQuery,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
-    MaybeInaccessibleMessage,
     Message,
     Update,
-    User,
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -40,7 +37,9 @@ from bot.delivery.posts import (
 )
 from bot.delivery.sender import duration, progress_bar, stop_button
 from bot.handlers import reports
+from bot.handlers.approvals import held_for_approval
 from bot.handlers.context import BotContext
+from bot.handlers.presses import organizer_press
 from bot.i18n import gettext as _
 from bot.schedule import ScheduleError, describe, split_schedule
 from bot.storage import Audience, Progress, version_for
@@ -385,39 +384,6 @@ async def offer_statement(
     await _offer(update, context, campaign, "statement", versions, send_at, audience)
 
 
-CONFIRMATION_TTL = dt.timedelta(minutes=30)
-_CONFIRMATIONS = {"send", "halt"}  # the presses that act; the others only ask or undo
-
-
-async def organizer_press(
-    update: Update, context: BotContext
-) -> tuple[CallbackQuery, MaybeInaccessibleMessage, User, str, int] | None:
-    """Read an organizer's button press `<kind>:<action>:<id>`; None (answered) if refused.
-
-    The presser is checked against BOT_ADMINS at every press: a button's data can be forged,
-    and organizers can change between steps.
-    """
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.data is not None and user is not None
-    if user.id not in context.services.config.admins:
-        await query.answer(_(texts.NOT_ADMIN), show_alert=True)
-        logger.warning("refused a button (%s) from a non-organizer", query.data)
-        return None
-    if query.message is None:
-        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
-        return None
-    _prefix, action, number = query.data.split(":")
-    # A confirmation is good for CONFIRMATION_TTL after it was asked (Telegram dates the
-    # message; a press cannot change that): an old one, found or replayed later, does nothing.
-    age = dt.datetime.now(dt.UTC) - query.message.date
-    if action in _CONFIRMATIONS and age > CONFIRMATION_TTL:
-        minutes = int(CONFIRMATION_TTL.total_seconds() // 60)
-        await query.answer(_(texts.CONFIRMATION_EXPIRED).format(minutes=minutes), show_alert=True)
-        logger.info("refused an expired confirmation (%s)", query.data)
-        return None
-    return query, query.message, user, action, int(number)
-
-
 async def confirm_button(update: Update, context: BotContext) -> None:
     """Send or cancel a prepared broadcast, once, and only for an organizer."""
     pressed = await organizer_press(update, context)
@@ -435,6 +401,8 @@ async def confirm_button(update: Update, context: BotContext) -> None:
         await context.bot.edit_message_text(
             _(texts.BROADCAST_CANCELLED), message.chat.id, message.message_id
         )
+        return
+    if await held_for_approval(query, context, message, user, broadcast_id):
         return
     total = await storage.start_broadcast(broadcast_id, message.chat.id, message.message_id)
     if total is None:
@@ -588,6 +556,8 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
 
 def _broadcast_line(context: BotContext, p: Progress) -> str:
     head = f"#{p.broadcast_id} <b>{escape(p.campaign_id)}</b>"
+    if p.state == "awaiting":
+        return f"⏳ {head}: {_(texts.BROADCAST_AWAITING)}"
     if p.state == "scheduled" and p.send_at is not None:
         return f"📅 {head}: {_describe(context, p.send_at)}"
     counts = _(texts.BROADCAST_COUNTS).format(sent=p.sent, blocked=p.blocked, failed=p.failed)

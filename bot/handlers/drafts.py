@@ -16,6 +16,7 @@ from bot.delivery.feed_watch import stored_draft
 from bot.feeds.statement_yaml import as_statement, complete, lacking, statement_yaml
 from bot.handlers import admin
 from bot.handlers.context import BotContext
+from bot.handlers.presses import organizer_press
 from bot.i18n import gettext as _
 from bot.storage import FeedItemState, FeedPost
 
@@ -32,7 +33,7 @@ def campaign_file(content: Content, campaign_id: str) -> tuple[Campaign, Path] |
 
 async def draft_button(update: Update, context: BotContext) -> None:
     """Add, add and announce, or ignore a draft, once, and only for an organizer."""
-    pressed = await admin.organizer_press(update, context)  # checks BOT_ADMINS at every press
+    pressed = await organizer_press(update, context)  # checks BOT_ADMINS at every press
     if pressed is None:
         return
     query, message, user, action, number = pressed

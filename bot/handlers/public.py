@@ -312,6 +312,7 @@ async def show_mydata(update: Update, context: BotContext) -> None:
         or about.broadcasts_created
         or about.pledges
         or about.feed_decisions
+        or about.broadcasts_approved
         or about.language
     ):
         await chat.send_message(_(texts.MYDATA_NONE) + "\n" + _(texts.MYDATA_PRIVACY))
@@ -338,6 +339,8 @@ async def show_mydata(update: Update, context: BotContext) -> None:
         lines.append(_(texts.MYDATA_AUDIT).format(count=about.audit_entries))
     if about.broadcasts_created:
         lines.append(_(texts.MYDATA_BROADCASTS).format(count=about.broadcasts_created))
+    if about.broadcasts_approved:
+        lines.append(_(texts.MYDATA_APPROVED).format(count=about.broadcasts_approved))
     if about.pledges:
         lines.append(_(texts.MYDATA_PLEDGES).format(count=about.pledges))
     if about.feed_decisions:

@@ -43,7 +43,7 @@ from bot.delivery.http import AiohttpRequest
 from bot.delivery.pacing import PacedRequest, Pacer
 from bot.delivery.reminders import Reminders
 from bot.delivery.sender import Sender
-from bot.handlers import admin, drafts, inline, preferences, public
+from bot.handlers import admin, approvals, drafts, inline, preferences, public
 from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.flood import FloodGuard
 from bot.i18n import gettext as _
@@ -204,6 +204,9 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
         CallbackQueryHandler(admin.confirm_button, pattern=r"^bc:(send|cancel):\d{1,12}$")
     )
     application.add_handler(CallbackQueryHandler(admin.test_button, pattern=r"^bc:test:\d{1,12}$"))
+    application.add_handler(
+        CallbackQueryHandler(approvals.approval_button, pattern=r"^ap:(yes|no):\d{1,12}$")
+    )
     application.add_handler(
         CallbackQueryHandler(admin.stop_button_pressed, pattern=r"^bc:(stop|halt|keep):\d{1,12}$")
     )

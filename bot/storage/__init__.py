@@ -4,6 +4,7 @@ of its own."""
 
 from __future__ import annotations
 
+from bot.storage.approvals import Approvals
 from bot.storage.audience import Audience, version_for
 from bot.storage.broadcasts import BroadcastDraft, Broadcasts, Progress
 from bot.storage.engine import Clock, async_url, sqlite_file
@@ -45,7 +46,16 @@ __all__ = [
 
 
 class Storage(
-    Subscribers, Preferences, Pledges, Broadcasts, Outbox, Feeds, Reports, Privacy, Retention
+    Subscribers,
+    Preferences,
+    Pledges,
+    Broadcasts,
+    Approvals,
+    Outbox,
+    Feeds,
+    Reports,
+    Privacy,
+    Retention,
 ):
     """The bot's database, behind intention-named async methods returning plain values.
 

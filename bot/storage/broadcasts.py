@@ -58,6 +58,39 @@ class Progress:
         return self.sent + self.blocked + self.failed + self.cancelled
 
 
+async def enqueue(
+    session: AsyncSession,
+    now: dt.datetime,
+    broadcast_id: int,
+    campaign_id: str,
+    audience: Audience,
+) -> int:
+    """Queue one delivery per recipient, and mark the broadcast as sending."""
+    await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id)
+        .values(state=BroadcastState.SENDING, started_at=now)
+    )
+    # One INSERT ... SELECT: recipients never pass through Python, however many there are.
+    recipients = select_recipients(
+        campaign_id,
+        audience,
+        literal(broadcast_id),
+        Subscription.chat_id,
+        literal(Outcome.PENDING.value),
+        literal(0),
+        literal(now, UTCDateTime),
+        reader_language(audience),
+    )
+    result = await session.execute(
+        insert(Delivery).from_select(
+            ["broadcast_id", "chat_id", "status", "attempts", "updated_at", "language"],
+            recipients,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 # One message of a broadcast as bot.delivery.posts describes it: HTML text, or a dict for a
 # file, an album or a poll. Storage keeps it as JSON and never looks inside.
 Part = str | dict[str, Any]
@@ -187,38 +220,9 @@ class Broadcasts(Database):
             campaign_id, send_at, *target = row
             audience = Audience(*target)
             if send_at is None:
-                return await self._enqueue(session, broadcast_id, campaign_id, audience)
+                return await enqueue(session, self.clock(), broadcast_id, campaign_id, audience)
             count = await session.scalar(select_recipients(campaign_id, audience, func.count()))
         return count or 0
-
-    async def _enqueue(
-        self, session: AsyncSession, broadcast_id: int, campaign_id: str, audience: Audience
-    ) -> int:
-        """Queue one delivery per recipient, and mark the broadcast as sending."""
-        now = self.clock()
-        await session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id)
-            .values(state=BroadcastState.SENDING, started_at=now)
-        )
-        # One INSERT ... SELECT: recipients never pass through Python, however many there are.
-        recipients = select_recipients(
-            campaign_id,
-            audience,
-            literal(broadcast_id),
-            Subscription.chat_id,
-            literal(Outcome.PENDING.value),
-            literal(0),
-            literal(now, UTCDateTime),
-            reader_language(audience),
-        )
-        result = await session.execute(
-            insert(Delivery).from_select(
-                ["broadcast_id", "chat_id", "status", "attempts", "updated_at", "language"],
-                recipients,
-            )
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
     async def start_due_broadcasts(
         self, organizers: frozenset[int]
@@ -249,7 +253,9 @@ class Broadcasts(Database):
             ).all()
             for broadcast_id, campaign_id, created_by, *target in due:
                 if created_by in organizers:
-                    await self._enqueue(session, broadcast_id, campaign_id, Audience(*target))
+                    await enqueue(
+                        session, self.clock(), broadcast_id, campaign_id, Audience(*target)
+                    )
                     started.append(broadcast_id)
                 else:
                     await session.execute(
@@ -270,11 +276,13 @@ class Broadcasts(Database):
             )
 
     async def cancel_draft(self, broadcast_id: int) -> bool:
-        """Cancel a broadcast awaiting confirmation; return False if it was not a draft."""
+        """Cancel a broadcast awaiting confirmation (or a second organizer's approval);
+        return False if it was neither."""
+        waiting = (BroadcastState.DRAFT, BroadcastState.AWAITING)
         async with self._session.begin() as session:
             result = await session.execute(
                 update(Broadcast)
-                .where(Broadcast.id == broadcast_id, Broadcast.state == BroadcastState.DRAFT)
+                .where(Broadcast.id == broadcast_id, Broadcast.state.in_(waiting))
                 .values(state=BroadcastState.CANCELLED, finished_at=self.clock())
             )
         return bool(getattr(result, "rowcount", 0))
@@ -342,7 +350,7 @@ class Broadcasts(Database):
     async def recent_broadcasts(self, limit: int = 5) -> list[Progress]:
         """Return scheduled and running broadcasts, then the latest finished, newest first."""
         confirmed = Broadcast.status_message_id.is_not(None)  # drafts never confirmed: no
-        open_states = (BroadcastState.SCHEDULED, BroadcastState.SENDING)
+        open_states = (BroadcastState.AWAITING, BroadcastState.SCHEDULED, BroadcastState.SENDING)
         async with self._session() as session:
             current = list(
                 await session.scalars(

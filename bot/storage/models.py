@@ -48,6 +48,7 @@ class BroadcastState(StrEnum):
 
     DRAFT = "draft"
     SCHEDULED = "scheduled"
+    AWAITING = "awaiting"  # confirmed, waiting for a second organizer's approval
     SENDING = "sending"
     DONE = "done"
     CANCELLED = "cancelled"
@@ -129,6 +130,9 @@ class Broadcast(Base):
     # their counts by outcome, kept for reports.
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     kept_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    # Added by migration 0011: when a second organizer's approval was asked, and who gave it.
+    approval_asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Delivery(Base):

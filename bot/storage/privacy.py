@@ -30,6 +30,7 @@ class StoredAbout:
     pledges: int = 0
     language: str | None = None
     feed_decisions: int = 0  # drafts from a campaign's feed this organizer added or ignored
+    broadcasts_approved: int = 0  # another organizer's broadcasts this one approved
 
 
 class Privacy(Database):
@@ -60,6 +61,9 @@ class Privacy(Database):
             decisions = await session.scalar(
                 select(func.count()).where(FeedItem.decided_by == user_id)
             )
+            approved = await session.scalar(
+                select(func.count()).where(Broadcast.approved_by == user_id)
+            )
         return StoredAbout(
             subscriptions,
             deliveries or 0,
@@ -68,6 +72,7 @@ class Privacy(Database):
             pledges or 0,
             language,
             decisions or 0,
+            approved or 0,
         )
 
     async def forget(self, user_id: int) -> int:
@@ -81,6 +86,7 @@ class Privacy(Database):
                 delete(Preference).where(Preference.chat_id == user_id),
                 delete(AuditEntry).where(AuditEntry.admin_id == user_id),
                 update(Broadcast).where(Broadcast.created_by == user_id).values(created_by=None),
+                update(Broadcast).where(Broadcast.approved_by == user_id).values(approved_by=None),
                 # The decision stays (the post must not be offered again), without its author.
                 update(FeedItem).where(FeedItem.decided_by == user_id).values(decided_by=None),
                 update(Broadcast)

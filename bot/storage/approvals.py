@@ -1,0 +1,92 @@
+"""Two organizers for big sends: a broadcast over APPROVAL_THRESHOLD waits for a second one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import case, func, select, update
+
+from bot.storage.audience import AUDIENCE_COLUMNS, Audience, select_recipients
+from bot.storage.broadcasts import enqueue
+from bot.storage.engine import Database
+from bot.storage.models import Broadcast, BroadcastState
+
+
+class Approvals(Database):
+    """Asking for, giving and refusing a second organizer's approval, each once."""
+
+    async def ask_approval(
+        self, broadcast_id: int, status_chat_id: int, status_message_id: int
+    ) -> bool:
+        """Hold a confirmed draft until another organizer approves it; False if it was not a
+        draft (sent, scheduled, cancelled, or already waiting)."""
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.state == BroadcastState.DRAFT)
+                .values(
+                    state=BroadcastState.AWAITING,
+                    approval_asked_at=self.clock(),
+                    status_chat_id=status_chat_id,
+                    status_message_id=status_message_id,
+                )
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def approve(
+        self, broadcast_id: int, organizer: int, asked_after: dt.datetime
+    ) -> int | None:
+        """Approve a waiting broadcast by an organizer other than its author, if it was asked
+        for after `asked_after`: queue it now, or schedule it. Return its recipients (as
+        `start_broadcast` does); None if it was not waiting, is the organizer's own, or the
+        request expired."""
+        async with self._session.begin() as session:
+            claimed = await session.execute(
+                update(Broadcast)
+                .where(
+                    Broadcast.id == broadcast_id,
+                    Broadcast.state == BroadcastState.AWAITING,
+                    Broadcast.created_by != organizer,
+                    Broadcast.approval_asked_at >= asked_after,
+                )
+                .values(
+                    state=case(
+                        (Broadcast.send_at.is_(None), BroadcastState.SENDING),
+                        else_=BroadcastState.SCHEDULED,
+                    ),
+                    approved_by=organizer,
+                )
+                .returning(Broadcast.campaign_id, Broadcast.send_at, *AUDIENCE_COLUMNS)
+            )
+            row = claimed.one_or_none()
+            if row is None:
+                return None
+            campaign_id, send_at, *target = row
+            audience = Audience(*target)
+            if send_at is None:
+                return await enqueue(session, self.clock(), broadcast_id, campaign_id, audience)
+            count = await session.scalar(select_recipients(campaign_id, audience, func.count()))
+        return count or 0
+
+    async def reject(self, broadcast_id: int, organizer: int) -> bool:
+        """Refuse a waiting broadcast (its author may withdraw it the same way); False if it
+        was not waiting."""
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.state == BroadcastState.AWAITING)
+                .values(state=BroadcastState.CANCELLED, approved_by=None, finished_at=self.clock())
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def approval_of(self, broadcast_id: int) -> tuple[int | None, dt.datetime | None]:
+        """Return who approved a broadcast (None: nobody), and when approval was asked."""
+        async with self._session() as session:
+            row = (
+                await session.execute(
+                    select(Broadcast.approved_by, Broadcast.approval_asked_at).where(
+                        Broadcast.id == broadcast_id
+                    )
+                )
+            ).one_or_none()
+        return (row[0], row[1]) if row else (None, None)
