@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot.storage import BroadcastState, Status, Storage, metadata, schema
+from bot.storage import BroadcastState, Outcome, Periods, Result, Status, Storage, metadata, schema
 from bot.storage.schema import SchemaError
 from bot.storage.shared_pace import TABLE, in_schema
 
@@ -271,3 +271,33 @@ def test_run_with_the_database_out_of_reach_exits_75() -> None:
     assert err.strip().splitlines() == [
         "cannot open the database (ConnectionRefusedError): check DATABASE_URL"
     ]
+
+
+async def test_retention_and_approvals_go_down_and_up_keeping_rows(empty: Storage) -> None:
+    """Down to 0006: a purged broadcast keeps its row (its counts go), a broadcast waiting for
+    approval is cancelled (0006 knows no waiting); up again, every row is there."""
+    await empty.create_schema()
+    for chat_id in (1001, 1002):
+        await empty.subscribe(chat_id, "rafah", chat_type="private")
+    done = await empty.create_broadcast("rafah", "broadcast", ["Old"], 42)
+    await empty.start_broadcast(done, 42, 7)
+    jobs = await empty.claim_jobs(10)
+    await empty.mark_sending([job.delivery_id for job in jobs])
+    await empty.record_results(Result(job.delivery_id, Outcome.SENT) for job in jobs)
+    await empty.finish_broadcasts()
+    now = empty.clock()
+    empty.clock = lambda: now + dt.timedelta(days=31)
+    assert (await empty.forget_expired(Periods(), over=(), known=())).deliveries == 2
+    waiting = await empty.create_broadcast("rafah", "broadcast", ["Big"], 42)
+    assert await empty.ask_approval(waiting, 42, 8)
+
+    await empty.migrate("0006")
+    async with empty.engine.connect() as connection:
+        states = dict((await connection.execute(text("SELECT id, state FROM broadcasts"))).all())
+    assert states == {done: "done", waiting: "cancelled"}
+    await empty.migrate()
+    assert (await empty.schema_state()).current
+    assert [s.chat_id async for s in empty.subscriptions()] == [1001, 1002]
+    old = await empty.progress(done)
+    assert old is not None
+    assert (old.state, old.total) == ("done", 0)  # the counts were dropped with 0009's column

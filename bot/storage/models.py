@@ -126,11 +126,11 @@ class Broadcast(Base):
     main_language: Mapped[str | None] = mapped_column(String(16))
     translations: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON)
     report_language: Mapped[str | None] = mapped_column(String(16))
-    # Added by migration 0010: when its delivery rows were deleted (DELIVERY_RETENTION), and
+    # Added by migration 0009: when its delivery rows were deleted (DELIVERY_RETENTION), and
     # their counts by outcome, kept for reports.
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     kept_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
-    # Added by migration 0011: when a second organizer's approval was asked, and who gave it.
+    # Added by migration 0010: when a second organizer's approval was asked, and who gave it.
     approval_asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     approved_by: Mapped[int | None] = mapped_column(BigInteger)
 

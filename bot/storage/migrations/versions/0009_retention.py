@@ -1,6 +1,6 @@
 """Retention: a broadcast keeps its counts when its delivery rows are deleted.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0006
 Create Date: 2026-12-01
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
+revision = "0009"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
