@@ -271,3 +271,15 @@ def test_run_with_the_database_out_of_reach_exits_75() -> None:
     assert err.strip().splitlines() == [
         "cannot open the database (ConnectionRefusedError): check DATABASE_URL"
     ]
+
+
+async def test_uploads_come_with_0008_and_go_with_its_downgrade(empty: Storage) -> None:
+    """Migration 0008 adds the uploads table, usable at once; going back to 0006 drops it."""
+    await empty.migrate("0006")
+    assert "uploads" not in await _tables(empty)
+    await empty.migrate("0008")
+    assert "uploads" in await _tables(empty)
+    await empty.remember_upload("sha256:cc", "photo", "id-1")
+    assert await empty.uploaded_file_id("sha256:cc", "photo") == "id-1"
+    await empty.migrate("0006")
+    assert "uploads" not in await _tables(empty)
