@@ -105,3 +105,8 @@ def _input_media(item: dict[str, Any]) -> Any:
         options["has_spoiler"] = item.get("spoiler") or None
         options["show_caption_above_media"] = item.get("caption_above") or None
     return _INPUT_MEDIA[item["type"]](item["file_id"], **options)
+
+
+def file_part(kind: str, file_id: str, caption: str | None = None) -> Part:
+    """Return a part sending one file by its file id, with an HTML caption or none."""
+    return {"type": kind, "file_id": file_id, "caption": caption}

@@ -23,6 +23,8 @@ _TAG = re.compile(r"<(/?)([^\s<>/]*)[^<>]*>?")
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
 MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
 MAX_INLINE_RESULTS, MAX_RESULT_ID = 50, 64
+# What Telegram makes photos of: JPEG, PNG and WebP (RIFF....WEBP; RIFF stands for it here).
+_PHOTO_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
 BOT_ID, BOT_USERNAME = 100, "solidarity_preview_bot"
 GROUP_ANONYMOUS_BOT, TELEGRAM_SERVICE = 1087968824, 777000
 # The rights Telegram always sends in a ChatMemberAdministrator, and a ChatMemberRestricted.
@@ -192,6 +194,9 @@ class LocalBotAPI:
         self.usernames: dict[str, int] = {}  # "@name" of public chats getChat can find
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         self.inline_answers: dict[str, dict[str, Any]] = {}  # by inline query id
+        # The file ids handed out for uploads, with what each is; and ids Telegram lost.
+        self.files: dict[str, dict[str, Any]] = {}
+        self.lost_files: set[str] = set()
         # A long poll answers after at most this many seconds, so a stopping bot is not kept.
         self.poll_cap = 1.0
         self._failures: list[tuple[int | None, ApiError]] = []
@@ -213,6 +218,11 @@ class LocalBotAPI:
         """Make the next `times` send calls (to `chat_id`, or to any chat) fail this way."""
         error = ApiError(code, description, parameters)
         self._failures.extend((chat_id, error) for _ in range(times))
+
+    def lose_files(self) -> None:
+        """Make every file id handed out so far refused, as Telegram refuses one it dropped."""
+        self.lost_files.update(self.files)
+        self.files.clear()
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         """Return the messages (documents included) sent to a chat, in order, edits applied."""
@@ -372,15 +382,11 @@ class LocalBotAPI:
             _check_length(
                 caption, params.get("parse_mode"), MAX_CAPTION, "message caption is too long"
             )
-        # A document re-sent by file_id or URL arrives as a string: it has no bytes here.
-        upload = params.get("document")
-        if not isinstance(upload, Upload):
-            upload = Upload(str(upload), b"")
-        file_id = f"doc{len(self.calls) + 1}"
+        upload, file_id = self._file("document", params.get("document"))
         document: dict[str, Any] = {
             "file_id": file_id,
             "file_unique_id": file_id,
-            "file_name": upload.filename,
+            "file_name": self.files[file_id]["file_name"],
         }
         document["file_size"] = len(upload.content)
         fields: dict[str, Any] = {"document": document, "content": upload.content}
@@ -398,6 +404,10 @@ class LocalBotAPI:
         if len(set(ids)) != len(ids):
             raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
         for result in results:
+            _check_markup(result.get("reply_markup"))
+            if result.get("type") == "photo":
+                self._check_cached_photo(result)
+                continue
             content = result.get("input_message_content") or {}
             _check_length(
                 str(content.get("message_text", "")),
@@ -405,22 +415,44 @@ class LocalBotAPI:
                 MAX_TEXT,
                 "MESSAGE_TOO_LONG",
             )
-            _check_markup(result.get("reply_markup"))
         self.inline_answers[str(params["inline_query_id"])] = params
         return True
 
+    def _check_cached_photo(self, result: dict[str, Any]) -> None:
+        """Refuse a cached photo result of a photo Telegram lost, or too long a caption."""
+        file_id = str(result.get("photo_file_id", ""))
+        if file_id in self.lost_files or not file_id:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        caption = str(result.get("caption", ""))
+        if caption:
+            _check_length(caption, result.get("parse_mode"), MAX_CAPTION, "MEDIA_CAPTION_TOO_LONG")
+
     def _sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
-        upload = params.get("photo")
-        if not isinstance(upload, Upload):
-            upload = Upload(str(upload), b"")
-        if upload.content and not upload.content.startswith(b"\x89PNG\r\n\x1a\n"):
+        upload, file_id = self._file("photo", params.get("photo"))
+        if upload.content and not upload.content.startswith(_PHOTO_SIGNATURES):
             raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
-        file_id = f"photo{len(self.calls) + 1}"
         photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}]
         fields: dict[str, Any] = {"photo": photo, "content": upload.content}
         if params.get("caption"):
             fields["caption"] = str(params["caption"])
         return self._store(params, fields)
+
+    def _file(self, kind: str, sent: Any) -> tuple[Upload, str]:
+        """Return a sent file and its file id: a new id for an upload or a URL; for a file id,
+        itself, unless it is one Telegram lost. Ids it never gave are taken as they come."""
+        if isinstance(sent, Upload):
+            file_id = f"{kind}{len(self.calls) + 1}"
+            self.files[file_id] = {"kind": kind, "file_name": sent.filename}
+            return sent, file_id
+        text = str(sent)
+        if text in self.lost_files:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if text in self.files:
+            return Upload(self.files[text]["file_name"], b""), text
+        # A URL Telegram fetched (or an id from elsewhere): it has no bytes here.
+        file_id = f"{kind}{len(self.calls) + 1}"
+        self.files[file_id] = {"kind": kind, "file_name": text.rsplit("/", 1)[-1], "url": text}
+        return Upload(text, b""), file_id
 
     def _editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params, "edit")

@@ -26,6 +26,7 @@ from bot.preview.console import to_terminal
 from bot.preview.local_api import (
     LocalBotAPI,
     LocalRequest,
+    Upload,
     callback_update,
     inline_query_update,
     message_update,
@@ -215,15 +216,31 @@ class Console:
         elif method == "answercallbackquery" and params.get("text"):
             self.say(f"💬 {params['text']}")
         elif method == "senddocument":
-            self.say(f"\n📎 a document{where}: {params.get('caption', '')}")
+            name = self.file_name(params.get("document"))
+            caption = to_terminal(str(params.get("caption", "")), color=self.color)
+            self.say(f"\n📎 a document{name}{where}" + (f": {caption}" if caption else ""))
         elif method == "answerinlinequery":
             results = params.get("results") or []
             self.say(f"\n📋 {len(results)} result(s) to post, as typing @bot shows them:")
             for result in results:
-                self.say(f"   • {result.get('title', '')} — {result.get('description', '')}"[:110])
+                line = f"   • {result.get('title', '')} — {result.get('description', '')}"
+                # A cached photo result is posted as the picture, its words in the caption.
+                self.say(
+                    line[:110] + (" [with its picture]" if result.get("type") == "photo" else "")
+                )
         elif method == "sendphoto":
-            caption = params.get("caption", "")
-            self.say(f"\n🖼 an image{where}" + (f": {caption}" if caption else ""))
+            caption = to_terminal(str(params.get("caption", "")), color=self.color)
+            name = self.file_name(params.get("photo"))
+            self.say(f"\n🖼 an image{name}{where}" + (f": {caption}" if caption else ""))
+        elif method == "deletemessage":
+            self.say(f"(message {params.get('message_id')} deleted){where}")
+
+    def file_name(self, sent: Any) -> str:
+        """Return " (name)" of a file sent, uploaded or by its file id."""
+        if isinstance(sent, Upload):
+            return f" ({sent.filename})"
+        known = self.api.files.get(str(sent)) if sent is not None else None
+        return f" ({known['file_name']})" if known else ""
 
     def show_buttons(self, params: dict[str, Any], message: Any) -> None:
         """Number the inline buttons of a message so they can be pressed by typing the number."""
