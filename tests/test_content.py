@@ -503,3 +503,13 @@ def test_a_statement_files_pictures_are_named_in_the_campaign_folder(tmp_path: P
     assert problems(path) == [
         f"{statement}:5:8: image: 'statements/none.png': no such file in {tmp_path / 'c'}/"
     ]
+
+
+def test_a_link_leading_out_of_the_campaign_folder_is_refused(tmp_path: Path) -> None:
+    """A symbolic link inside the folder to a file outside it is refused like `../`."""
+    outside = picture(tmp_path / "elsewhere" / "poster.png")
+    path = media_campaign(tmp_path, poster="linked.png")
+    (tmp_path / "c" / "linked.png").symlink_to(outside)
+    assert problems(path) == [
+        f"{path}:15:12: actions.0.image: 'linked.png': the file must be inside {tmp_path / 'c'}/"
+    ]
