@@ -18,7 +18,7 @@ from typing import Any
 
 from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TimedOut
 
 from bot.campaign.content import Statement
 from bot.campaign.markup import escape
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 # Telegram's answers to a file id it no longer has (another bot's, or one it dropped).
 _STALE = ("wrong file identifier", "wrong remote file identifier", "file_id", "file reference")
+# An upload's time: a base, and a second per half megabyte (a slow uplink's pace).
+UPLOAD_SECONDS, UPLOAD_RATE = 20.0, 512 * 1024
 
 
 class CampaignFiles:
@@ -67,7 +69,8 @@ class CampaignFiles:
             sent = await self._by_known_id(bot, chat_id, media, key, options)
             if sent is not None:
                 return sent
-            message = await _send(bot, chat_id, media, await _upload(media), options)
+            upload, extra = await _upload(media)
+            message = await _send(bot, chat_id, media, upload, {**extra, **options})
             await self.storage.remember_upload(key, media.kind, _file_id(message, media))
             logger.info("uploaded a %s (%s) to chat %d", media.kind, media.name, chat_id)
             return message
@@ -78,8 +81,8 @@ class CampaignFiles:
         """Send a campaign file; if Telegram refuses it, log why and return None."""
         try:
             return await self.send(bot, chat_id, media, **options)
-        except BadRequest as error:
-            # A URL Telegram cannot fetch, say: the words around it still go out.
+        except (BadRequest, TimedOut) as error:
+            # A URL Telegram cannot fetch, or an upload too slow: the words around it still go.
             logger.warning("could not send %s %s: %s", media.kind, media.name, error.message)
             return None
 
@@ -139,12 +142,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-async def _upload(media: Media) -> InputFile | str:
-    """Return what uploads a file: its bytes, or the URL Telegram fetches it from."""
+async def _upload(media: Media) -> tuple[InputFile | str, dict[str, Any]]:
+    """Return what uploads a file (its bytes, or the URL Telegram fetches it from), and the
+    options its sending needs."""
     if media.path is None:
-        return media.url or media.source
+        return media.url or media.source, {}
     content = await asyncio.to_thread(media.path.read_bytes)
-    return InputFile(content, filename=media.name)
+    # PTB gives an upload 20 s in all: a 50 MB file needs longer on a slow uplink.
+    timeout = UPLOAD_SECONDS + len(content) / UPLOAD_RATE
+    return InputFile(content, filename=media.name), {"write_timeout": timeout}
 
 
 async def _send(
