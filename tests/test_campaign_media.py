@@ -277,3 +277,19 @@ def test_the_readme_example_campaign_validates() -> None:
     done = bot_command("validate", env={"CAMPAIGNS_DIR": str(EXAMPLE)})
     assert done.returncode == 0, done.stderr
     assert "ok: example" in done.stdout
+
+
+async def test_a_file_gone_from_the_folder_leaves_the_words(
+    storage: Storage, folder: Path, telegram: FakeTelegram
+) -> None:
+    """A picture deleted after the campaign was loaded is left out of /statement and of inline
+    results; the words still go."""
+    async with serving(storage, folder, telegram=telegram) as bot:
+        (folder / "example" / "poster.png").unlink()
+        await bot.command("/statement", user=ANA)
+        await bot.feed(inline_query_update("example", user_id=ANA))
+    text, document = bot.sent_to(ANA)
+    assert text["text"].startswith("<b>Example statement</b>")
+    assert document["document"]["file_name"] == "statement.pdf"
+    results = list(telegram.api.inline_answers.values())[-1]["results"]
+    assert [r["type"] for r in results] == ["article", "article"]

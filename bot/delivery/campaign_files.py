@@ -11,6 +11,7 @@ statement at once do not upload its picture twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from pathlib import Path
@@ -55,8 +56,13 @@ class CampaignFiles:
         return self._digests[seen]
 
     async def known_file_id(self, media: Media) -> str | None:
-        """Return the file id Telegram gave this file, or None if it was never sent."""
-        return await self.storage.uploaded_file_id(await self.key(media), media.kind)
+        """Return the file id Telegram gave this file, or None if it was never sent (or the
+        file is gone from the folder since the campaign was loaded)."""
+        try:
+            key = await self.key(media)
+        except OSError:
+            return None
+        return await self.storage.uploaded_file_id(key, media.kind)
 
     async def send(self, bot: Bot, chat_id: int, media: Media, **options: Any) -> Message:
         """Send a campaign file to a chat: by its file id if Telegram has it, else uploaded."""
@@ -84,7 +90,10 @@ class CampaignFiles:
         except (BadRequest, TimedOut) as error:
             # A URL Telegram cannot fetch, or an upload too slow: the words around it still go.
             logger.warning("could not send %s %s: %s", media.kind, media.name, error.message)
-            return None
+        except OSError as error:
+            # The file left the folder since the campaign was loaded (/reload will say so).
+            logger.warning("could not read %s %s: %s", media.kind, media.name, error.strerror)
+        return None
 
     async def file_id(self, bot: Bot, chat_id: int, media: Media) -> str | None:
         """Return the file's id, uploading it first (to a chat, then deleted) if it is new."""
@@ -95,7 +104,8 @@ class CampaignFiles:
         if message is None:
             return None
         # Telegram has no upload without a message: the one sent only to upload goes again.
-        await bot.delete_message(chat_id, message.message_id)
+        with contextlib.suppress(BadRequest):  # left in the chat, if it cannot be deleted
+            await bot.delete_message(chat_id, message.message_id)
         return _file_id(message, media)
 
     async def statement_parts(
