@@ -119,12 +119,8 @@ class CampaignFiles:
         after: list[Part] = []
         for attachment in item.attachments:
             found = await self.file_id(bot, chat_id, attachment.file)
-            if found:
-                after.append(
-                    file_part(
-                        "document", found, escape(attachment.title) if attachment.title else None
-                    )
-                )
+            caption = escape(attachment.title) if attachment.title else None
+            after.extend([file_part("document", found, caption)] if found else [])
         return before, after
 
     async def _by_known_id(
