@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -293,3 +294,33 @@ async def test_a_file_gone_from_the_folder_leaves_the_words(
     assert document["document"]["file_name"] == "statement.pdf"
     results = list(telegram.api.inline_answers.values())[-1]["results"]
     assert [r["type"] for r in results] == ["article", "article"]
+
+
+async def test_announce_checks_a_kept_file_id_and_uploads_again_if_telegram_lost_it(
+    storage: Storage, folder: Path, telegram: FakeTelegram
+) -> None:
+    """/announce asks Telegram (getFile) whether it still has each kept file id: kept ids
+    go as they are; lost ones are uploaded again before the broadcast is stored."""
+    async with serving(storage, folder, telegram=telegram) as bot:
+        await bot.command("/subscribe", user=ANA)
+        await bot.command("/statement", user=ANA)
+        await bot.command("/announce", user=ADMIN)
+        assert len(telegram.api.calls_to("getFile")) == 2
+        assert telegram.api.calls_to("deleteMessage") == []
+        assert len(uploads(telegram)) == 1
+        telegram.api.lose_files()
+        await bot.command("/announce", user=ADMIN)
+        question = bot.last(ADMIN)
+        await bot.press(
+            bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=question["message_id"]
+        )
+        await bot.settle()
+    assert len(uploads(telegram)) == len(uploads(telegram, "sendDocument")) == 2
+    new_id = await storage.uploaded_file_id(
+        "sha256:" + hashlib.sha256((folder / "example" / "poster.png").read_bytes()).hexdigest(),
+        "photo",
+    )
+    assert new_id is not None
+    assert sent(telegram, "sendPhoto", ANA)[-1] == new_id
+    assert "photo" in bot.sent_to(ANA)[-3]
+    assert bot.sent_to(ANA)[-1]["caption"] == "The statement as a PDF"

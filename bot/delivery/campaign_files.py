@@ -98,7 +98,7 @@ class CampaignFiles:
     async def file_id(self, bot: Bot, chat_id: int, media: Media) -> str | None:
         """Return the file's id, uploading it first (to a chat, then deleted) if it is new."""
         known = await self.known_file_id(media)
-        if known is not None:
+        if known is not None and await self._still_taken(bot, media, known):
             return known
         message = await self.try_send(bot, chat_id, media, disable_notification=True)
         if message is None:
@@ -123,6 +123,18 @@ class CampaignFiles:
             after.extend([file_part("document", found, caption)] if found else [])
         return before, after
 
+    async def _still_taken(self, bot: Bot, media: Media, file_id: str) -> bool:
+        """Tell whether Telegram still has a kept file id (asked without sending anything);
+        forget it if not."""
+        try:
+            await bot.get_file(file_id)
+        except BadRequest as error:
+            if not _stale(error):
+                return True  # "file is too big" (over 20 MB to download): it is there
+            await self.storage.forget_upload(await self.key(media), media.kind, file_id)
+            return False
+        return True
+
     async def _by_known_id(
         self, bot: Bot, chat_id: int, media: Media, key: str, options: dict[str, Any]
     ) -> Message | None:
@@ -133,11 +145,16 @@ class CampaignFiles:
         try:
             return await _send(bot, chat_id, media, file_id, options)
         except BadRequest as error:
-            if not any(words in error.message.lower() for words in _STALE):
+            if not _stale(error):
                 raise
         logger.info("telegram no longer has the %s %s: uploading it again", media.kind, media.name)
         await self.storage.forget_upload(key, media.kind, file_id)
         return None
+
+
+def _stale(error: BadRequest) -> bool:
+    """Tell whether Telegram refused a file id it does not have."""
+    return any(words in error.message.lower() for words in _STALE)
 
 
 def _sha256(path: Path) -> str:

@@ -454,6 +454,12 @@ class LocalBotAPI:
         self.files[file_id] = {"kind": kind, "file_name": text.rsplit("/", 1)[-1], "url": text}
         return Upload(text, b""), file_id
 
+    def _getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id in self.lost_files or not file_id:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        return {"file_id": file_id, "file_unique_id": file_id, "file_path": f"files/{file_id}"}
+
     def _editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params, "edit")
         text, markup = str(params.get("text", "")), params.get("reply_markup")
