@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import texts
+from bot import i18n, texts
+from bot.campaign.content import load_campaigns
+from bot.handlers import inline
 from bot.preview.local_api import Upload, inline_query_update
 from bot.storage import Storage
 
@@ -324,3 +326,21 @@ async def test_announce_checks_a_kept_file_id_and_uploads_again_if_telegram_lost
     assert sent(telegram, "sendPhoto", ANA)[-1] == new_id
     assert "photo" in bot.sent_to(ANA)[-3]
     assert bot.sent_to(ANA)[-1]["caption"] == "The statement as a PDF"
+
+
+def test_a_long_opening_leaves_the_picture_its_title_and_signature(folder: Path) -> None:
+    """Under a picture (1,024 characters), a statement whose first paragraph is too long keeps
+    its title and signature; an action too long for a caption is offered as text."""
+    text = (folder / "example.yaml").read_text()
+    text = text.replace("The statement's first paragraph.", "Long. " * 300)
+    text = text.replace("What the action asks people to do.", "Join. " * 200)
+    (folder / "example.yaml").write_text(text)
+    content = load_campaigns(folder)
+    poster = content.default.statement.image
+    assert poster is not None
+    with i18n.speaking("en"):
+        statement, action = inline.items(content, "bot", {poster: "photo-1"})
+    assert statement.result().to_dict()["caption"] == (
+        "<b>Example statement</b>\n…\n— <b>Example Organization</b>"
+    )
+    assert action.result().to_dict()["type"] == "article"

@@ -3,10 +3,10 @@
 The results are the latest statement (its title, its opening, and a button that opens the whole
 statement in the bot), each slogan, and each action item. A statement or action with a picture
 Telegram already has (the bot sent it once, to anyone) is offered as that picture, its words in
-the caption. What is typed after the bot's name
-filters them. Telegram takes at most 50 results per answer, so longer lists come in pages
-(`next_offset`); result ids stay within its 64 bytes, and the only button is a link, so no
-callback data is involved. Inline mode is switched on with @BotFather's /setinline.
+the caption. What is typed after the bot's name filters them. Telegram takes at most 50
+results per answer, so longer lists come in pages (`next_offset`); result ids stay within its
+64 bytes, and the only button is a link, so no callback data is involved. Inline mode is
+switched on with @BotFather's /setinline.
 """
 
 from __future__ import annotations
