@@ -341,3 +341,175 @@ def test_empty_folder_is_an_error(tmp_path: Path) -> None:
     """A folder without campaign files is an error, not an empty bot."""
     with pytest.raises(ContentError, match="no campaign files"):
         load_campaigns(tmp_path)
+
+
+# Pictures and files (issue 13, item 2)
+
+MEDIA = """\
+id: test
+title: Test campaign
+organization: Test Org
+statements:
+  - title: Statement
+    date: 2024-01-05
+    author: A. Person
+    body: Text.
+    image: {image}
+    attachments:
+      - {attachment}
+actions:
+  - title: March
+    description: Join the march.
+    image: {poster}
+"""
+
+
+def picture(path: Path, size: tuple[int, int] = (40, 30), kind: str = "PNG") -> Path:
+    """Write a small picture of this size and format, and return its path."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (200, 30, 30)).save(path, kind)
+    return path
+
+
+def media_campaign(tmp_path: Path, **values: str) -> Path:
+    """Write a campaign naming a picture, a file and a poster, with good ones by default."""
+    folder = tmp_path / "c"
+    picture(folder / "poster.png")
+    (folder / "docs").mkdir()
+    (folder / "docs" / "statement.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    names = {"image": "poster.png", "attachment": "docs/statement.pdf", "poster": "poster.png"}
+    return write(tmp_path, MEDIA.format(**(names | values)))
+
+
+def test_pictures_and_files_load_from_the_campaign_folder(tmp_path: Path) -> None:
+    """A statement's image and attachments, and an action's poster, are files of c/ for c.yaml."""
+    campaign = load_campaign(media_campaign(tmp_path))
+    statement = campaign.statement
+    assert statement.image is not None
+    assert statement.image.kind == "photo"
+    assert statement.image.path == (tmp_path / "c" / "poster.png").resolve()
+    assert [a.file.path for a in statement.attachments] == [
+        (tmp_path / "c" / "docs" / "statement.pdf").resolve()
+    ]
+    assert statement.attachments[0].file.kind == "document"
+    assert statement.attachments[0].title is None
+    assert campaign.actions[0].image == statement.image
+
+
+def test_an_attachment_may_have_a_title_and_a_link(tmp_path: Path) -> None:
+    """`file:` with `title:` names a file with its caption; an https link is taken unfetched."""
+    text = "{file: docs/statement.pdf, title: The statement as PDF}"
+    campaign = load_campaign(media_campaign(tmp_path, attachment=text))
+    assert campaign.statement.attachments[0].title == "The statement as PDF"
+    linked = load_campaign(media_campaign(tmp_path / "2", image="https://example.org/p.jpg"))
+    assert linked.statement.image is not None
+    assert linked.statement.image.url == "https://example.org/p.jpg"
+    assert linked.statement.image.path is None
+    assert linked.statement.image.name == "p.jpg"
+
+
+def test_missing_escaping_and_unsafe_files_are_located(tmp_path: Path) -> None:
+    """A missing file, a path out of the folder, an absolute one and an http link are errors
+    at their place."""
+    (tmp_path / "secret.png").write_bytes(b"")
+    path = media_campaign(
+        tmp_path,
+        image="nowhere.png",
+        attachment="../secret.png",
+        poster="http://example.org/poster.png",
+    )
+    folder = tmp_path / "c"
+    assert problems(path) == [
+        f"{path}:9:12: statements.0.image: 'nowhere.png': no such file in {folder}/",
+        f"{path}:11:9: statements.0.attachments.0.file: '../secret.png': the file must be "
+        f"inside {folder}/",
+        f"{path}:15:12: actions.0.image: 'http://example.org/poster.png': a link to a file must "
+        "start with https://",
+    ]
+    absolute = media_campaign(tmp_path / "2", image=str(tmp_path / "c" / "poster.png"))
+    assert problems(absolute) == [
+        f"{absolute}:9:12: statements.0.image: '{tmp_path / 'c' / 'poster.png'}': name a file "
+        f"inside {tmp_path / '2' / 'c'}/ (a relative path)"
+    ]
+
+
+def test_files_of_the_wrong_type_are_located(tmp_path: Path) -> None:
+    """A PDF as a picture, a GIF as a picture, a .pdf that is not one, and a link Telegram
+    cannot fetch a document from, are errors at their place."""
+    path = media_campaign(tmp_path, image="docs/statement.pdf", poster="anim.gif")
+    picture(tmp_path / "c" / "anim.gif", kind="GIF")
+    assert problems(path) == [
+        f"{path}:9:12: statements.0.image: statement.pdf: not an image Telegram can show; a "
+        "picture must be a JPEG, PNG or WebP file",
+        f"{path}:15:12: actions.0.image: anim.gif: a GIF image; a picture must be a JPEG, PNG "
+        "or WebP file",
+    ]
+    other = media_campaign(tmp_path / "2", attachment="fake.pdf")
+    (tmp_path / "2" / "c" / "fake.pdf").write_text("not a pdf")
+    assert problems(other) == [
+        f"{other}:11:9: statements.0.attachments.0.file: fake.pdf: not a PDF, as its name says"
+    ]
+    linked = media_campaign(tmp_path / "3", attachment="https://example.org/statement.docx")
+    assert problems(linked) == [
+        f"{linked}:11:9: statements.0.attachments.0.file: 'https://example.org/statement.docx': "
+        "Telegram fetches only PDF, ZIP and GIF files from a link; put the file in the "
+        "campaign folder instead"
+    ]
+
+
+def test_files_over_telegrams_limits_are_located(tmp_path: Path) -> None:
+    """A picture over 10 MB or out of Telegram's proportions, and a file over 50 MB, are
+    errors at their place."""
+    path = media_campaign(tmp_path, image="big.png", attachment="big.pdf", poster="long.png")
+    folder = tmp_path / "c"
+    with (folder / "big.png").open("wb") as big:
+        big.write(b"\x89PNG\r\n\x1a\n")
+        big.truncate(10 * 1024 * 1024 + 1)  # sparse: nothing is written
+    with (folder / "big.pdf").open("wb") as big:
+        big.write(b"%PDF-1.4\n")
+        big.truncate(50 * 1024 * 1024 + 1)
+    picture(folder / "long.png", size=(2100, 100))
+    assert problems(path) == [
+        f"{path}:9:12: statements.0.image: big.png: a picture may be 10 MB at most; this one "
+        "is 10.0 MB",
+        f"{path}:11:9: statements.0.attachments.0.file: big.pdf: a file may be 50 MB at most; "
+        "this one is 50.0 MB",
+        f"{path}:15:12: actions.0.image: long.png: 2100x100 pixels; Telegram takes pictures at "
+        "most 20 times longer than wide",
+    ]
+    picture(folder / "long.png", size=(6000, 4001))
+    assert problems(path)[-1] == (
+        f"{path}:15:12: actions.0.image: long.png: 6000x4001 pixels; Telegram takes pictures "
+        "whose width and height add up to 10000 at most"
+    )
+
+
+def test_a_statement_files_pictures_are_named_in_the_campaign_folder(tmp_path: Path) -> None:
+    """A statement in c/statements/ names its picture in c/ too; a wrong one is located in
+    its own file."""
+    path = media_campaign(tmp_path)
+    folder = tmp_path / "c" / "statements"
+    folder.mkdir()
+    statement = folder / "2024-02-01-later.yaml"
+    statement.write_text(
+        "title: Later\ndate: 2024-02-01\nauthor: B\nbody: Text.\nimage: poster.png\n"
+    )
+    assert load_campaign(path).statement.image == load_campaign(path).statements[0].image
+    statement.write_text(
+        "title: Later\ndate: 2024-02-01\nauthor: B\nbody: Text.\nimage: statements/none.png\n"
+    )
+    assert problems(path) == [
+        f"{statement}:5:8: image: 'statements/none.png': no such file in {tmp_path / 'c'}/"
+    ]
+
+
+def test_a_link_leading_out_of_the_campaign_folder_is_refused(tmp_path: Path) -> None:
+    """A symbolic link inside the folder to a file outside it is refused like `../`."""
+    outside = picture(tmp_path / "elsewhere" / "poster.png")
+    path = media_campaign(tmp_path, poster="linked.png")
+    (tmp_path / "c" / "linked.png").symlink_to(outside)
+    assert problems(path) == [
+        f"{path}:15:12: actions.0.image: 'linked.png': the file must be inside {tmp_path / 'c'}/"
+    ]

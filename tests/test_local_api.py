@@ -20,6 +20,7 @@ from telegram import (
     ChatMemberRestricted,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultCachedPhoto,
     InputFile,
     Update,
 )
@@ -163,6 +164,42 @@ async def test_document_upload_keeps_its_name_and_bytes(telegram: Telegram) -> N
     [stored] = telegram.api.sent_to(GROUP)
     assert stored["content"] == csv
     assert telegram.api.texts_to(GROUP) == ["Export"]
+
+
+async def test_a_photo_is_sent_again_by_its_file_id_until_telegram_loses_it(
+    telegram: Telegram,
+) -> None:
+    """sendPhoto takes JPEG, PNG or WebP bytes and gives a file id, taken again later, until
+    the file ids are lost: then "wrong file identifier", as Telegram answers."""
+    jpeg = b"\xff\xd8\xff\xe0" + b"\0" * 16
+    first = await telegram.bot.send_photo(ANA, InputFile(jpeg, filename="poster.jpg"))
+    file_id = first.photo[-1].file_id
+    assert telegram.api.files[file_id] == {"kind": "photo", "file_name": "poster.jpg"}
+    again = await telegram.bot.send_photo(GROUP, file_id)
+    assert again.photo[-1].file_id == file_id
+    assert (
+        await refusal(telegram.bot.send_photo(ANA, InputFile(b"%PDF-1.4", filename="x.png")))
+        == "Image_process_failed"
+    )
+    telegram.api.lose_files()
+    assert await refusal(telegram.bot.send_photo(ANA, file_id)) == (
+        "Wrong file identifier/http url specified"
+    )
+    assert len(telegram.api.sent_to(ANA)) == 1
+
+
+async def test_a_cached_photo_result_is_checked_like_a_caption(telegram: Telegram) -> None:
+    """An inline cached photo needs a file id Telegram has and a caption of 1,024 at most."""
+    sent = await telegram.bot.send_photo(ANA, InputFile(b"\x89PNG\r\n\x1a\n", filename="p.png"))
+    file_id = sent.photo[-1].file_id
+    good = InlineQueryResultCachedPhoto("1", file_id, caption="<b>ok</b>", parse_mode="HTML")
+    assert await telegram.bot.answer_inline_query("q1", [good])
+    long = InlineQueryResultCachedPhoto("2", file_id, caption="x" * 1025)
+    assert await refusal(telegram.bot.answer_inline_query("q2", [long])) == (
+        "Media_caption_too_long"
+    )
+    telegram.api.lose_files()
+    assert "Wrong file identifier" in await refusal(telegram.bot.answer_inline_query("q3", [good]))
 
 
 @pytest.mark.parametrize(

@@ -301,7 +301,7 @@ def test_the_preview_sends_a_photo_and_broadcasts_it() -> None:
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert out.count("🖼 an image (poster.png)\n   March on Saturday") == 3  # preview, test, copy
+    assert out.count("🖼 an image (poster.png): March on Saturday") == 3  # preview, test, copy
     assert "🧪 Test of broadcast #1" in out
     assert "Messages per recipient: 1. Recipients now: 1. Send it?" in out
     assert "📊 a poll: Which day?\n   ○ Friday\n   ○ Saturday" in out

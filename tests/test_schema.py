@@ -301,3 +301,15 @@ async def test_retention_and_approvals_go_down_and_up_keeping_rows(empty: Storag
     old = await empty.progress(done)
     assert old is not None
     assert (old.state, old.total) == ("done", 0)  # the counts were dropped with 0009's column
+
+
+async def test_uploads_come_with_0008_and_go_with_its_downgrade(empty: Storage) -> None:
+    """Migration 0008 adds the uploads table, usable at once; going back to 0006 drops it."""
+    await empty.migrate("0006")
+    assert "uploads" not in await _tables(empty)
+    await empty.migrate("0008")
+    assert "uploads" in await _tables(empty)
+    await empty.remember_upload("sha256:cc", "photo", "id-1")
+    assert await empty.uploaded_file_id("sha256:cc", "photo") == "id-1"
+    await empty.migrate("0006")
+    assert "uploads" not in await _tables(empty)

@@ -17,13 +17,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     PrivateAttr,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 
 from bot import i18n
+from bot.campaign.media import Kind, Media, folder_of, locate
 from bot.campaign.statement_files import statement_files
 from bot.campaign.yamlsafe import Located, Position, YamlError, YamlProblem, read_yaml
 
@@ -157,12 +161,45 @@ Language = Annotated[str, AfterValidator(_check_language)]
 TopicId = Annotated[str, AfterValidator(_check_topic)]
 
 
+def _media(kind: Kind) -> Callable[[Any, ValidationInfo], Media]:
+    """Return a validator reading a file's path or https link into a checked Media."""
+
+    def convert(value: Any, info: ValidationInfo) -> Media:
+        if isinstance(value, Media):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("expected text here: a file's path or an https:// link")
+        folder = (info.context or {}).get("folder")
+        if folder is None:  # a statement read on its own (a feed's draft) names no files
+            raise ValueError("files are named in a campaign's own files only")
+        return locate(value, kind, folder)
+
+    return convert
+
+
+Picture = Annotated[Media, PlainValidator(_media("photo"))]
+Document = Annotated[Media, PlainValidator(_media("document"))]
+
+
 class _Model(BaseModel):
     # Strict: a list where text belongs is an error, not silently str()-ed. Unknown keys are
     # errors so that a misspelt `sloagns:` is reported instead of ignored.
     model_config = ConfigDict(
         extra="forbid", strict=True, frozen=True, arbitrary_types_allowed=True
     )
+
+
+class Attachment(_Model):
+    """A file sent with a statement (the statement as a PDF, say), with an optional title."""
+
+    file: Document
+    title: Text | None = None  # the file's caption
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_alone(cls, value: Any) -> Any:
+        # `- statement.pdf` is short for `- file: statement.pdf`.
+        return {"file": value} if isinstance(value, str) else value
 
 
 class Statement(_Model):
@@ -178,6 +215,9 @@ class Statement(_Model):
     # Lines that close the statement before its signature, as the original has them (ILPS's
     # statements end with their slogans): shown one to a line, after the body.
     closing: list[Line] = []
+    # A picture sent before the statement, and files sent after it (campaign/media.py).
+    image: Picture | None = None
+    attachments: list[Attachment] = []
 
 
 class Action(_Model):
@@ -189,6 +229,7 @@ class Action(_Model):
     date: Day | None = None
     time: TimeOfDay | None = None
     place: Text | None = None
+    image: Picture | None = None  # the action's poster
 
 
 class Topic(_Model):
@@ -444,7 +485,8 @@ def _validate(located: Located, path: Path) -> Campaign:
     for language in [default, *languages]:
         try:
             versions[language] = Campaign.model_validate(
-                _in_language(data, maps, language, default) if maps else data
+                _in_language(data, maps, language, default) if maps else data,
+                context={"folder": folder_of(path)},
             )
         except ValidationError as error:
             reported = {(p.position, p.message) for p in problems}
@@ -506,7 +548,7 @@ def _statement_documents(campaign_file: Path) -> tuple[list[Any], list[YamlProbl
             problems.append(YamlProblem(path, Position(1, 1), message))
             continue
         try:
-            Statement.model_validate(located.data)
+            Statement.model_validate(located.data, context={"folder": folder_of(campaign_file)})
         except ValidationError as error:
             problems.extend(_model_problems(error, located, path))
             continue

@@ -171,3 +171,8 @@ def with_caption(part: Part, caption: str | None) -> Part:
     """Return a file part with another caption (HTML), or None for none."""
     assert isinstance(part, dict) and part["type"] in FILE_TYPES
     return {**part, "caption": caption or None}
+
+
+def file_part(kind: str, file_id: str, caption: str | None = None) -> Part:
+    """Return a part sending one file by its file id, with an HTML caption or none."""
+    return {"type": kind, "file_id": file_id, "caption": caption}

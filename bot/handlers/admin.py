@@ -375,11 +375,18 @@ async def offer_statement(
 ) -> None:
     """Show the campaign's latest statement as a broadcast preview, with Send and Cancel."""
     # Each reader gets the statement, and the words around it, in their language.
-    versions = {}
+    versions: dict[str, Sequence[Part]] = {}
     for language in campaign.languages:
         with i18n.speaking(language):
             version = campaign.in_language(language)
             versions[language] = render.statement(version, version.statement)
+    # Its picture and files go by file id: uploaded now (once), so the parts stored hold ids.
+    assert update.effective_chat is not None
+    files = context.services.files
+    before, after = await files.statement_parts(
+        context.bot, update.effective_chat.id, campaign.base.statement
+    )
+    versions = {language: [*before, *parts, *after] for language, parts in versions.items()}
     audience = audience or Audience(None, None, campaign.base.language)
     await _offer(update, context, campaign, "statement", versions, send_at, audience)
 

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.campaign.content import Campaign, Content
 from bot.config import Config
+from bot.delivery.campaign_files import CampaignFiles
 from bot.delivery.pacing import Pacer
 from bot.delivery.sender import Sender
 from bot.handlers.flood import FloodGuard
@@ -32,9 +33,11 @@ class Services:
     sender_task: asyncio.Task[None] | None = None
     languages: LanguageChoices = field(init=False)
     languages_task: asyncio.Task[None] | None = None
+    files: CampaignFiles = field(init=False)  # campaign pictures and files, by file id
 
     def __post_init__(self) -> None:
         self.languages = LanguageChoices(self.storage)
+        self.files = CampaignFiles(self.storage)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

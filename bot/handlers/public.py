@@ -145,7 +145,15 @@ async def show_statement(
     assert chat is not None
     archive = campaign.archive
     item = archive[index] if 0 <= index < len(archive) else campaign.statement
+    files = context.services.files
+    # Its picture first (a caption holds 1,024 characters, a statement more), then its
+    # words with the menu button, then its files.
+    if item.image is not None:
+        await files.try_send(context.bot, chat.id, item.image)
     await send_all(chat, render.statement(campaign, item), back_to_menu(campaign))
+    for attachment in item.attachments:
+        caption = escape(attachment.title) if attachment.title else None
+        await files.try_send(context.bot, chat.id, attachment.file, caption=caption)
 
 
 async def show_slogans(update: Update, context: BotContext, campaign: Campaign) -> None:
@@ -158,6 +166,12 @@ async def show_actions(update: Update, context: BotContext, campaign: Campaign) 
     """Send the campaign's action items; in private, with an "I'm in" button for each."""
     chat = update.effective_chat
     assert chat is not None
+    for number, action in enumerate(campaign.actions, start=1):
+        if action.image is not None:  # its poster, above the list its number points into
+            caption = f"<b>{number}. {escape(action.title[:1000])}</b>"  # within 1,024
+            await context.services.files.try_send(
+                context.bot, chat.id, action.image, caption=caption
+            )
     await send_all(chat, render.actions(campaign), await _actions_markup(context, chat, campaign))
 
 

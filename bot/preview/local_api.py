@@ -39,6 +39,8 @@ _TAG = re.compile(r"<(/?)([^\s<>/]*)[^<>]*>?")
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
 MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
 MAX_INLINE_RESULTS, MAX_RESULT_ID = 50, 64
+# What Telegram makes photos of: JPEG, PNG and WebP (RIFF....WEBP; RIFF stands for it here).
+_PHOTO_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
 BOT_ID, BOT_USERNAME = 100, "solidarity_preview_bot"
 GROUP_ANONYMOUS_BOT, TELEGRAM_SERVICE = 1087968824, 777000
 # The rights Telegram always sends in a ChatMemberAdministrator, and a ChatMemberRestricted.
@@ -208,6 +210,9 @@ class LocalBotAPI:
         self.usernames: dict[str, int] = {}  # "@name" of public chats getChat can find
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         self.inline_answers: dict[str, dict[str, Any]] = {}  # by inline query id
+        # The file ids handed out for uploads, with what each is; and ids Telegram lost.
+        self.files: dict[str, dict[str, Any]] = {}
+        self.lost_files: set[str] = set()
         # A long poll answers after at most this many seconds, so a stopping bot is not kept.
         self.poll_cap = 1.0
         self._failures: list[tuple[int | None, ApiError]] = []
@@ -229,6 +234,11 @@ class LocalBotAPI:
         """Make the next `times` send calls (to `chat_id`, or to any chat) fail this way."""
         error = ApiError(code, description, parameters)
         self._failures.extend((chat_id, error) for _ in range(times))
+
+    def lose_files(self) -> None:
+        """Make every file id handed out so far refused, as Telegram refuses one it dropped."""
+        self.lost_files.update(self.files)
+        self.files.clear()
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         """Return the messages (documents included) sent to a chat, in order, edits applied."""
@@ -388,12 +398,7 @@ class LocalBotAPI:
             _check_length(
                 caption, params.get("parse_mode"), MAX_CAPTION, "message caption is too long"
             )
-        # A document re-sent by file_id or URL arrives as a string: it has no bytes here.
-        upload = params.get("document")
-        file_id = f"doc{len(self.calls) + 1}"
-        if not isinstance(upload, Upload):
-            file_id = str(upload)  # the same file again, as Telegram keeps its id
-            upload = Upload(file_id, b"")
+        upload, file_id = self._file("document", params.get("document"))
         document: dict[str, Any] = {
             "file_id": file_id,
             "file_unique_id": file_id,
@@ -415,6 +420,10 @@ class LocalBotAPI:
         if len(set(ids)) != len(ids):
             raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
         for result in results:
+            _check_markup(result.get("reply_markup"))
+            if result.get("type") == "photo":
+                self._check_cached_photo(result)
+                continue
             content = result.get("input_message_content") or {}
             _check_length(
                 str(content.get("message_text", "")),
@@ -422,9 +431,17 @@ class LocalBotAPI:
                 MAX_TEXT,
                 "MESSAGE_TOO_LONG",
             )
-            _check_markup(result.get("reply_markup"))
         self.inline_answers[str(params["inline_query_id"])] = params
         return True
+
+    def _check_cached_photo(self, result: dict[str, Any]) -> None:
+        """Refuse a cached photo result of a photo Telegram lost, or too long a caption."""
+        file_id = str(result.get("photo_file_id", ""))
+        if file_id in self.lost_files or not file_id:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        caption = str(result.get("caption", ""))
+        if caption:
+            _check_length(caption, result.get("parse_mode"), MAX_CAPTION, "MEDIA_CAPTION_TOO_LONG")
 
     def _sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._store(params, self._file_fields("photo", params))
@@ -493,20 +510,17 @@ class LocalBotAPI:
     def _file_fields(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         """Return a sent file's fields: a new file id for an upload, the same one when it is
         sent again by id (as Telegram does for a file it holds)."""
-        upload = params.get(kind)
         caption = str(params.get("caption") or "")
         if caption:
             _check_length(
                 caption, params.get("parse_mode"), MAX_CAPTION, "message caption is too long"
             )
-        if isinstance(upload, Upload):
-            if kind == "photo" and not upload.content.startswith(b"\x89PNG\r\n\x1a\n"):
-                raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
-            file_id, content = f"{kind}{len(self.calls) + 1}", upload.content
-        elif upload not in (None, ""):
-            file_id, content = str(upload), b""  # a file id (a number-like one is read as one)
-        else:
+        if params.get(kind) in (None, ""):
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        upload, file_id = self._file(kind, params[kind])
+        if kind == "photo" and upload.content and not upload.content.startswith(_PHOTO_SIGNATURES):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        content = upload.content
         file: dict[str, Any] = {"file_id": file_id, "file_unique_id": file_id}
         if kind == "photo":
             sized: Any = [file | {"width": 1, "height": 1}]
@@ -521,6 +535,31 @@ class LocalBotAPI:
         if params.get("has_spoiler"):
             fields["has_media_spoiler"] = True
         return fields
+
+    def _file(self, kind: str, sent: Any) -> tuple[Upload, str]:
+        """Return a sent file and its file id: a new id for an upload or a URL; for a file id,
+        itself, unless it is one Telegram lost. Ids it never gave are taken as they come."""
+        if isinstance(sent, Upload):
+            file_id = f"{kind}{len(self.calls) + 1}"
+            self.files[file_id] = {"kind": kind, "file_name": sent.filename}
+            return sent, file_id
+        text = str(sent)  # a number-like file id arrives as a number
+        if text in self.lost_files:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if text in self.files:
+            return Upload(self.files[text]["file_name"], b""), text
+        if not text.startswith(("http://", "https://")):
+            return Upload(text, b""), text  # an id from elsewhere (a user's upload): kept
+        # A URL Telegram fetched: a new file, with no bytes here.
+        file_id = f"{kind}{len(self.calls) + 1}"
+        self.files[file_id] = {"kind": kind, "file_name": text.rsplit("/", 1)[-1], "url": text}
+        return Upload(text, b""), file_id
+
+    def _getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id in self.lost_files or not file_id:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        return {"file_id": file_id, "file_unique_id": file_id, "file_path": f"files/{file_id}"}
 
     def _editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params, "edit")

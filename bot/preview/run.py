@@ -26,6 +26,7 @@ from bot.preview.console import to_terminal
 from bot.preview.local_api import (
     LocalBotAPI,
     LocalRequest,
+    Upload,
     callback_update,
     inline_query_update,
     media_update,
@@ -186,7 +187,7 @@ class Console:
             updates.append(
                 media_update(
                     item_kind,
-                    f"{item_kind}:{Path(path).name}",
+                    f"{_OWN_FILE}{Path(path).name}",
                     user_id=PREVIEW_USER,
                     caption=(caption or None) if index == 0 else None,
                     media_group_id=group,
@@ -290,32 +291,47 @@ class Console:
             self.show_buttons(params, result)
         elif method == "answercallbackquery" and params.get("text"):
             self.say(f"💬 {params['text']}")
-        elif method == "senddocument":
-            self.say(f"\n📎 a document{where}: {params.get('caption', '')}")
         elif method == "answerinlinequery":
             results = params.get("results") or []
             self.say(f"\n📋 {len(results)} result(s) to post, as typing @bot shows them:")
             for result in results:
-                self.say(f"   • {result.get('title', '')} — {result.get('description', '')}"[:110])
+                line = f"   • {result.get('title', '')} — {result.get('description', '')}"
+                # A cached photo result is posted as the picture, its words in the caption.
+                self.say(
+                    line[:110] + (" [with its picture]" if result.get("type") == "photo" else "")
+                )
         elif method in _FILES:
-            self.say(f"\n{_FILES[method]}{_file_name(params, method[4:])}{where}")
-            if params.get("caption"):
-                self.say(self.indent(to_terminal(str(params["caption"]), color=self.color)))
+            self.say(self.file_line(_FILES[method], params.get(method[4:]), params) + where)
             self.show_buttons(params, result)
         elif method == "sendmediagroup":
             media = params.get("media") or []
             self.say(f"\n🗂 an album of {len(media)}{where}:")
             for item in media:
                 label = _FILES.get(f"send{item.get('type')}", "")
-                caption = to_terminal(str(item.get("caption") or ""), color=self.color)
-                self.say(
-                    f"   {label}{_file_name(item, 'media')}" + (f": {caption}" if caption else "")
-                )
+                self.say("   " + self.file_line(label, item.get("media"), item).strip())
         elif method == "sendpoll":
             kind = "a quiz" if params.get("type") == "quiz" else "a poll"
             self.say(f"\n📊 {kind}{where}: {params.get('question', '')}")
             for option in params.get("options") or []:
                 self.say(f"   ○ {option if isinstance(option, str) else option.get('text')}")
+        elif method == "deletemessage":
+            self.say(f"(message {params.get('message_id')} deleted){where}")
+
+    def file_line(self, label: str, sent: Any, params: dict[str, Any]) -> str:
+        """Return how a file sent shows: "🖼 an image (poster.png): its caption"."""
+        caption = to_terminal(str(params.get("caption") or ""), color=self.color)
+        return f"\n{label}{self.file_name(sent)}" + (f": {caption}" if caption else "")
+
+    def file_name(self, sent: Any) -> str:
+        """Return " (name)" of a file sent, uploaded or by its file id."""
+        if isinstance(sent, Upload):
+            return f" ({sent.filename})"
+        known = self.api.files.get(str(sent)) if sent is not None else None
+        if known:
+            return f" ({known['file_name']})"
+        if isinstance(sent, str) and sent.startswith(_OWN_FILE):  # one the preview user sent
+            return f" ({sent.removeprefix(_OWN_FILE)})"
+        return ""
 
     def show_buttons(self, params: dict[str, Any], message: Any) -> None:
         """Number the inline buttons of a message so they can be pressed by typing the number."""
@@ -349,21 +365,15 @@ OWN_MESSAGES = (
     ":poll",
     ":reply",
 )
+_OWN_FILE = "preview-file:"  # the file ids of what the preview user sends, before its name
 _FILES = {
     "sendphoto": "🖼 an image",
+    "senddocument": "📎 a document",
     "sendvideo": "🎬 a video",
     "sendanimation": "🎞 an animation",
     "sendaudio": "🎵 an audio",
     "sendvoice": "🎤 a voice message",
 }
-
-
-def _file_name(params: dict[str, Any], key: str) -> str:
-    """Return " (name)" for a file the preview user sent (its id holds the name), else ""."""
-    file_id = params.get(key)
-    if isinstance(file_id, str) and ":" in file_id:
-        return f" ({file_id.partition(':')[2]})"
-    return ""
 
 
 def _read_lines(stdin: TextIO) -> asyncio.Queue[str]:

@@ -1,6 +1,6 @@
 """What the bot remembers, behind one `Storage`: subscriptions, preferences, pledges,
-broadcasts with their outbox, campaign feeds, reports and the audit log, each part in a module
-of its own."""
+broadcasts with their outbox, campaign feeds, reports, the audit log and the file ids of
+campaign files, each part in a module of its own."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.storage.privacy import Privacy, StoredAbout
 from bot.storage.reports import CampaignStats, Reports
 from bot.storage.retention import Forgotten, Periods, Retention
 from bot.storage.subscribers import Subscribers, SubscriptionRecord
+from bot.storage.uploads import Uploads
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -56,6 +57,7 @@ class Storage(
     Reports,
     Privacy,
     Retention,
+    Uploads,
 ):
     """The bot's database, behind intention-named async methods returning plain values.
 

@@ -230,3 +230,16 @@ class FeedItem(Base):
     file: Mapped[str | None] = mapped_column(String(1000))  # the statement file written
     # When the draft reached at least one organizer; NULL: offered again at the next poll.
     offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Upload(Base):
+    """A campaign file Telegram already has, and the file id to send it by (migration 0008)."""
+
+    __tablename__ = "uploads"
+
+    # sha256:<hex> of a file's bytes (an edited file is a new key, so it is uploaded again),
+    # or the https URL Telegram fetched it from (a longer one: url-sha256:<hex> of it).
+    key: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # photo or document
+    file_id: Mapped[str] = mapped_column(String(500))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
