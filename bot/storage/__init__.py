@@ -1,14 +1,30 @@
 """What the bot remembers, behind one `Storage`: subscriptions, preferences, pledges,
-broadcasts with their outbox, campaign feeds, reports and the audit log, each part in a module
-of its own."""
+broadcasts with their outbox and corrections, campaign feeds, reports and the audit log, each
+part in a module of its own."""
 
 from __future__ import annotations
 
 from bot.storage.audience import Audience, version_for
 from bot.storage.broadcasts import BroadcastDraft, Broadcasts, Progress
+from bot.storage.corrections import (
+    Copy,
+    CorrectionRecord,
+    Corrections,
+    CorrectionTally,
+    Fix,
+    text_of,
+)
 from bot.storage.engine import Clock, async_url, sqlite_file
 from bot.storage.feeds import FeedPoll, FeedPost, Feeds
-from bot.storage.models import BroadcastState, FeedItemState, Outcome, Status, metadata
+from bot.storage.models import (
+    BroadcastState,
+    CorrectionOutcome,
+    CorrectionState,
+    FeedItemState,
+    Outcome,
+    Status,
+    metadata,
+)
 from bot.storage.outbox import MAX_ATTEMPTS, Job, Outbox, Result
 from bot.storage.pledges import Pledges
 from bot.storage.preferences import Preferences
@@ -23,9 +39,15 @@ __all__ = [
     "BroadcastState",
     "CampaignStats",
     "Clock",
+    "Copy",
+    "CorrectionOutcome",
+    "CorrectionRecord",
+    "CorrectionState",
+    "CorrectionTally",
     "FeedItemState",
     "FeedPoll",
     "FeedPost",
+    "Fix",
     "Job",
     "Outcome",
     "Progress",
@@ -37,11 +59,22 @@ __all__ = [
     "async_url",
     "metadata",
     "sqlite_file",
+    "text_of",
     "version_for",
 ]
 
 
-class Storage(Subscribers, Preferences, Pledges, Broadcasts, Outbox, Feeds, Reports, Privacy):
+class Storage(
+    Subscribers,
+    Preferences,
+    Pledges,
+    Broadcasts,
+    Outbox,
+    Corrections,
+    Feeds,
+    Reports,
+    Privacy,
+):
     """The bot's database, behind intention-named async methods returning plain values.
 
     One object with every method (`storage.subscribe(...)`, `storage.claim_jobs(...)`), put

@@ -10,6 +10,7 @@ from bot.storage.engine import Database
 from bot.storage.models import (
     AuditEntry,
     Broadcast,
+    Correction,
     Delivery,
     FeedItem,
     Pledge,
@@ -81,6 +82,10 @@ class Privacy(Database):
                 delete(Preference).where(Preference.chat_id == user_id),
                 delete(AuditEntry).where(AuditEntry.admin_id == user_id),
                 update(Broadcast).where(Broadcast.created_by == user_id).values(created_by=None),
+                update(Correction).where(Correction.created_by == user_id).values(created_by=None),
+                update(Correction)
+                .where(Correction.status_chat_id == user_id)
+                .values(status_chat_id=None, status_message_id=None),
                 # The decision stays (the post must not be offered again), without its author.
                 update(FeedItem).where(FeedItem.decided_by == user_id).values(decided_by=None),
                 update(Broadcast)

@@ -1,0 +1,367 @@
+"""Editing and deleting a sent broadcast: every delivered copy, once, counted, for organizers."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from bot import texts
+from bot.preview.local_api import bot_dict, callback_update, chat_dict, message_update
+from bot.storage import Storage
+
+from .conftest import ADMIN, ANA, BEN, Harness, serving, until
+from .fake_telegram import FakeTelegram
+from .test_cli import RunningBot
+from .test_webhook import _seed
+
+PEOPLE = [ANA, BEN, 3001, 3002, 3003]
+
+
+def reply(
+    body: str, *, to: int, user: int = ADMIN, asked_at: float | None = None
+) -> dict[str, Any]:
+    """Return an update: `user` replies `body` to the bot's message `to` in their chat."""
+    update = message_update(body, user_id=user)
+    update["message"]["reply_to_message"] = {
+        "message_id": to,
+        "date": int(asked_at or time.time()),
+        "chat": chat_dict(user),
+        "from": bot_dict(),
+        "text": "question",
+    }
+    return update
+
+
+async def sent_broadcast(bot: Harness, body: str, people: list[int] = PEOPLE) -> int:
+    """Subscribe `people`, broadcast `body` to them through the organizer's buttons, and wait
+    for the final report; return the status message id."""
+    for person in people:
+        await bot.storage.subscribe(person, "rafah", chat_type="private")
+    await bot.command(f"/broadcast rafah {body}", user=ADMIN)
+    status_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press(bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=status_id)
+    await bot.report(ADMIN, status_id)
+    return status_id
+
+
+async def ask_edit(bot: Harness, broadcast_id: int, correction: str) -> None:
+    """Press Edit for a broadcast and reply to the question with `correction`."""
+    await bot.press(f"fx:edit:{broadcast_id}", user=ADMIN)
+    question = bot.last(ADMIN)
+    assert question["keyboard"] == {"force_reply": True, "selective": True}
+    await bot.feed(reply(correction, to=int(question["message_id"])))
+
+
+async def final(bot: Harness, message_id: int, word: str) -> str:
+    """Wait for a correction's final report in its status message, and return it."""
+    key = (ADMIN, message_id)
+    await until(lambda: word in str(bot.api.messages[key]["text"]), f"the report ({word})")
+    return str(bot.api.messages[key]["text"])
+
+
+def edits_per_message(bot: Harness, method: str = "editMessageText") -> collections.Counter[Any]:
+    """Return how many successful edits each (chat, message) had, the organizer's excluded."""
+    return collections.Counter(
+        (call.params["chat_id"], call.params["message_id"])
+        for call in bot.api.calls_to(method)
+        if call.error is None and call.params["chat_id"] != ADMIN
+    )
+
+
+async def test_an_edit_changes_every_delivered_copy_once_and_reports(bot: Harness) -> None:
+    """Edit from /broadcasts: a preview with the count, Apply, every copy edited once."""
+    await sent_broadcast(bot, "Rally at noon on Friday")
+    await bot.command("/broadcasts", user=ADMIN)
+    assert bot.buttons(ADMIN)["✏️ Edit #1"] == "fx:edit:1"
+    assert bot.buttons(ADMIN)["🗑 Delete #1"] == "fx:del:1"
+    await ask_edit(bot, 1, "Rally at one on Friday")
+    *_, shown, preview = bot.texts(ADMIN)
+    assert shown == "Rally at one on Friday"
+    assert preview == texts.EDIT_PREVIEW.format(id=1, count=5)
+    preview_id = int(bot.last(ADMIN)["message_id"])
+    assert bot.buttons(ADMIN) == {
+        texts.BUTTON_APPLY: "fx:apply:2",
+        texts.BUTTON_CANCEL: "fx:cancel:2",
+    }
+    await bot.press("fx:apply:2", user=ADMIN, message_id=preview_id)
+    report = await final(bot, preview_id, "edited.")
+    assert report.splitlines()[:2] == [
+        texts.EDIT_DONE.format(id=1),
+        texts.EDIT_COUNTS.format(done=5, not_done=0),
+    ]
+    for person in PEOPLE:
+        assert bot.texts(person) == ["Rally at one on Friday"]
+    assert set(edits_per_message(bot).values()) == {1}
+    await bot.press("fx:apply:2", user=ADMIN, message_id=preview_id)  # a replay does nothing
+    assert bot.answers()[-1].params["text"] == texts.CORRECTION_ALREADY
+    assert set(edits_per_message(bot).values()) == {1}
+    actions = [entry[1] for entry in await bot.storage.audit_log()]
+    assert actions.count("broadcast_edit") == 1
+    broadcast = await bot.storage.broadcast(1)
+    assert broadcast is not None
+    assert broadcast.parts == ["Rally at one on Friday"]
+
+
+async def test_delete_for_everyone_removes_every_copy_and_counts(bot: Harness) -> None:
+    """Delete asks first with the count; Yes deletes each copy, counting the blocked apart."""
+    await sent_broadcast(bot, "Wrong date, sorry")
+    bot.api.blocked.add(3003)
+    await bot.press("fx:del:1", user=ADMIN)
+    assert bot.texts(ADMIN)[-1] == texts.DELETE_CONFIRM.format(id=1, count=5)
+    ask_id = int(bot.last(ADMIN)["message_id"])
+    assert bot.buttons(ADMIN) == {
+        texts.BUTTON_DELETE_YES: "fx:yes:1",
+        texts.BUTTON_STOP_NO: "fx:no:1",
+    }
+    await bot.press("fx:yes:1", user=ADMIN, message_id=ask_id)
+    report = await final(bot, ask_id, "deleted for everyone.")
+    assert report.splitlines() == [
+        texts.DELETE_DONE.format(id=1),
+        texts.DELETE_COUNTS.format(done=4, not_done=1),
+        texts.CORRECTION_BLOCKED.format(count=1),
+    ]
+    for person in PEOPLE[:4]:
+        assert bot.texts(person) == []
+    assert bot.texts(3003) == ["Wrong date, sorry"]
+    await bot.press("fx:yes:1", user=ADMIN, message_id=ask_id)
+    assert bot.answers()[-1].params["text"] == texts.CORRECTION_ALREADY
+    assert len([c for c in bot.api.calls_to("deleteMessages") if c.error is None]) == 4
+    actions = [entry[1] for entry in await bot.storage.audit_log()]
+    assert actions.count("broadcast_delete") == 1
+
+
+async def test_a_retraction_after_48_hours_is_refused_with_a_sentence(bot: Harness) -> None:
+    """Past Telegram's 48 hours, Delete says so before any confirmation, and deletes nothing."""
+    await sent_broadcast(bot, "An old one")
+    later = bot.storage.clock() + dt.timedelta(hours=49)
+    bot.storage.clock = lambda: later
+    await bot.press("fx:del:1", user=ADMIN)
+    assert bot.texts(ADMIN)[-1] == texts.DELETE_TOO_LATE.format(id=1)
+    assert bot.buttons(ADMIN) == {}
+    assert bot.api.calls_to("deleteMessages") == []
+    assert all(bot.texts(person) == ["An old one"] for person in PEOPLE)
+
+
+async def test_copies_older_than_48_hours_are_counted_not_tried(bot: Harness) -> None:
+    """In a long broadcast, the copies over 48 hours old are counted as such, not tried."""
+    await sent_broadcast(bot, "A long one")
+    async with bot.storage.engine.begin() as connection:
+        old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=50)
+        await connection.execute(
+            text("UPDATE deliveries SET updated_at = :old WHERE chat_id IN (:a, :b)"),
+            {"old": old, "a": ANA, "b": BEN},
+        )
+    await bot.press("fx:del:1", user=ADMIN)
+    ask_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press("fx:yes:1", user=ADMIN, message_id=ask_id)
+    report = await final(bot, ask_id, "deleted for everyone.")
+    assert texts.DELETE_COUNTS.format(done=3, not_done=2) in report
+    assert texts.CORRECTION_TOO_OLD.format(count=2) in report
+    assert bot.texts(ANA) == bot.texts(BEN) == ["A long one"]
+    assert {c.params["chat_id"] for c in bot.api.calls_to("deleteMessages")} == {3001, 3002, 3003}
+
+
+async def test_a_non_organizer_cannot_edit_or_delete(bot: Harness) -> None:
+    """Edit, Delete, Apply and Yes pressed by someone not in BOT_ADMINS are refused."""
+    await sent_broadcast(bot, "Only organizers correct this")
+    await ask_edit(bot, 1, "Corrected by an organizer")
+    preview_id = int(bot.last(ADMIN)["message_id"])
+    for data in ("fx:edit:1", "fx:del:1", "fx:apply:2"):
+        await bot.press(data, user=ANA, message_id=preview_id)
+        assert bot.answers()[-1].params["text"] == texts.NOT_ADMIN
+    await bot.feed(reply("Hijacked", to=preview_id, user=ANA))
+    await bot.press("fx:del:1", user=ADMIN)
+    await bot.press("fx:yes:3", user=BEN, message_id=int(bot.last(ADMIN)["message_id"]))
+    assert bot.answers()[-1].params["text"] == texts.NOT_ADMIN
+    assert bot.texts(ANA) == ["Only organizers correct this"]
+    assert bot.api.calls_to("deleteMessages") == []
+    assert edits_per_message(bot) == collections.Counter()
+    assert [c.state for c in [await bot.storage.correction(n) for n in (1, 2, 3)] if c] == [
+        "draft"
+    ] * 3
+
+
+async def test_corrections_that_do_not_fit_are_refused_in_one_sentence(bot: Harness) -> None:
+    """A text of another length, an unknown language, the same text: each said, nothing kept."""
+    await sent_broadcast(bot, "Short")
+    await ask_edit(bot, 1, "\n\n".join(["word " * 700] * 2))
+    assert bot.texts(ADMIN)[-1] == texts.EDIT_REFUSED_COUNT.format(id=1, new=2, old=1)
+    await ask_edit(bot, 1, "Short\n[es]\nCorto")
+    assert bot.texts(ADMIN)[-1] == texts.EDIT_REFUSED_LANGUAGE.format(
+        id=1, language="Spanish", languages="English"
+    )
+    await ask_edit(bot, 1, "Short")
+    assert bot.texts(ADMIN)[-1] == texts.EDIT_REFUSED_SAME.format(id=1)
+    poll = {"type": "poll", "question": "Which day?", "options": ["Fri", "Sat"]}
+    broadcast_id = await bot.storage.create_broadcast("rafah", "broadcast", [poll], ADMIN)
+    assert await bot.storage.start_broadcast(broadcast_id, ADMIN, 1)
+    await bot.settle()
+    async with bot.storage.engine.begin() as connection:  # as if the poll arrived
+        await connection.execute(
+            text(
+                "UPDATE deliveries SET status = 'sent', message_ids = '[7]' WHERE broadcast_id = 2"
+            )
+        )
+    await bot.press(f"fx:edit:{broadcast_id}", user=ADMIN)
+    assert bot.texts(ADMIN)[-1] == texts.EDIT_REFUSED_POLL.format(id=broadcast_id)
+    assert edits_per_message(bot) == collections.Counter()
+    assert await bot.storage.running_corrections() == []
+
+
+async def test_a_photo_broadcast_gets_its_caption_edited(bot: Harness) -> None:
+    """A media broadcast's correction is its caption, edited in place with editMessageCaption."""
+    for person in PEOPLE:
+        await bot.storage.subscribe(person, "rafah", chat_type="private")
+    photo = {"type": "photo", "file_id": "AgADphoto", "caption": "Old caption", "spoiler": False}
+    broadcast_id = await bot.storage.create_broadcast("rafah", "broadcast", [photo], ADMIN)
+    assert await bot.storage.start_broadcast(broadcast_id, ADMIN, 1) == len(PEOPLE)
+    await bot.settle()
+    await ask_edit(bot, broadcast_id, "x" * 1100)
+    assert bot.texts(ADMIN)[-1] == texts.EDIT_REFUSED_CAPTION.format(length=1100)
+    await ask_edit(bot, broadcast_id, "New caption")
+    assert bot.last(ADMIN)["text"] == texts.EDIT_PREVIEW.format(id=broadcast_id, count=5)
+    assert bot.sent_to(ADMIN)[-2]["caption"] == "New caption"  # shown as readers will see it
+    preview_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press("fx:apply:3", user=ADMIN, message_id=preview_id)
+    report = await final(bot, preview_id, "edited.")
+    assert texts.EDIT_COUNTS.format(done=5, not_done=0) in report
+    for person in PEOPLE:
+        (message,) = bot.sent_to(person)
+        assert (message["caption"], "photo" in message) == ("New caption", True)
+    assert set(edits_per_message(bot, "editMessageCaption").values()) == {1}
+
+
+async def test_an_edit_while_sending_reaches_sent_in_flight_and_later_copies(
+    storage: Storage,
+) -> None:
+    """Edited mid-broadcast: copies sent before (in flight included) are edited, the rest go
+    out corrected and are left alone; each copy ends corrected, none edited twice."""
+    people = await _seed(storage, 1500)
+    async with FakeTelegram() as fake, serving(storage, telegram=fake) as bot:
+        fake.latency = 0.05  # sends overlap: some are in flight when the edit is applied
+        fake.slow_methods = {"sendMessage"}
+        await bot.command("/broadcast rafah First version", user=ADMIN)
+        status_id = int(bot.last(ADMIN)["message_id"])
+        await bot.press("bc:send:1", user=ADMIN, message_id=status_id)
+
+        def sent() -> int:
+            return sum(
+                1 for c in fake.api.calls_to("sendMessage") if c.params["chat_id"] in people
+            )
+
+        await until(lambda: sent() >= 200, "some are sent")
+        await ask_edit(bot, 1, "Second version")
+        preview_id = int(bot.last(ADMIN)["message_id"])
+        await bot.press("fx:apply:2", user=ADMIN, message_id=preview_id)
+        at_apply = sent()
+        await bot.report(ADMIN, status_id)
+        report = await final(bot, preview_id, "edited.")
+        finals = {person: bot.texts(person) for person in people}
+    assert at_apply < len(people)
+    assert set(map(tuple, finals.values())) == {("Second version",)}
+    edits = edits_per_message(bot)
+    assert set(edits.values()) == {1}
+    sent_new = len(people) - len(edits)
+    assert 0 < sent_new < len(people) - 200
+    assert texts.EDIT_COUNTS.format(done=len(edits), not_done=0) in report
+    assert texts.CORRECTION_SENT_NEW.format(count=sent_new) in report
+
+
+# The real process, polling the fake Bot API over HTTP, killed in the middle of a correction.
+
+KILLED = list(range(6000, 6120))
+
+
+async def running_broadcast(telegram: FakeTelegram, bot: RunningBot, body: str) -> None:
+    """Subscribe KILLED, start the bot, and broadcast `body` to them through its buttons."""
+    storage = await Storage.open(bot.env["DATABASE_URL"])
+    for person in KILLED:
+        await storage.subscribe(person, "rafah", chat_type="private")
+    await storage.close()
+    await bot.start()
+    api = telegram.api
+    api.push_update(message_update(f"/broadcast {body}", user_id=ADMIN))
+    await until(lambda: "Send it?" in "".join(api.texts_to(ADMIN)), "the preview")
+    status_id = int(api.sent_to(ADMIN)[-1]["message_id"])
+    api.push_update(callback_update("bc:send:1", user_id=ADMIN, message_id=status_id))
+    await until(lambda: "finished" in api.messages[(ADMIN, status_id)]["text"], "sent", 60)
+
+
+async def kill_and_restart(bot: RunningBot, done: Callable[[], int], at: int) -> None:
+    """Kill the bot once `done()` reaches `at`, and start it again."""
+    await until(lambda: done() >= at, f"{at} done before the kill", 60)
+    assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert done() < len(KILLED)  # killed in the middle
+    await bot.start()
+
+
+async def test_an_edit_killed_midway_finishes_after_a_restart(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """Killed mid-edit and restarted: every copy ends corrected, none edited twice."""
+    api = telegram.api
+    bot = RunningBot(telegram, tmp_path)
+    await running_broadcast(telegram, bot, "Meet at the north gate")
+    api.push_update(callback_update("fx:edit:1", user_id=ADMIN, message_id=1))
+    await until(lambda: "keyboard" in api.sent_to(ADMIN)[-1], "the question")
+    question_id = int(api.sent_to(ADMIN)[-1]["message_id"])
+    api.push_update(reply("Meet at the south gate", to=question_id))
+    await until(lambda: "Apply?" in api.texts_to(ADMIN)[-1], "the corrected preview")
+    preview_id = int(api.sent_to(ADMIN)[-1]["message_id"])
+    api.push_update(callback_update("fx:apply:2", user_id=ADMIN, message_id=preview_id))
+
+    def edited() -> int:
+        return sum(1 for c in api.calls_to("editMessageText") if c.params["chat_id"] != ADMIN)
+
+    await kill_and_restart(bot, edited, 30)
+    report_key = (ADMIN, preview_id)
+    await until(lambda: "edited." in api.messages[report_key]["text"], "the report", 60)
+    report = str(api.messages[report_key]["text"])
+    await bot.stop()
+    assert all(api.texts_to(person) == ["Meet at the south gate"] for person in KILLED)
+    successes = collections.Counter(
+        c.params["chat_id"]
+        for c in api.calls_to("editMessageText")
+        if c.error is None and c.params["chat_id"] != ADMIN
+    )
+    assert set(successes.values()) == {1}
+    assert len(successes) == len(KILLED)
+    assert texts.EDIT_COUNTS.format(done=len(KILLED), not_done=0) in report
+
+
+async def test_a_retraction_killed_midway_finishes_after_a_restart(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """Killed mid-deletion and restarted: every copy is gone, each deleted by one call, and
+    the report counts them all as deleted, owning up to the uncertain ones."""
+    api = telegram.api
+    bot = RunningBot(telegram, tmp_path)
+    await running_broadcast(telegram, bot, "Posted by mistake")
+    api.push_update(callback_update("fx:del:1", user_id=ADMIN, message_id=1))
+    await until(lambda: "Delete broadcast #1" in api.texts_to(ADMIN)[-1], "the question")
+    ask_id = int(api.sent_to(ADMIN)[-1]["message_id"])
+    api.push_update(callback_update("fx:yes:1", user_id=ADMIN, message_id=ask_id))
+
+    def deleted() -> int:
+        return sum(1 for person in KILLED if api.texts_to(person) == [])
+
+    await kill_and_restart(bot, deleted, 30)
+    await until(lambda: "for everyone." in api.messages[(ADMIN, ask_id)]["text"], "report", 60)
+    report = str(api.messages[(ADMIN, ask_id)]["text"])
+    await bot.stop()
+    assert deleted() == len(KILLED)
+    successes = collections.Counter(
+        c.params["chat_id"] for c in api.calls_to("deleteMessages") if c.error is None
+    )
+    assert set(successes.values()) == {1}
+    assert len(successes) == len(KILLED)
+    assert texts.DELETE_COUNTS.format(done=len(KILLED), not_done=0) in report
+    actions = {c.params.get("text") for c in api.calls_to("answerCallbackQuery")}
+    assert texts.NOT_ADMIN not in actions
