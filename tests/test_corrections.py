@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import inspect, text
 
 from bot import texts
 from bot.preview.local_api import bot_dict, callback_update, chat_dict, message_update
-from bot.storage import Storage
+from bot.storage import CorrectionOutcome, Fix, Storage
 
-from .conftest import ADMIN, ANA, BEN, Harness, serving, until
+from .conftest import (
+    ADMIN,
+    ANA,
+    BEN,
+    POSTGRES_URL,
+    Harness,
+    _database_params,
+    drop_tables,
+    serving,
+    until,
+)
 from .fake_telegram import FakeTelegram
 from .test_cli import RunningBot
 from .test_webhook import _seed
@@ -365,3 +377,86 @@ async def test_a_retraction_killed_midway_finishes_after_a_restart(
     assert texts.DELETE_COUNTS.format(done=len(KILLED), not_done=0) in report
     actions = {c.params.get("text") for c in api.calls_to("answerCallbackQuery")}
     assert texts.NOT_ADMIN not in actions
+
+
+async def test_a_deleted_broadcast_has_nothing_left_to_edit(bot: Harness) -> None:
+    """After a retraction, Edit finds no copy to edit and sends Telegram nothing."""
+    await sent_broadcast(bot, "Gone soon", people=[ANA, BEN])
+    await bot.press("fx:del:1", user=ADMIN)
+    ask_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press("fx:yes:1", user=ADMIN, message_id=ask_id)
+    await final(bot, ask_id, "deleted for everyone.")
+    await ask_edit(bot, 1, "Gone soon, corrected")
+    assert bot.texts(ADMIN)[-1] == texts.EDIT_PREVIEW.format(id=1, count=0)
+    await bot.press("fx:apply:3", user=ADMIN, message_id=int(bot.last(ADMIN)["message_id"]))
+    report = await final(bot, int(bot.last(ADMIN)["message_id"]), "edited.")
+    assert texts.EDIT_COUNTS.format(done=0, not_done=0) in report
+    assert edits_per_message(bot) == collections.Counter()
+
+
+# The schema: migration 0007 up and down on a database holding data.
+
+T0 = "2026-11-30 12:00:00"
+
+
+@pytest.fixture(params=_database_params())
+async def at_0006(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    """A database at schema 0006 holding a sent broadcast: SQLite, and PostgreSQL if set."""
+    if request.param == "sqlite":
+        storage = Storage.connect(f"sqlite:///{tmp_path / 'schema.db'}")
+    else:
+        storage = Storage.connect(POSTGRES_URL)
+        await drop_tables(storage)
+    await storage.migrate("0006")
+    async with storage.engine.begin() as connection:
+        for statement in (
+            "INSERT INTO broadcasts (id, campaign_id, kind, parts, created_by, created_at, "
+            "state, status_chat_id, status_message_id, uncertain) VALUES (1, 'rafah', "
+            f"'broadcast', '[\"Hello\"]', 42, '{T0}', 'done', 42, 7, 0)",
+            "INSERT INTO deliveries (broadcast_id, chat_id, status, attempts, updated_at, "
+            f"message_ids) VALUES (1, 1001, 'sent', 1, '{T0}', '[5]'), "
+            f"(1, 1002, 'sent', 1, '{T0}', '[8]'), (1, 1003, 'blocked', 1, '{T0}', 'null')",
+        ):
+            await connection.execute(text(statement))
+    yield storage
+    await storage.close()
+
+
+async def test_migration_0007_keeps_deliveries_up_and_down(at_0006: Storage) -> None:
+    """Up: corrections work on the old rows (JSON null made NULL); down and up again: the
+    message ids stay, the correction columns and table go and come back."""
+    storage = at_0006
+    await storage.migrate()
+    assert await storage.delivered_languages(1) == {None: 2}
+    previous = {"parts": ["Hello"], "translations": {}}
+    corrected = {"parts": ["Hello!"], "translations": {}}
+    correction = await storage.create_correction(
+        1, "edit", 42, previous=previous, corrected=corrected
+    )
+    assert await storage.start_correction(correction, 42, 9) == "started"
+    copies = await storage.claim_copies(correction, 1, 10)
+    assert [(c.chat_id, c.message_ids) for c in copies] == [(1001, (5,)), (1002, (8,))]
+    await storage.record_fixes(
+        correction, [Fix(c.delivery_id, CorrectionOutcome.EDITED) for c in copies]
+    )
+    await storage.migrate("0006")
+    async with storage.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text("SELECT chat_id, message_ids FROM deliveries ORDER BY chat_id")
+            )
+        ).all()
+        columns = await connection.run_sync(
+            lambda sync: {c["name"] for c in inspect(sync).get_columns("deliveries")}
+        )
+        tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    assert [(chat, json.loads(ids) if isinstance(ids, str) else ids) for chat, ids in rows] == [
+        (1001, [5]),
+        (1002, [8]),
+        (1003, None),
+    ]
+    assert "fixed_by" not in columns
+    assert "corrections" not in tables
+    await storage.migrate()
+    assert (await storage.schema_state()).current
+    assert await storage.broadcast_revision(1) is None  # the correction went with its table

@@ -75,6 +75,11 @@ class CorrectionTally:
 
 _WAITING = CorrectionOutcome.WORKING  # claimed by a run; marked "retry" by the next start
 _RETRY = "retry"
+# A copy still in its chat: delivered, and not deleted by an earlier retraction.
+_IN_CHAT = Delivery.message_ids.is_not(None) & or_(
+    Delivery.fix_status.is_(None),
+    Delivery.fix_status.not_in((CorrectionOutcome.DELETED, CorrectionOutcome.GONE)),
+)
 
 
 class Corrections(Database):
@@ -195,11 +200,11 @@ class Corrections(Database):
             )
 
     async def delivered_languages(self, broadcast_id: int) -> dict[str | None, int]:
-        """Return how many delivered copies a broadcast has so far, by reader language."""
+        """Return how many copies of a broadcast are in chats so far, by reader language."""
         async with self._session() as session:
             rows = await session.execute(
                 select(Delivery.language, func.count())
-                .where(Delivery.broadcast_id == broadcast_id, Delivery.message_ids.is_not(None))
+                .where(Delivery.broadcast_id == broadcast_id, _IN_CHAT)
                 .group_by(Delivery.language)
             )
             return {language: count for language, count in rows}
@@ -240,11 +245,7 @@ class Corrections(Database):
                         Delivery.updated_at,
                         Delivery.fix_status,
                     )
-                    .where(
-                        Delivery.broadcast_id == broadcast_id,
-                        Delivery.message_ids.is_not(None),
-                        due,
-                    )
+                    .where(Delivery.broadcast_id == broadcast_id, _IN_CHAT, due)
                     .order_by(Delivery.id)
                     .limit(limit)
                     .with_for_update()
@@ -336,7 +337,7 @@ class Corrections(Database):
             left = await session.scalar(
                 select(func.count()).where(
                     Delivery.broadcast_id == broadcast_id,
-                    Delivery.message_ids.is_not(None),
+                    _IN_CHAT,
                     or_(Delivery.fixed_by.is_(None), Delivery.fixed_by < correction_id),
                 )
             )
