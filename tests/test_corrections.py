@@ -113,6 +113,10 @@ async def test_an_edit_changes_every_delivered_copy_once_and_reports(bot: Harnes
     assert set(edits_per_message(bot).values()) == {1}
     await bot.press("fx:apply:2", user=ADMIN, message_id=preview_id)  # a replay does nothing
     assert bot.answers()[-1].params["text"] == texts.CORRECTION_ALREADY
+    for forged in ("fx:apply:1", "fx:yes:2"):  # the unanswered question; Yes to an edit
+        await bot.press(forged, user=ADMIN, message_id=preview_id)
+        assert bot.answers()[-1].params["text"] == texts.CORRECTION_ALREADY
+    assert await bot.storage.running_corrections() == []
     assert set(edits_per_message(bot).values()) == {1}
     actions = [entry[1] for entry in await bot.storage.audit_log()]
     assert actions.count("broadcast_edit") == 1
@@ -284,6 +288,35 @@ async def test_an_edit_while_sending_reaches_sent_in_flight_and_later_copies(
     assert 0 < sent_new < len(people) - 200
     assert texts.EDIT_COUNTS.format(done=len(edits), not_done=0) in report
     assert texts.CORRECTION_SENT_NEW.format(count=sent_new) in report
+
+
+async def test_an_edit_of_one_language_edits_only_its_readers(bot: Harness) -> None:
+    """A correction of the Spanish text edits the Spanish readers' copies, nobody else's."""
+    await bot.storage.subscribe(ANA, "rafah", chat_type="private", language_code="es")
+    await bot.storage.subscribe(BEN, "rafah", chat_type="private", language_code="en")
+    await bot.command("/broadcast rafah Rally at six.\n[es]\nMarcha a las sies.", user=ADMIN)
+    status_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press(bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=status_id)
+    await bot.report(ADMIN, status_id)
+    await ask_edit(bot, 1, "[es]\nMarcha a las seis.")
+    assert bot.texts(ADMIN)[-3:] == [
+        texts.BROADCAST_VERSION.format(language="Spanish", count=1),
+        "Marcha a las seis.",
+        texts.EDIT_PREVIEW.format(id=1, count=1),
+    ]
+    preview_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press("fx:apply:2", user=ADMIN, message_id=preview_id)
+    report = await final(bot, preview_id, "edited.")
+    assert texts.EDIT_COUNTS.format(done=1, not_done=0) in report
+    assert bot.texts(ANA) == ["Marcha a las seis."]
+    assert bot.texts(BEN) == ["Rally at six."]
+    assert list(edits_per_message(bot)) == [(ANA, 1)]
+    broadcast = await bot.storage.broadcast(1)
+    assert broadcast is not None
+    assert (broadcast.parts, broadcast.translations) == (
+        ["Rally at six."],
+        {"es": ["Marcha a las seis."]},
+    )
 
 
 # The real process, polling the fake Bot API over HTTP, killed in the middle of a correction.

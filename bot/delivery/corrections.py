@@ -67,7 +67,6 @@ class Corrector:
         storage: Storage,
         *,
         pacer: Pacer,
-        paid: bool = False,
         sender: Sender | None = None,
         batch: int | None = None,
         max_in_flight: int = 200,
@@ -77,10 +76,11 @@ class Corrector:
         self.bot = bot
         self.storage = storage
         self.pacer = pacer
-        self.paid = paid
         self.sender = sender  # told to forget a broadcast's text when it is edited
-        # About a quarter second of edits is taken at a time: what a crash can leave uncertain.
-        self.batch = batch or max(8, int(pacer.lane(paid=paid).rate / 4))
+        # Edits and deletions have no paid lane (allow_paid_broadcast is for sends only): they
+        # take the free lane's slots, whatever the broadcasts' mode. About a quarter second of
+        # them is taken at a time: what a crash can leave uncertain.
+        self.batch = batch or max(8, int(pacer.free.rate / 4))
         self.progress_interval = progress_interval
         self.idle_poll = idle_poll
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -194,7 +194,7 @@ class _Run:
                 self.fixes.append(calls)
                 continue
             await self.corrector._slots.acquire()
-            await self.pacer.broadcast_slot(paid=self.corrector.paid)
+            await self.pacer.broadcast_slot()
             task = asyncio.create_task(self._fix(copy, calls))
             self.tasks.add(task)
             task.add_done_callback(self._task_done)
@@ -270,13 +270,13 @@ class _Run:
         """Wait for the chat's turn and (after the first call) an overall slot, as a send."""
         waited = await self.pacer.chat_turn(chat_id)
         if waited or not first:
-            await self.pacer.broadcast_slot(paid=self.corrector.paid)
+            await self.pacer.broadcast_slot()
 
     async def _edit(self, copy: Copy, edits: list[tuple[int, Part]]) -> Fix:
         for index, (message_id, content) in enumerate(edits):
             await self._turn(copy.chat_id, first=index == 0)
             try:
-                with self.pacer.prepaid(paid=self.corrector.paid):
+                with self.pacer.prepaid(paid=False):
                     await edit_message(self.corrector.bot, copy.chat_id, message_id, content)
             except BadRequest as error:
                 if "not modified" in error.message:  # edited already (before a restart)
@@ -289,7 +289,7 @@ class _Run:
     async def _delete(self, copy: Copy, message_ids: list[int]) -> Fix:
         await self._turn(copy.chat_id, first=True)
         try:
-            with self.pacer.prepaid(paid=self.corrector.paid):
+            with self.pacer.prepaid(paid=False):
                 await delete_messages(self.corrector.bot, copy.chat_id, message_ids)
         except BadRequest as error:
             if "not found" in error.message:

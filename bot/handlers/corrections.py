@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
 
 from bot import i18n, texts
 from bot.campaign.markup import pack_messages, telegram_length
-from bot.delivery.corrections import DELETE_WINDOW, version
+from bot.delivery.corrections import DELETE_WINDOW
 from bot.delivery.posts import Part, ShapeError, corrected_parts, send_part
 from bot.handlers.admin import (
     CONFIRMATION_TTL,
@@ -28,7 +37,7 @@ from bot.handlers.admin import (
 )
 from bot.handlers.context import BotContext
 from bot.i18n import gettext as _
-from bot.storage import BroadcastDraft, Progress, text_of
+from bot.storage import BroadcastDraft, Progress, text_of, version_for
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +61,7 @@ async def correction_button(update: Update, context: BotContext) -> None:
         else:
             await _ask_to_delete(message, context, user.id, progress)
         return
-    await _confirm(update, context, action, number)
+    await _confirm(query, message, context, user.id, action, number)
 
 
 async def _ask_for_text(
@@ -119,11 +128,20 @@ def _yes_no(label: str, yes: str, no: str, correction_id: int) -> InlineKeyboard
     )
 
 
-async def _confirm(update: Update, context: BotContext, action: str, correction_id: int) -> None:
+# The press that confirms each kind of correction: Apply an edit, Yes to a deletion.
+_CONFIRMS = {"apply": "edit", "yes": "delete"}
+
+
+async def _confirm(
+    query: CallbackQuery,
+    message: MaybeInaccessibleMessage,
+    context: BotContext,
+    organizer: int,
+    action: str,
+    correction_id: int,
+) -> None:
     """Apply (or drop) a correction awaiting confirmation, once."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and query.message is not None and user is not None
-    chat_id, message_id = query.message.chat.id, query.message.message_id
+    chat_id, message_id = message.chat.id, message.message_id
     storage = context.storage
     if action in ("cancel", "no"):
         if not await storage.cancel_correction(correction_id):
@@ -133,7 +151,7 @@ async def _confirm(update: Update, context: BotContext, action: str, correction_
         await context.bot.edit_message_text(_(texts.CORRECTION_CANCELLED), chat_id, message_id)
         return
     record = await storage.correction(correction_id)
-    if record is None or record.state != "draft":
+    if record is None or record.state != "draft" or record.kind != _CONFIRMS[action]:
         await query.answer(_(texts.CORRECTION_ALREADY), show_alert=True)
         return
     broadcast_id = record.broadcast_id
@@ -151,7 +169,7 @@ async def _confirm(update: Update, context: BotContext, action: str, correction_
         await query.answer(_(text).format(id=broadcast_id), show_alert=True)
         return
     await query.answer()
-    await _started(context, user.id, record.kind, broadcast_id, correction_id)
+    await _started(context, organizer, record.kind, broadcast_id, correction_id)
     title = texts.EDITING if record.kind == "edit" else texts.DELETING
     await context.bot.edit_message_text(_(title).format(id=broadcast_id), chat_id, message_id)
 
@@ -251,22 +269,27 @@ async def _offer_edit(
     previous: dict[str, Any],
     corrected: dict[str, Any],
 ) -> None:
-    """Show each corrected version as readers will see it, and ask Apply / Cancel."""
+    """Show each corrected version as readers will see it, with how many copies of it are
+    to be edited, and ask Apply / Cancel."""
     main = _main_language(context, draft)
     versions = {main: corrected["parts"], **corrected["translations"]}
     before = {main: previous["parts"], **previous["translations"]}
+    readers: Counter[str] = Counter()
+    for code, copies in (await context.storage.delivered_languages(draft.broadcast_id)).items():
+        readers[version_for(code, corrected["translations"]) or main] += copies
     for language, parts in versions.items():
         if parts == before.get(language):
             continue
         if len(versions) > 1:
-            await message.chat.send_message(i18n.spoken_name(language))
+            await message.chat.send_message(
+                _(texts.BROADCAST_VERSION).format(
+                    language=i18n.spoken_name(language), count=readers[language]
+                )
+            )
         for part in parts:
             await send_part(context.bot, message.chat.id, part)
-    delivered = await context.storage.delivered_languages(draft.broadcast_id)
     count = sum(
-        copies
-        for language, copies in delivered.items()
-        if version(previous, language) != version(corrected, language)
+        readers[language] for language in versions if versions[language] != before.get(language)
     )
     user = message.from_user
     assert user is not None

@@ -362,7 +362,7 @@ async def _send_while_elected(application: BotApplication) -> None:
 
 def _corrector_options(sender_options: dict[str, Any]) -> dict[str, Any]:
     """Return the sender's options the correction worker shares (its pace, its reports)."""
-    shared = ("paid", "progress_interval", "idle_poll", "max_in_flight")
+    shared = ("progress_interval", "idle_poll", "max_in_flight")
     return {name: value for name, value in sender_options.items() if name in shared}
 
 

@@ -147,8 +147,9 @@ class Corrections(Database):
         """
         async with self._session.begin() as session:
             row = await session.get(Correction, correction_id, with_for_update=True)
-            if row is None or row.state != CorrectionState.DRAFT:
-                return "already"
+            asking = row is not None and row.kind == "edit" and row.corrected is None
+            if row is None or row.state != CorrectionState.DRAFT or asking:
+                return "already"  # an Edit question with no answer yet has nothing to apply
             broadcast = await session.get(Broadcast, row.broadcast_id, with_for_update=True)
             running = await session.scalar(
                 select(func.count()).where(
