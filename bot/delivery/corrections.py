@@ -83,7 +83,7 @@ class Corrector:
         self.batch = batch or max(8, int(pacer.free.rate / 4))
         self.progress_interval = progress_interval
         self.idle_poll = idle_poll
-        self._slots = asyncio.Semaphore(max_in_flight)
+        self.slots = asyncio.Semaphore(max_in_flight)  # copies being corrected at once
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -168,17 +168,19 @@ class _Run:
         self.started = time.monotonic()
         self.reported = time.monotonic()
         self.done = 0
+        self.after = 0  # the last delivery id taken: the next batch starts after it
 
     async def work(self) -> None:
         """Take copies in batches and correct each in its slot, until none is left."""
         while True:
             if not self.queue:
                 await self._flush()
-                self.queue.extend(
-                    await self.storage.claim_copies(
-                        self.record.correction_id, self.record.broadcast_id, self.corrector.batch
-                    )
-                )
+                await self._claim()
+                if not self.queue and self.after:
+                    # Copies recorded late (sent while the edit began) may lie behind the
+                    # cursor: one pass from the start finds them.
+                    self.after = 0
+                    continue
                 if not self.queue:
                     if self.tasks:
                         await asyncio.wait(self.tasks)
@@ -193,12 +195,22 @@ class _Run:
             if isinstance(calls, Fix):  # nothing to ask Telegram
                 self.fixes.append(calls)
                 continue
-            await self.corrector._slots.acquire()
+            await self.corrector.slots.acquire()
             await self.pacer.broadcast_slot()
             task = asyncio.create_task(self._fix(copy, calls))
             self.tasks.add(task)
             task.add_done_callback(self._task_done)
             await self._progress()
+
+    async def _claim(self) -> None:
+        """Take the next batch of copies after the last one taken."""
+        record = self.record
+        claimed = await self.storage.claim_copies(
+            record.correction_id, record.broadcast_id, self.corrector.batch, after=self.after
+        )
+        self.queue.extend(claimed)
+        if claimed:
+            self.after = claimed[-1].delivery_id
 
     async def stop(self) -> None:
         """Let corrections in flight finish briefly, store what is known, release the rest."""
@@ -212,7 +224,7 @@ class _Run:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
-        self.corrector._slots.release()
+        self.corrector.slots.release()
 
     async def _flush(self) -> None:
         fixes, self.fixes = self.fixes, []

@@ -228,8 +228,12 @@ class Corrections(Database):
                 )
         return count
 
-    async def claim_copies(self, correction_id: int, broadcast_id: int, limit: int) -> list[Copy]:
-        """Take up to `limit` delivered copies this correction has not reached, oldest first."""
+    async def claim_copies(
+        self, correction_id: int, broadcast_id: int, limit: int, after: int = 0
+    ) -> list[Copy]:
+        """Take up to `limit` delivered copies this correction has not reached, oldest first,
+        from the delivery id `after` on (so a pass over 100,000 copies never rereads the ones
+        behind it)."""
         due = or_(
             Delivery.fixed_by.is_(None),
             Delivery.fixed_by < correction_id,
@@ -246,7 +250,9 @@ class Corrections(Database):
                         Delivery.updated_at,
                         Delivery.fix_status,
                     )
-                    .where(Delivery.broadcast_id == broadcast_id, _IN_CHAT, due)
+                    .where(
+                        Delivery.broadcast_id == broadcast_id, Delivery.id > after, _IN_CHAT, due
+                    )
                     .order_by(Delivery.id)
                     .limit(limit)
                     .with_for_update()
@@ -319,7 +325,9 @@ class Corrections(Database):
                 str(status): count
                 for status, count in await session.execute(
                     select(Delivery.fix_status, func.count())
-                    .where(Delivery.fixed_by == correction_id)
+                    .where(
+                        Delivery.broadcast_id == broadcast_id, Delivery.fixed_by == correction_id
+                    )
                     .group_by(Delivery.fix_status)
                 )
             }
@@ -328,6 +336,7 @@ class Corrections(Database):
                 for error, count in await session.execute(
                     select(Delivery.fix_error, func.count())
                     .where(
+                        Delivery.broadcast_id == broadcast_id,
                         Delivery.fixed_by == correction_id,
                         Delivery.fix_status == CorrectionOutcome.FAILED,
                     )
