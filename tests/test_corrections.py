@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import json
 import signal
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import texts
 from bot.preview.local_api import bot_dict, callback_update, chat_dict, message_update
@@ -261,7 +263,7 @@ async def test_an_edit_while_sending_reaches_sent_in_flight_and_later_copies(
     out corrected and are left alone; each copy ends corrected, none edited twice."""
     people = await _seed(storage, 1500)
     async with FakeTelegram() as fake, serving(storage, telegram=fake) as bot:
-        fake.latency = 0.05  # sends overlap: some are in flight when the edit is applied
+        fake.latency = 0.1  # sends overlap: some are in flight when the edit is applied
         fake.slow_methods = {"sendMessage"}
         await bot.command("/broadcast rafah First version", user=ADMIN)
         status_id = int(bot.last(ADMIN)["message_id"])
@@ -284,6 +286,7 @@ async def test_an_edit_while_sending_reaches_sent_in_flight_and_later_copies(
     assert set(map(tuple, finals.values())) == {("Second version",)}
     edits = edits_per_message(bot)
     assert set(edits.values()) == {1}
+    assert len(edits) > at_apply  # copies still on their way when Apply was pressed, too
     sent_new = len(people) - len(edits)
     assert 0 < sent_new < len(people) - 200
     assert texts.EDIT_COUNTS.format(done=len(edits), not_done=0) in report
@@ -324,10 +327,12 @@ async def test_an_edit_of_one_language_edits_only_its_readers(bot: Harness) -> N
 KILLED = list(range(6000, 6120))
 
 
-async def running_broadcast(telegram: FakeTelegram, bot: RunningBot, body: str) -> None:
-    """Subscribe KILLED, start the bot, and broadcast `body` to them through its buttons."""
+async def running_broadcast(
+    telegram: FakeTelegram, bot: RunningBot, body: str, people: list[int] = KILLED
+) -> None:
+    """Subscribe `people`, start the bot, and broadcast `body` to them through its buttons."""
     storage = await Storage.open(bot.env["DATABASE_URL"])
-    for person in KILLED:
+    for person in people:
         await storage.subscribe(person, "rafah", chat_type="private")
     await storage.close()
     await bot.start()
@@ -493,3 +498,49 @@ async def test_migration_0007_keeps_deliveries_up_and_down(at_0006: Storage) -> 
     await storage.migrate()
     assert (await storage.schema_state()).current
     assert await storage.broadcast_revision(1) is None  # the correction went with its table
+
+
+async def test_over_http_outsiders_and_48_hours_are_refused(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """The real process: a non-organizer's Edit, Delete and Yes do nothing; past 48 hours,
+    Delete says why in a sentence and asks nothing."""
+    api = telegram.api
+    bot = RunningBot(telegram, tmp_path)
+    await running_broadcast(telegram, bot, "Said too soon", people=KILLED[:3])
+    for data in ("fx:edit:1", "fx:del:1"):
+        api.push_update(callback_update(data, user_id=ANA, message_id=1))
+    api.push_update(callback_update("fx:del:1", user_id=ADMIN, message_id=1))
+    await until(lambda: "Delete broadcast #1" in api.texts_to(ADMIN)[-1], "the question")
+    ask_id = int(api.sent_to(ADMIN)[-1]["message_id"])
+    api.push_update(callback_update("fx:yes:1", user_id=BEN, message_id=ask_id))
+    await until(lambda: len(api.calls_to("answerCallbackQuery")) == 5, "every press answered")
+    refusals = [c.params.get("text") for c in api.calls_to("answerCallbackQuery")]
+    assert refusals.count(texts.NOT_ADMIN) == 3
+    async with aiosqlite_engine(bot) as connection:
+        await connection.execute(
+            text("UPDATE broadcasts SET started_at = :then"),
+            {"then": dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=49)},
+        )
+    api.push_update(callback_update("fx:del:1", user_id=ADMIN, message_id=1))
+    await until(lambda: api.texts_to(ADMIN)[-1] == texts.DELETE_TOO_LATE.format(id=1), "why")
+    api.push_update(callback_update("fx:yes:1", user_id=ADMIN, message_id=ask_id))  # asked before
+    await until(
+        lambda: api.messages[(ADMIN, ask_id)]["text"] == texts.DELETE_TOO_LATE.format(id=1),
+        "the old question answered",
+    )
+    await bot.stop()
+    assert api.calls_to("deleteMessages") == []
+    assert all(api.texts_to(person) == ["Said too soon"] for person in KILLED[:3])
+    assert not [c for c in api.calls_to("sendMessage") if c.params["chat_id"] in (ANA, BEN)]
+
+
+@contextlib.asynccontextmanager
+async def aiosqlite_engine(bot: RunningBot) -> AsyncIterator[AsyncConnection]:
+    """Open the running bot's SQLite database beside it, for one transaction."""
+    storage = Storage.connect(bot.env["DATABASE_URL"])
+    try:
+        async with storage.engine.begin() as connection:
+            yield connection
+    finally:
+        await storage.close()
