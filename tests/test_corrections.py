@@ -33,6 +33,7 @@ from .conftest import (
 )
 from .fake_telegram import FakeTelegram
 from .test_cli import RunningBot
+from .test_privacy import rows_holding, shown_counts
 from .test_webhook import _seed
 
 PEOPLE = [ANA, BEN, 3001, 3002, 3003]
@@ -320,6 +321,24 @@ async def test_an_edit_of_one_language_edits_only_its_readers(bot: Harness) -> N
         ["Rally at six."],
         {"es": ["Marcha a las seis."]},
     )
+
+
+async def test_mydata_counts_an_organizers_corrections_and_forget_erases_them(
+    bot: Harness,
+) -> None:
+    """Edits and deletions hold the organizer's id: /mydata shows them, /forget leaves none."""
+    await sent_broadcast(bot, "Counted in mydata", people=[ANA])
+    await ask_edit(bot, 1, "Counted in /mydata")
+    await bot.press("fx:del:1", user=ADMIN)
+    await bot.command("/mydata", user=ADMIN)
+    shown = bot.texts(ADMIN)[-1]
+    stored = await rows_holding(bot.storage, ADMIN)
+    assert stored["corrections"] == 3  # the question, the corrected preview, the deletion
+    assert texts.MYDATA_CORRECTIONS.format(count=3) in shown
+    assert shown_counts(shown) == {k: v for k, v in stored.items() if k != "corrections"}
+    await bot.command("/forget", user=ADMIN)
+    await bot.press("forget:yes", user=ADMIN, message_id=int(bot.last(ADMIN)["message_id"]))
+    assert await rows_holding(bot.storage, ADMIN) == {}
 
 
 # The real process, polling the fake Bot API over HTTP, killed in the middle of a correction.

@@ -31,6 +31,7 @@ class StoredAbout:
     pledges: int = 0
     language: str | None = None
     feed_decisions: int = 0  # drafts from a campaign's feed this organizer added or ignored
+    corrections: int = 0  # edits and deletions of broadcasts this organizer asked for
 
 
 class Privacy(Database):
@@ -61,6 +62,11 @@ class Privacy(Database):
             decisions = await session.scalar(
                 select(func.count()).where(FeedItem.decided_by == user_id)
             )
+            corrections = await session.scalar(
+                select(func.count()).where(
+                    (Correction.created_by == user_id) | (Correction.status_chat_id == user_id)
+                )
+            )
         return StoredAbout(
             subscriptions,
             deliveries or 0,
@@ -69,6 +75,7 @@ class Privacy(Database):
             pledges or 0,
             language,
             decisions or 0,
+            corrections or 0,
         )
 
     async def forget(self, user_id: int) -> int:
