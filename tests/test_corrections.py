@@ -17,8 +17,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import texts
+from bot.delivery.corrections import correction_text
+from bot.delivery.posts import ShapeError, corrected_parts, planned_edits
+from bot.delivery.sender import duration
 from bot.preview.local_api import bot_dict, callback_update, chat_dict, message_update
-from bot.storage import CorrectionOutcome, Fix, Storage
+from bot.storage import CorrectionOutcome, CorrectionRecord, CorrectionTally, Fix, Storage
 
 from .conftest import (
     ADMIN,
@@ -339,6 +342,94 @@ async def test_mydata_counts_an_organizers_corrections_and_forget_erases_them(
     await bot.command("/forget", user=ADMIN)
     await bot.press("forget:yes", user=ADMIN, message_id=int(bot.last(ADMIN)["message_id"]))
     assert await rows_holding(bot.storage, ADMIN) == {}
+
+
+def test_a_correction_keeps_the_shape_of_what_was_sent() -> None:
+    """Texts repack to as many messages; a file or an album takes the caption; the rest is
+    refused with its reason."""
+    photo = {"type": "photo", "file_id": "p", "caption": "old", "spoiler": True}
+    album = {
+        "type": "album",
+        "items": [
+            {"type": "photo", "file_id": "a"},
+            {"type": "photo", "file_id": "b", "caption": "x"},
+        ],
+    }
+    assert corrected_parts(["one", "two"], ["uno", "dos"]) == ["uno", "dos"]
+    assert corrected_parts([photo], ["new"]) == [{**photo, "caption": "new"}]
+    assert corrected_parts([album], ["y"])[0]["items"][1]["caption"] == "y"
+    for parts, packed, reason in (
+        (["one"], ["uno", "dos"], "count"),
+        (["text", photo], ["x"], "mixed"),
+        ([{"type": "poll", "question": "?", "options": ["a", "b"]}], ["x"], "poll"),
+        ([photo], ["é" * 1025], "caption_long"),
+    ):
+        with pytest.raises(ShapeError) as refused:
+            corrected_parts(parts, packed)
+        assert refused.value.reason == reason
+
+
+def test_only_changed_messages_are_edited_and_missing_ones_skipped() -> None:
+    """An album edits only the item whose caption changed; a copy cut short edits what it has."""
+    album = {
+        "type": "album",
+        "items": [
+            {"type": "photo", "file_id": "a"},
+            {"type": "photo", "file_id": "b", "caption": "x"},
+        ],
+    }
+    new = corrected_parts([album], ["y"])
+    assert planned_edits([album], new, [10, 11]) == [(11, new[0]["items"][1])]
+    assert planned_edits(["a", "b"], ["a", "c"], [5, 6]) == [(6, "c")]
+    assert planned_edits(["a", "b"], ["z", "c"], [5]) == [(5, "z")]  # its second never arrived
+
+
+async def test_one_correction_of_a_broadcast_runs_at_a_time(storage: Storage) -> None:
+    """A second edit waits for the first; one shown before the first changed the text is
+    refused, so it cannot put the old text back."""
+    await storage.subscribe(ANA, "rafah", chat_type="private")
+    broadcast_id = await storage.create_broadcast("rafah", "broadcast", ["v1"], ADMIN)
+    await storage.start_broadcast(broadcast_id, ADMIN, 1)
+    v1, v2, v3 = ({"parts": [v], "translations": {}} for v in ("v1", "v2", "v3"))
+    first = await storage.create_correction(broadcast_id, "edit", ADMIN, previous=v1, corrected=v2)
+    second = await storage.create_correction(
+        broadcast_id, "edit", ADMIN, previous=v1, corrected=v3
+    )
+    retraction = await storage.create_correction(broadcast_id, "delete", ADMIN)
+    assert await storage.start_correction(first, ADMIN, 2) == "started"
+    assert await storage.start_correction(first, ADMIN, 2) == "already"
+    assert await storage.start_correction(retraction, ADMIN, 3) == "busy"
+    assert await storage.finish_correction(first)
+    assert await storage.start_correction(second, ADMIN, 4) == "busy"  # shown before v2
+    assert await storage.broadcast_revision(broadcast_id) == first
+    draft = await storage.broadcast(broadcast_id)
+    assert draft is not None
+    assert draft.parts == ["v2"]
+    assert await storage.start_correction(retraction, ADMIN, 3) == "started"
+
+
+def test_the_status_shows_progress_then_counts_with_reasons() -> None:
+    """While running: a bar, done of all, the rate; at the end: counts, reasons grouped."""
+    when = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    record = CorrectionRecord(5, 1, "edit", "running", ADMIN, when)
+    tally = CorrectionTally(
+        {"edited": 300, "failed": 12, "blocked": 3}, [("Bad Request: x", 12)], 685
+    )
+    assert correction_text(record, tally, final=False, rate=29.5).splitlines() == [
+        texts.EDITING.format(id=1),
+        "▰▰▰▱▱▱▱▱▱▱ 31% · 315 of 1,000",
+        texts.CORRECTION_RATE.format(rate=29.5, left=duration(685 / 29.5)),
+    ]
+    done = CorrectionTally(
+        {"edited": 985, "failed": 12, "blocked": 3}, [("Bad Request: x", 12)], 0
+    )
+    assert correction_text(record, done, final=True, uncertain=4).splitlines() == [
+        texts.EDIT_DONE.format(id=1),
+        texts.EDIT_COUNTS.format(done=985, not_done=15),
+        texts.CORRECTION_BLOCKED.format(count=3),
+        texts.CORRECTION_REASON.format(count=12, reason="Bad Request: x"),
+        texts.CORRECTION_UNCERTAIN.format(count=4),
+    ]
 
 
 # The real process, polling the fake Bot API over HTTP, killed in the middle of a correction.
