@@ -132,6 +132,23 @@ async def test_an_edit_changes_every_delivered_copy_once_and_reports(bot: Harnes
     assert broadcast.parts == ["Rally at one on Friday"]
 
 
+async def test_late_answers_and_confirmations_expire(bot: Harness) -> None:
+    """A reply to a question, or an Apply or Yes, over 30 minutes old does nothing."""
+    await sent_broadcast(bot, "Expiring", people=[ANA])
+    await bot.press("fx:edit:1", user=ADMIN)
+    question_id = int(bot.last(ADMIN)["message_id"])
+    await bot.feed(reply("Too late", to=question_id, asked_at=time.time() - 31 * 60))
+    assert bot.texts(ADMIN)[-1] == texts.EDIT_ASK_EXPIRED.format(minutes=30)
+    await ask_edit(bot, 1, "In time")
+    await bot.press("fx:del:1", user=ADMIN)
+    old = int(time.time()) - 31 * 60
+    for data in ("fx:apply:2", "fx:yes:3"):
+        await bot.feed(callback_update(data, user_id=ADMIN, message_id=1, message_date=old))
+        assert bot.answers()[-1].params["text"] == texts.CONFIRMATION_EXPIRED.format(minutes=30)
+    assert await bot.storage.running_corrections() == []
+    assert bot.texts(ANA) == ["Expiring"]
+
+
 async def test_delete_for_everyone_removes_every_copy_and_counts(bot: Harness) -> None:
     """Delete asks first with the count; Yes deletes each copy, counting the blocked apart."""
     await sent_broadcast(bot, "Wrong date, sorry")
