@@ -39,14 +39,24 @@ FREE_RATE, PAID_RATE = 30.0, 1000.0
 GROUP_PER_MINUTE = 20
 CHAT_RATE, CHAT_BURST = 1.0, 3
 _SEND_PREFIXES = ("send", "copy", "forward")
+# Edits and deletions of messages count against the same limits here: Telegram does not say
+# they are exempt, and the bot paces them as sends.
+_PACED_PREFIXES = (*_SEND_PREFIXES, "edit", "deletemessage")
+# What is kept of a message to a chat not watched: enough to edit or delete it later.
+_SLIM = frozenset({"message_id", "date", "text", "caption"})
 # How many recent calls the underlying fake keeps for inspection: enough to see the bot start,
 # bounded so 100,000 sends do not fill the orchestrator's memory.
 _KEPT_CALLS = 10_000
 
 
 def is_send(method: str) -> bool:
-    """Tell whether a Bot API method sends a message, and so counts against the limits."""
+    """Tell whether a Bot API method sends a message."""
     return method.lower().startswith(_SEND_PREFIXES)
+
+
+def is_limited(method: str) -> bool:
+    """Tell whether a Bot API method counts against the limits: a send, an edit, a delete."""
+    return method.lower().startswith(_PACED_PREFIXES)
 
 
 class TokenBucket:
@@ -166,6 +176,9 @@ class LimitedTelegram(FakeTelegram):
         self.too_many_chats: collections.Counter[int] = collections.Counter()
         self.by_text: dict[str, list[tuple[float, int]]] = collections.defaultdict(list)
         self.by_chat: dict[int, list[tuple[float, dict[str, Any]]]] = {}
+        # Edits and deletions that succeeded, by (chat, message id): a count over 1 is a repeat.
+        self.edits: collections.Counter[tuple[int, int]] = collections.Counter()
+        self.deletions: collections.Counter[tuple[int, int]] = collections.Counter()
 
     def watch(self, chat_id: int) -> None:
         """Keep every message sent to this chat, in order, in `by_chat`."""
@@ -179,9 +192,9 @@ class LimitedTelegram(FakeTelegram):
         method = request.match_info["method"]
         params = await _params(request)
         self.requests[method] += 1
-        send = is_send(method)
-        chat_id = _chat_id(params) if send else 0
-        if send:
+        send, limited = is_send(method), is_limited(method)
+        chat_id = _chat_id(params) if limited else 0
+        if limited:
             paid = str(params.get("allow_paid_broadcast", "")).lower() == "true"
             count = _messages_in(method, params)
             wait = self.limits.take(chat_id, paid=paid, now=arrived, count=count)
@@ -195,10 +208,24 @@ class LimitedTelegram(FakeTelegram):
             result = await self.api.call(method, params)
         except ApiError as error:
             return web.json_response(error.to_json(), status=error.code)
-        for message in result if isinstance(result, list) else [result]:
-            if send and isinstance(message, dict):
-                self._record(arrived, chat_id, message)
+        if send:
+            for message in result if isinstance(result, list) else [result]:
+                if isinstance(message, dict):
+                    self._record(arrived, chat_id, message)
+        elif limited:
+            self._count_change(method, chat_id, params)
         return web.json_response({"ok": True, "result": result})
+
+    def _count_change(self, method: str, chat_id: int, params: dict[str, Any]) -> None:
+        name = method.lower()
+        if name.startswith("edit") and "message_id" in params:
+            self.edits[(chat_id, int(params["message_id"]))] += 1
+        elif name == "deletemessage":
+            self.deletions[(chat_id, int(params["message_id"]))] += 1
+        elif name == "deletemessages":
+            ids = params["message_ids"]
+            for message_id in json.loads(ids) if isinstance(ids, str) else ids:
+                self.deletions[(chat_id, int(message_id))] += 1
 
     def _record(self, arrived: float, chat_id: int, message: dict[str, Any]) -> None:
         # A migrated group answers from its new id: index what Telegram stored, not what was asked.
@@ -208,8 +235,12 @@ class LimitedTelegram(FakeTelegram):
         kept = self.by_chat.get(chat_id)
         if kept is not None:
             kept.append((arrived, message))
-        else:
-            self.api.messages.pop((chat_id, message["message_id"]), None)
+        else:  # only what an edit or a deletion reads, not the whole message
+            key = (chat_id, message["message_id"])
+            # One copy of a text sent to many (sys.intern): 100,000 copies stay small.
+            slim = {k: sys.intern(v) if isinstance(v, str) else v for k, v in message.items()}
+            slim = {k: v for k, v in slim.items() if k in _SLIM}
+            self.api.messages[key] = slim
 
     def total_too_many(self) -> int:
         """Return how many sends were answered 429."""

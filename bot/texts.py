@@ -448,3 +448,74 @@ APPROVED_NOTICE = N_("✅ Broadcast #{id} was approved by {who}: it goes to {tot
 REJECTED_BY_YOU = N_("❌ You rejected broadcast #{id}: it will not be sent.")
 REJECTED_NOTICE = N_("❌ Broadcast #{id} was rejected by {who}: it will not be sent.")
 BROADCAST_AWAITING = N_("waiting for a second organizer")
+
+# Editing and deleting a sent broadcast (issue 13, items 4 to 6)
+BUTTON_EDIT = N_("✏️ Edit")
+BUTTON_DELETE = N_("🗑 Delete")
+BUTTON_APPLY = N_("✅ Apply")
+BUTTON_DELETE_YES = N_("Yes, delete for everyone")
+EDIT_ASK = N_(
+    "✏️ Reply to this message with the corrected text of broadcast #{id}. A line such as "
+    "[ar] starts the text for readers of that language, as in /broadcast."
+)
+EDIT_ASK_CAPTION = N_(
+    "✏️ Reply to this message with the corrected caption of broadcast #{id}. A line such as "
+    "[ar] starts the caption for readers of that language, as in /broadcast."
+)
+EDIT_ASK_EXPIRED = N_(
+    "That question has expired (after {minutes} minutes): press Edit in /broadcasts again."
+)
+EDIT_PREVIEW = N_(
+    "👆 Broadcast #{id}, corrected. {count:,} copies delivered so far will be edited in "
+    "place, and anyone it has not reached yet gets this text. Apply?"
+)
+EDIT_REFUSED_POLL = N_(
+    "Broadcast #{id} holds a poll, and Telegram does not let a poll be edited: nothing was "
+    "changed."
+)
+EDIT_REFUSED_COUNT = N_(
+    "This text makes {new} messages where broadcast #{id} sent {old}: an edit only changes "
+    "the text of each message, so make it fit in the same number. Nothing was changed."
+)
+EDIT_REFUSED_MIXED = N_(
+    "Broadcast #{id} mixes text and files, so one corrected text cannot say which message "
+    "it is for: nothing was changed."
+)
+EDIT_REFUSED_CAPTION = N_(
+    "A caption can be at most 1,024 characters and this one has {length:,}: nothing was changed."
+)
+EDIT_REFUSED_LANGUAGE = N_(
+    "Broadcast #{id} has no text in {language} to correct (it has: {languages}): nothing was "
+    "changed."
+)
+EDIT_REFUSED_SAME = N_("This is the text broadcast #{id} already has: nothing to edit.")
+CORRECTION_NOTHING = N_("Broadcast #{id} has reached nobody yet: there is nothing to correct.")
+CORRECTION_CANCELLED = N_("Nothing was changed.")
+CORRECTION_ALREADY = N_("This was already applied or cancelled.")
+CORRECTION_BUSY = N_(
+    "Broadcast #{id} is being corrected already, or was changed since: wait for its report, "
+    "then try again."
+)
+DELETE_CONFIRM = N_(
+    "🗑 Delete broadcast #{id} for everyone? The {count:,} copies delivered so far are "
+    "deleted from their chats. This cannot be undone."
+)
+DELETE_CONFIRM_SENDING = N_(" It is still being sent: it is stopped first.")
+DELETE_TOO_LATE = N_(
+    "Broadcast #{id} went out more than 48 hours ago, and Telegram no longer lets a bot "
+    "delete its messages for everyone: nothing was deleted."
+)
+EDITING = N_("✏️ Editing broadcast #{id}…")
+DELETING = N_("🗑 Deleting broadcast #{id} for everyone…")
+CORRECTION_RATE = N_("{rate:.1f} copies/s · about {left} left")
+EDIT_DONE = N_("✅ Broadcast #{id} edited.")
+DELETE_DONE = N_("✅ Broadcast #{id} deleted for everyone.")
+EDIT_COUNTS = N_("edited {done:,} · could not be edited {not_done:,}")
+DELETE_COUNTS = N_("deleted {done:,} · could not be deleted {not_done:,}")
+CORRECTION_GONE = N_("{count:,} were gone already (deleted in the chat)")
+CORRECTION_TOO_OLD = N_("{count:,}: older than 48 hours")
+CORRECTION_BLOCKED = N_("{count:,}: blocked the bot")
+CORRECTION_REASON = N_("{count:,}: {reason}")
+CORRECTION_SENT_NEW = N_("{count:,} got the corrected text when they were sent")
+CORRECTION_UNCERTAIN = N_("{count:,} were in flight when the bot restarted, and were tried again")
+MYDATA_CORRECTIONS = N_("• {count} edits or deletions of broadcasts you asked for")

@@ -49,8 +49,9 @@ MAX_RETRY_AFTER = 5  # 429s for one call before its caller is told
 NETWORK_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0) + (30.0,) * 18
 _FORGET_AFTER = 10_000  # chats whose pace is kept before those at rest are forgotten
 
-# Methods that put something in a chat: paced, and tried again through network blips.
-_PACED_PREFIXES = ("send", "copy", "forward", "edit")
+# Methods that put something in a chat (or take it out): paced, and tried again through
+# network blips. Not deleteWebhook or deleteMyCommands: they touch no chat.
+_PACED_PREFIXES = ("send", "copy", "forward", "edit", "deletemessage")
 # Methods that answer a person without a chat message: not paced, but tried again the same way.
 _ANSWERS = frozenset({"answercallbackquery", "answerinlinequery"})
 

@@ -31,7 +31,7 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from bot import texts
-from bot.campaign.markup import escape
+from bot.campaign.markup import escape, telegram_length
 from bot.i18n import gettext as _
 
 Part = str | dict[str, Any]
@@ -167,12 +167,117 @@ def album(items: Sequence[Part]) -> Part:
     return {"type": "album", "items": files}
 
 
-def with_caption(part: Part, caption: str | None) -> Part:
-    """Return a file part with another caption (HTML), or None for none."""
-    assert isinstance(part, dict) and part["type"] in FILE_TYPES
-    return {**part, "caption": caption or None}
-
-
 def file_part(kind: str, file_id: str, caption: str | None = None) -> Part:
     """Return a part sending one file by its file id, with an HTML caption or none."""
     return {"type": kind, "file_id": file_id, "caption": caption}
+
+
+# Editing and deleting what was sent (issue 13, items 4 and 5).
+
+CAPTION_LIMIT = 1024  # Telegram's, for a file's caption (HTML measured with its tags: safe)
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids in one chat
+
+
+class ShapeError(ValueError):
+    """A correction that cannot become the same messages as what was sent.
+
+    `reason` is one of "poll", "mixed", "count", "caption_long", "no_caption".
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def with_caption(part: Part, html: str | None) -> Part:
+    """Return a file or album part with `html` as its caption, or none (an album's captioned
+    item, else its first)."""
+    if isinstance(part, str) or part["type"] == "poll":
+        raise ShapeError("poll" if isinstance(part, dict) else "mixed")
+    if part["type"] != "album":
+        return {**part, "caption": html or None}
+    items = list(part["items"])
+    index = next((i for i, item in enumerate(items) if item.get("caption")), 0)
+    items[index] = {**items[index], "caption": html or None}
+    return {**part, "items": items}
+
+
+def corrected_parts(parts: Sequence[Part], packed: Sequence[str]) -> list[Part]:
+    """Return a broadcast's parts with a corrected text (`packed`: the text cut as a
+    broadcast's messages are); ShapeError if they would not be the same messages.
+
+    A text broadcast must pack into as many messages as were sent; a broadcast of one file or
+    album takes the text as its caption. Polls cannot be edited, nor a text and files mixed.
+    """
+    if any(isinstance(part, dict) and part["type"] == "poll" for part in parts):
+        raise ShapeError("poll")
+    if all(isinstance(part, str) for part in parts):
+        if len(packed) != len(parts):
+            raise ShapeError("count")
+        return list(packed)
+    if len(parts) != 1:
+        raise ShapeError("mixed")
+    caption = "\n\n".join(packed)
+    if telegram_length(caption) > CAPTION_LIMIT:
+        raise ShapeError("caption_long")
+    return [with_caption(parts[0], caption)]
+
+
+def planned_edits(
+    old: Sequence[Part], new: Sequence[Part], message_ids: Sequence[int]
+) -> list[tuple[int, Part]]:
+    """Return (message id, new content) for each message of a copy whose text changed.
+
+    `message_ids` are the copy's messages in order (fewer if sending it stopped midway); a
+    content is a text part or one file (an album's item).
+    """
+    ids = iter(message_ids)
+    edits: list[tuple[int, Part]] = []
+    for before, after in zip(old, new, strict=True):
+        pairs: list[tuple[Part, Part]] = [(before, after)]
+        if isinstance(before, dict) and isinstance(after, dict) and before["type"] == "album":
+            pairs = list(zip(before["items"], after["items"], strict=True))
+        for was, now in pairs:
+            message_id = next(ids, None)
+            if message_id is None:
+                return edits
+            if caption_of(was) != caption_of(now):
+                edits.append((message_id, now))
+    return edits
+
+
+async def edit_message(bot: Bot, chat_id: int, message_id: int, content: Part) -> None:
+    """Edit one message sent as `content` (text, or a file's caption) to read as it now does."""
+    if isinstance(content, str):
+        await bot.edit_message_text(
+            content,
+            chat_id,
+            message_id,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        return
+    above = content.get("caption_above") if content["type"] in ("photo", "video") else None
+    await bot.edit_message_caption(
+        chat_id,
+        message_id,
+        caption=content.get("caption") or "",
+        parse_mode=ParseMode.HTML,
+        show_caption_above_media=above or None,
+    )
+
+
+async def edit_part(
+    bot: Bot, chat_id: int, message_ids: Sequence[int], old_part: Part, new_part: Part
+) -> int:
+    """Edit one sent part's messages to read as `new_part`; return how many were edited."""
+    edits = planned_edits([old_part], [new_part], message_ids)
+    for message_id, content in edits:
+        await edit_message(bot, chat_id, message_id, content)
+    return len(edits)
+
+
+async def delete_messages(bot: Bot, chat_id: int, message_ids: Sequence[int]) -> None:
+    """Delete a copy's messages for everyone, up to 100 in one call."""
+    for start in range(0, len(message_ids), DELETE_BATCH):
+        await bot.delete_messages(chat_id, list(message_ids[start : start + DELETE_BATCH]))

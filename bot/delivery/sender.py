@@ -121,6 +121,7 @@ class Sender:
         self._results: list[Result] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._drafts: dict[int, BroadcastDraft | None] = {}
+        self._revisions: dict[int, int | None] = {}  # the last edit each cached draft has
         self._touched: set[int] = set()
         self._last_progress: dict[int, float] = {}
         self._first_seen: dict[int, tuple[float, int]] = {}
@@ -136,6 +137,12 @@ class Sender:
         self._touched.add(broadcast_id)
         self._due_checked = 0.0  # it may be a scheduled one that is already due
         self._wake.set()
+
+    def forget(self, broadcast_id: int) -> None:
+        """Drop a broadcast's cached text: it was edited, and who has not got it yet gets the
+        corrected one (bot/delivery/corrections.py edits the copies sent before)."""
+        self._drafts.pop(broadcast_id, None)
+        self._revisions.pop(broadcast_id, None)
 
     async def run(self) -> None:
         """Send until cancelled; on start, requeue what a crash left in flight."""
@@ -259,7 +266,12 @@ class Sender:
     async def _parts_of(self, job: Job) -> list[Part]:
         """Return a job's broadcast in its recipient's language."""
         if job.broadcast_id not in self._drafts:
-            self._drafts[job.broadcast_id] = await self.storage.broadcast(job.broadcast_id)
+            # The edit first, then the text: an edit confirmed in between gives the new text
+            # marked with the older edit, so its copy is edited once more (harmless), never
+            # the old text marked as corrected.
+            revision = await self.storage.broadcast_revision(job.broadcast_id)
+            draft = await self.storage.broadcast(job.broadcast_id)
+            self._drafts[job.broadcast_id], self._revisions[job.broadcast_id] = draft, revision
         draft = self._drafts[job.broadcast_id]
         return draft.parts_for(job.language) if draft else []
 
@@ -269,8 +281,11 @@ class Sender:
         outcome: Outcome | None = Outcome.SENT
         error: str | None = None
         sent: list[int] = []  # the messages it became, for an edit or a retraction
+        revision: int | None = None
         try:
-            for index, part in enumerate(await self._parts_of(job)):
+            parts = await self._parts_of(job)
+            revision = self._revisions.get(job.broadcast_id)  # of these parts: no await between
+            for index, part in enumerate(parts):
                 if index:
                     await self.pacer.broadcast_slot(paid=self.paid)
                 chat_id, outcome, error = await self._send_part(job, chat_id, part, sent)
@@ -282,7 +297,9 @@ class Sender:
             logger.exception("unexpected error while sending delivery %d", job.delivery_id)
             outcome, error = Outcome.FAILED, f"unexpected error: {type(unexpected).__name__}"
         if outcome is not None:
-            self._results.append(Result(job.delivery_id, outcome, error, tuple(sent)))
+            self._results.append(
+                Result(job.delivery_id, outcome, error, tuple(sent), revision=revision)
+            )
             if len(self._results) >= self.flush_batch:
                 self._flush_soon.set()  # results not stored yet would be resent after a crash
         self._touched.add(job.broadcast_id)
@@ -369,7 +386,7 @@ class Sender:
         first = self._first_seen.setdefault(broadcast_id, (now, progress.done))
         rate = (progress.done - first[1]) / (now - first[0]) if now - first[0] >= 1.0 else None
         if final:
-            self._drafts.pop(broadcast_id, None)
+            self.forget(broadcast_id)
             self._last_progress.pop(broadcast_id, None)
             self._first_seen.pop(broadcast_id, None)
             logger.info(

@@ -556,9 +556,32 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
                     )
                 ]
             )
+        if corrections := correction_buttons(progress):
+            buttons.append(corrections)
     await chat.send_message(
         "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
     )
+
+
+def reached_anyone(progress: Progress) -> bool:
+    """Tell whether a broadcast has copies in chats (or may have soon: it is being sent)."""
+    return progress.sent > 0 or progress.state == "sending"
+
+
+def correction_buttons(progress: Progress) -> list[InlineKeyboardButton]:
+    """Return Edit and Delete (bot/handlers/corrections.py) for a broadcast that reached
+    someone, else nothing."""
+    if progress.state not in ("sending", "done", "cancelled") or not reached_anyone(progress):
+        return []
+    number = progress.broadcast_id
+    return [
+        InlineKeyboardButton(
+            f"{_(texts.BUTTON_EDIT)} #{number}", callback_data=f"fx:edit:{number}"
+        ),
+        InlineKeyboardButton(
+            f"{_(texts.BUTTON_DELETE)} #{number}", callback_data=f"fx:del:{number}"
+        ),
+    ]
 
 
 def _broadcast_line(context: BotContext, p: Progress) -> str:

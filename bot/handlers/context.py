@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.campaign.content import Campaign, Content
 from bot.config import Config
 from bot.delivery.campaign_files import CampaignFiles
+from bot.delivery.corrections import Corrector
 from bot.delivery.pacing import Pacer
 from bot.delivery.sender import Sender
 from bot.handlers.flood import FloodGuard
@@ -30,6 +31,7 @@ class Services:
     feed_options: dict[str, Any] = field(default_factory=dict)  # FeedWatch's, for the tests
     pacer: Pacer = field(default_factory=Pacer)  # shared by the sender and the bot's replies
     sender: Sender | None = None
+    corrector: Corrector | None = None  # edits and retractions, where the sender runs
     sender_task: asyncio.Task[None] | None = None
     languages: LanguageChoices = field(init=False)
     languages_task: asyncio.Task[None] | None = None

@@ -14,7 +14,7 @@ from bot.i18n import gettext as _
 logger = logging.getLogger(__name__)
 
 CONFIRMATION_TTL = dt.timedelta(minutes=30)
-_CONFIRMATIONS = {"send", "halt"}  # the presses that act; the others only ask or undo
+_CONFIRMATIONS = {"send", "halt", "apply", "yes"}  # the presses that act; others ask or undo
 
 
 async def organizer_press(

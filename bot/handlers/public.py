@@ -327,6 +327,7 @@ async def show_mydata(update: Update, context: BotContext) -> None:
         or about.pledges
         or about.feed_decisions
         or about.broadcasts_approved
+        or about.corrections
         or about.language
     ):
         await chat.send_message(_(texts.MYDATA_NONE) + "\n" + _(texts.MYDATA_PRIVACY))
@@ -359,6 +360,8 @@ async def show_mydata(update: Update, context: BotContext) -> None:
         lines.append(_(texts.MYDATA_PLEDGES).format(count=about.pledges))
     if about.feed_decisions:
         lines.append(_(texts.MYDATA_FEED_DECISIONS).format(count=about.feed_decisions))
+    if about.corrections:
+        lines.append(_(texts.MYDATA_CORRECTIONS).format(count=about.corrections))
     if about.language:
         lines.append(_(texts.MYDATA_LANGUAGE).format(language=escape(about.language)))
     lines.append(_(texts.MYDATA_FOOTER))

@@ -41,6 +41,7 @@ MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
 MAX_INLINE_RESULTS, MAX_RESULT_ID = 50, 64
 # What Telegram makes photos of: JPEG, PNG and WebP (RIFF....WEBP; RIFF stands for it here).
 _PHOTO_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
+DELETE_WINDOW = 48 * 3600  # seconds a bot may delete its messages for everyone
 BOT_ID, BOT_USERNAME = 100, "solidarity_preview_bot"
 GROUP_ANONYMOUS_BOT, TELEGRAM_SERVICE = 1087968824, 777000
 # The rights Telegram always sends in a ChatMemberAdministrator, and a ChatMemberRestricted.
@@ -326,8 +327,11 @@ class LocalBotAPI:
         message: dict[str, Any] = {"message_id": next(counter), "from": self.bot}
         message["chat"] = self._chat(chat_id)
         message |= {"date": int(time.time()), **fields}
-        if params.get("reply_markup"):
-            message["reply_markup"] = params["reply_markup"]
+        markup = params.get("reply_markup")
+        if markup and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        elif markup:  # Telegram answers only an inline keyboard; the rest is kept for tests
+            message["keyboard"] = markup
         self.messages[(chat_id, message["message_id"])] = message
         return message
 
@@ -589,6 +593,44 @@ class LocalBotAPI:
     def _deletemessage(self, params: dict[str, Any]) -> bool:
         self._find(params, "delete")
         del self.messages[(int(params["chat_id"]), int(params["message_id"]))]
+        return True
+
+    def _editmessagecaption(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_faults(int(params["chat_id"]))
+        message = self._find(params, "edit")
+        caption, markup = str(params.get("caption", "")), params.get("reply_markup")
+        if caption:
+            _check_length(
+                caption, params.get("parse_mode"), MAX_CAPTION, "message caption is too long"
+            )
+        if "text" in message:
+            raise ApiError(400, "Bad Request: there is no caption in the message to edit")
+        if message.get("caption", "") == caption and message.get("reply_markup") == markup:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        message.pop("caption", None)
+        if caption:
+            message["caption"] = caption
+        return self._edited(message, markup)
+
+    def _deletemessages(self, params: dict[str, Any]) -> bool:
+        # Telegram skips the ids it cannot find, and refuses when it finds none; a bot may
+        # delete its messages for everyone for 48 hours.
+        chat_id = int(params["chat_id"])
+        self._check_faults(chat_id)
+        ids = [int(i) for i in params["message_ids"]]
+        if not 1 <= len(ids) <= 100:
+            raise ApiError(400, "Bad Request: too many messages to delete")
+        found = [(chat_id, i) for i in ids if (chat_id, i) in self.messages]
+        if not found:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        if any(time.time() - self.messages[key]["date"] > DELETE_WINDOW for key in found):
+            raise ApiError(400, "Bad Request: message can't be deleted for everyone")
+        for key in found:
+            del self.messages[key]
         return True
 
     def _getchat(self, params: dict[str, Any]) -> dict[str, Any]:

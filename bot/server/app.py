@@ -38,12 +38,13 @@ from bot import i18n, texts
 from bot.campaign.content import Content
 from bot.config import Config
 from bot.delivery import channels
+from bot.delivery.corrections import Corrector
 from bot.delivery.feed_watch import FeedWatch
 from bot.delivery.http import AiohttpRequest
 from bot.delivery.pacing import PacedRequest, Pacer
 from bot.delivery.reminders import Reminders
 from bot.delivery.sender import Sender
-from bot.handlers import admin, approvals, drafts, inline, preferences, public
+from bot.handlers import admin, approvals, corrections, drafts, inline, preferences, public
 from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.flood import FloodGuard
 from bot.i18n import gettext as _
@@ -210,6 +211,19 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
     application.add_handler(
         CallbackQueryHandler(admin.stop_button_pressed, pattern=r"^bc:(stop|halt|keep):\d{1,12}$")
     )
+    # Edits and retractions of sent broadcasts: the presser is checked at every press, and the
+    # corrected text comes as a reply to the bot's question (bot/handlers/corrections.py).
+    application.add_handler(
+        CallbackQueryHandler(
+            corrections.correction_button, pattern=r"^fx:(edit|del|apply|cancel|yes|no):\d{1,12}$"
+        )
+    )
+    application.add_handler(
+        MessageHandler(
+            organizer & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            corrections.correction_reply,
+        )
+    )
     # Organizers' drafts from campaign feeds. A CallbackQueryHandler takes no filters: the
     # handler checks the presser against BOT_ADMINS at every press, as confirm_button does.
     application.add_handler(
@@ -334,15 +348,23 @@ async def _send_while_elected(application: BotApplication) -> None:
             ).run(),
             name="reminders",
         )
+        services.corrector = Corrector(
+            application.bot,
+            services.storage,
+            pacer=services.pacer,
+            sender=services.sender,
+            **_corrector_options(services.sender_options),
+        )
+        correcting = asyncio.create_task(services.corrector.run(), name="corrections")
         forgetting = asyncio.create_task(_forgetter(services).run(), name="retention")
-        helpers = [reminding, forgetting]
+        helpers = [reminding, correcting, forgetting]
         if services.config.feed_interval > 0:
             helpers.append(asyncio.create_task(_watch_feeds(application).run(), name="feeds"))
         lost = asyncio.create_task(lock.lost(), name="sender-lock")
         try:
             await asyncio.wait((sending, lost), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            services.sender = None
+            services.sender = services.corrector = None
             lost.cancel()
             for helper in helpers:
                 helper.cancel()
@@ -359,6 +381,12 @@ async def _send_while_elected(application: BotApplication) -> None:
             await asyncio.sleep(SENDER_RESTART_DELAY)
             continue
         logger.warning("lost the sender lock (database connection); another process may send")
+
+
+def _corrector_options(sender_options: dict[str, Any]) -> dict[str, Any]:
+    """Return the sender's options the correction worker shares (its pace, its reports)."""
+    shared = ("progress_interval", "idle_poll", "max_in_flight")
+    return {name: value for name, value in sender_options.items() if name in shared}
 
 
 def _watch_feeds(application: BotApplication) -> FeedWatch:

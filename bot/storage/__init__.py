@@ -1,15 +1,31 @@
 """What the bot remembers, behind one `Storage`: subscriptions, preferences, pledges,
-broadcasts with their outbox, campaign feeds, reports, the audit log and the file ids of
-campaign files, each part in a module of its own."""
+broadcasts with their outbox and corrections, campaign feeds, reports, the audit log and the
+file ids of campaign files, each part in a module of its own."""
 
 from __future__ import annotations
 
 from bot.storage.approvals import Approvals
 from bot.storage.audience import Audience, version_for
 from bot.storage.broadcasts import BroadcastDraft, Broadcasts, Progress
+from bot.storage.corrections import (
+    Copy,
+    CorrectionRecord,
+    Corrections,
+    CorrectionTally,
+    Fix,
+    text_of,
+)
 from bot.storage.engine import Clock, async_url, sqlite_file
 from bot.storage.feeds import FeedPoll, FeedPost, Feeds
-from bot.storage.models import BroadcastState, FeedItemState, Outcome, Status, metadata
+from bot.storage.models import (
+    BroadcastState,
+    CorrectionOutcome,
+    CorrectionState,
+    FeedItemState,
+    Outcome,
+    Status,
+    metadata,
+)
 from bot.storage.outbox import MAX_ATTEMPTS, Job, Outbox, Result
 from bot.storage.pledges import Pledges
 from bot.storage.preferences import Preferences
@@ -26,9 +42,15 @@ __all__ = [
     "BroadcastState",
     "CampaignStats",
     "Clock",
+    "Copy",
+    "CorrectionOutcome",
+    "CorrectionRecord",
+    "CorrectionState",
+    "CorrectionTally",
     "FeedItemState",
     "FeedPoll",
     "FeedPost",
+    "Fix",
     "Forgotten",
     "Job",
     "Outcome",
@@ -42,6 +64,7 @@ __all__ = [
     "async_url",
     "metadata",
     "sqlite_file",
+    "text_of",
     "version_for",
 ]
 
@@ -53,6 +76,7 @@ class Storage(
     Broadcasts,
     Approvals,
     Outbox,
+    Corrections,
     Feeds,
     Reports,
     Privacy,

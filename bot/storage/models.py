@@ -156,7 +156,62 @@ class Delivery(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     # Added by migration 0006: the ids of the messages it became in the chat, in order (to
     # edit or delete them); NULL when nothing arrived.
-    message_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    message_ids: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True))
+    # Added by migration 0007: the last correction (edit or retraction) applied to this copy,
+    # and how it ended for it (see CorrectionOutcome); the reason when it could not be done.
+    fixed_by: Mapped[int | None] = mapped_column(Integer)
+    fix_status: Mapped[str | None] = mapped_column(String(16))
+    fix_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class CorrectionState(StrEnum):
+    """Where an edit or a retraction of a sent broadcast stands."""
+
+    DRAFT = "draft"  # shown to the organizer, not confirmed
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class CorrectionOutcome(StrEnum):
+    """How a correction ended for one delivered copy (deliveries.fix_status)."""
+
+    WORKING = "working"  # handed to Telegram: after a crash, it may or may not have happened
+    SENT_NEW = "sent_new"  # the copy went out already corrected: nothing to do
+    UNCHANGED = "unchanged"  # the reader's language version was not corrected
+    EDITED = "edited"
+    DELETED = "deleted"
+    GONE = "gone"  # already deleted (by the person, or by a run a restart interrupted)
+    TOO_OLD = "too_old"  # over Telegram's 48 hours for deleting
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+class Correction(Base):
+    """An organizer's edit or retraction of a sent broadcast (migration 0007)."""
+
+    __tablename__ = "corrections"
+    # Ids appear in buttons: never hand one out twice.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # "edit" or "delete"
+    # For an edit, the broadcast's text before and after, each {"parts": [...],
+    # "translations": {language: [...]}} as bot.delivery.posts describes parts.
+    previous: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    corrected: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_message_id: Mapped[int | None] = mapped_column(Integer)
+    uncertain: Mapped[int] = mapped_column(Integer, default=0)  # in flight at a restart
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    report_language: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditEntry(Base):

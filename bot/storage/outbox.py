@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from sqlalchemy import JSON, Table, bindparam, delete, func, select, update
 
 from bot.storage.engine import Database
-from bot.storage.models import Broadcast, BroadcastState, Delivery, Outcome, Status, Subscription
+from bot.storage.models import (
+    Broadcast,
+    BroadcastState,
+    CorrectionOutcome,
+    Delivery,
+    Outcome,
+    Status,
+    Subscription,
+)
 
 MAX_ATTEMPTS = 5
 
@@ -32,6 +40,7 @@ class Result:
     outcome: Outcome
     error: str | None = None
     message_ids: tuple[int, ...] = ()  # the messages it became in the chat, in order
+    revision: int | None = None  # the last edit (correction id) of the text it got, if any
 
 
 class Outbox(Database):
@@ -170,7 +179,10 @@ class Outbox(Database):
             .values(
                 status=bindparam("_status"),
                 error=bindparam("_error"),
-                message_ids=bindparam("_messages", type_=JSON),
+                message_ids=bindparam("_messages", type_=JSON(none_as_null=True)),
+                # A copy sent already corrected is marked so: the edit leaves it alone.
+                fixed_by=bindparam("_fixed_by"),
+                fix_status=bindparam("_fix_status"),
                 updated_at=self.clock(),
             )
         )
@@ -180,6 +192,8 @@ class Outbox(Database):
                 "_status": r.outcome.value,
                 "_error": r.error,
                 "_messages": list(r.message_ids) or None,
+                "_fixed_by": r.revision,
+                "_fix_status": None if r.revision is None else CorrectionOutcome.SENT_NEW.value,
             }
             for r in results
         ]

@@ -10,6 +10,7 @@ from bot.storage.engine import Database
 from bot.storage.models import (
     AuditEntry,
     Broadcast,
+    Correction,
     Delivery,
     FeedItem,
     Pledge,
@@ -31,6 +32,7 @@ class StoredAbout:
     language: str | None = None
     feed_decisions: int = 0  # drafts from a campaign's feed this organizer added or ignored
     broadcasts_approved: int = 0  # another organizer's broadcasts this one approved
+    corrections: int = 0  # edits and deletions of broadcasts this organizer asked for
 
 
 class Privacy(Database):
@@ -64,6 +66,11 @@ class Privacy(Database):
             approved = await session.scalar(
                 select(func.count()).where(Broadcast.approved_by == user_id)
             )
+            corrections = await session.scalar(
+                select(func.count()).where(
+                    (Correction.created_by == user_id) | (Correction.status_chat_id == user_id)
+                )
+            )
         return StoredAbout(
             subscriptions,
             deliveries or 0,
@@ -73,6 +80,7 @@ class Privacy(Database):
             language,
             decisions or 0,
             approved or 0,
+            corrections or 0,
         )
 
     async def forget(self, user_id: int) -> int:
@@ -87,6 +95,10 @@ class Privacy(Database):
                 delete(AuditEntry).where(AuditEntry.admin_id == user_id),
                 update(Broadcast).where(Broadcast.created_by == user_id).values(created_by=None),
                 update(Broadcast).where(Broadcast.approved_by == user_id).values(approved_by=None),
+                update(Correction).where(Correction.created_by == user_id).values(created_by=None),
+                update(Correction)
+                .where(Correction.status_chat_id == user_id)
+                .values(status_chat_id=None, status_message_id=None),
                 # The decision stays (the post must not be offered again), without its author.
                 update(FeedItem).where(FeedItem.decided_by == user_id).values(decided_by=None),
                 update(Broadcast)
