@@ -2,7 +2,7 @@
 
     python bench/broadcast.py --subscribers 1000 100000 --paid --probe
     python bench/broadcast.py --subscribers 1000 --runs 3 --trees /tmp/before .
-    python bench/broadcast.py --subscribers 10000 --paid --photo --runs 3
+    python bench/broadcast.py --subscribers 10000 --paid --photo --edit --runs 3
 
 Each run: a fresh database seeded with N subscribers of `rafah` (~97% people, ~2% groups, one
 group that migrates to a supergroup, ~1% who blocked the bot), the limited fake Bot API here,
@@ -38,6 +38,7 @@ from bench.common import (
     ROOT,
     Audience,
     BotProcess,
+    edit_broadcast,
     fetch_ints,
     fresh_database,
     inject_faults,
@@ -47,6 +48,7 @@ from bench.common import (
     seed,
     stop_on_sigterm,
     until,
+    wait_until_corrected,
     wait_until_done,
     wait_until_started,
 )
@@ -84,6 +86,11 @@ class Run:
     idle: list[tuple[float, float]] = field(default_factory=list)
     busy: list[tuple[float, float]] = field(default_factory=list)
     probe_timeouts: int = 0
+    edit_rate: float = float("nan")  # with --edit: copies edited per second
+    edited: int = 0
+    edit_too_many: int = 0
+    edit_duplicates: int = 0
+    edit_missed: int = 0
     error: str = ""
 
     @property
@@ -97,6 +104,9 @@ class Run:
             and self.blocked_marked == self.blocked
             and self.queued_blocked == 0
             and not (free and sum(self.too_many.values()))
+            and self.edit_too_many == 0
+            and self.edit_duplicates == 0
+            and self.edit_missed == 0
         )
 
     def line(self) -> str:
@@ -121,6 +131,13 @@ class Run:
             parts[4] += f", {self.queued_blocked} queued again by the next broadcast"
         else:
             parts[4] += ", skipped by the next broadcast"
+        if self.edited:
+            parts.append(
+                f"edit: {self.edited} copies at {self.edit_rate:.2f}/s "
+                f"({self.edit_rate / FREE_RATE:.3f} of {FREE_RATE:.0f}), 429s "
+                f"{self.edit_too_many}, edited twice {self.edit_duplicates}, missed "
+                f"{self.edit_missed}"
+            )
         if self.idle or self.busy:
             parts.append(probe_summary(self.idle, self.busy, self.probe_timeouts))
         if self.error:
@@ -273,6 +290,8 @@ async def _broadcast(
         if last > first:
             run.rate = (len(times) - 1) / (last - first)
     run.cpu_per_1k = cpu / max(run.delivered, 1) * 1000
+    if args.edit:
+        await _edit(run, telegram, storage, audience, broadcast_id)
 
     # Every 403 is remembered, and the next broadcast does not queue those chats again.
     marked = await fetch_ints(
@@ -295,6 +314,38 @@ async def _broadcast(
     await bot.stop(signal.SIGTERM)
 
 
+async def _edit(
+    run: Run,
+    telegram: LimitedTelegram,
+    storage: Storage,
+    audience: Audience,
+    broadcast_id: int,
+) -> None:
+    """Correct the broadcast just sent, as an organizer does, and measure the edits."""
+    too_many_before = telegram.total_too_many()
+    changes_before = len(telegram.changed_at)
+    correction_id = await edit_broadcast(
+        telegram, broadcast_id, f"Corrected {secrets.token_hex(6)}"
+    )
+    seconds = 120 + 3 * len(audience.expected) / FREE_RATE
+    await wait_until_corrected(storage, correction_id, seconds)
+    edits = collections.Counter(
+        chat
+        for (chat, _message), count in telegram.edits.items()
+        if chat in audience.expected
+        for _ in range(count)
+    )
+    run.edited = len(edits)
+    run.edit_duplicates = sum(1 for count in edits.values() if count > 1)
+    run.edit_missed = len(audience.expected - edits.keys())
+    run.edit_too_many = telegram.total_too_many() - too_many_before
+    times = sorted(
+        at for at, chat in telegram.changed_at[changes_before:] if chat in audience.expected
+    )
+    if len(times) > 1 and times[-1] > times[0]:
+        run.edit_rate = (len(times) - 1) / (times[-1] - times[0])
+
+
 def summary(size: int, runs: list[Run]) -> str:
     """Return the medians of one size's runs."""
     rate = median([r.rate for r in runs])
@@ -307,6 +358,13 @@ def summary(size: int, runs: list[Run]) -> str:
         f"{median([r.peak_rss_mb for r in runs]):.1f} MB · CPU "
         f"{median([r.cpu_per_1k for r in runs]):.2f} s/1k msgs"
     )
+    if any(r.edited for r in runs):
+        edit = median([r.edit_rate for r in runs])
+        text += (
+            f" · edit {edit:.2f}/s ({edit / FREE_RATE:.3f} of {FREE_RATE:.0f}), 429s "
+            f"{sum(r.edit_too_many for r in runs)}, edited twice "
+            f"{sum(r.edit_duplicates for r in runs)}, missed {sum(r.edit_missed for r in runs)}"
+        )
     idle = [p for r in runs for p in r.idle]
     busy = [p for r in runs for p in r.busy]
     if idle or busy:
@@ -363,6 +421,9 @@ def main() -> int:
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1000], metavar="N")
     parser.add_argument("--paid", action="store_true", help="PAID_BROADCASTS=true: 1000/s")
     parser.add_argument("--photo", action="store_true", help="broadcast a photo (by file id)")
+    parser.add_argument(
+        "--edit", action="store_true", help="then edit every copy, as an organizer does"
+    )
     parser.add_argument("--latency", type=float, default=0.0, metavar="MS")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database", metavar="URL", help="postgresql://...; default: SQLite")

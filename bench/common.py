@@ -279,15 +279,64 @@ class BotProcess:
 # The organizer
 
 
-def send_button(telegram: LimitedTelegram, seen: int) -> tuple[str, int] | None:
-    """Return the Send button's data and its message, from the organizer's chat."""
+def send_button(
+    telegram: LimitedTelegram, seen: int, prefix: str = "bc:send:"
+) -> tuple[str, int] | None:
+    """Return a button's data (the Send button's, unless said) and its message, from the
+    organizer's chat after its first `seen` messages."""
     for _, message in telegram.by_chat[ADMIN][seen:]:
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
             for button in row:
                 data = str(button.get("callback_data", ""))
-                if data.startswith("bc:send:"):
+                if data.startswith(prefix):
                     return data, int(message["message_id"])
     return None
+
+
+async def press_button(telegram: LimitedTelegram, seen: int, prefix: str) -> str:
+    """Wait for a button in the organizer's chat and press it; return its data."""
+    await until(lambda: send_button(telegram, seen, prefix) is not None, f"a {prefix} button")
+    found = send_button(telegram, seen, prefix)
+    assert found is not None
+    data, message_id = found
+    telegram.api.push_update(callback_update(data, user_id=ADMIN, message_id=message_id))
+    return data
+
+
+async def edit_broadcast(telegram: LimitedTelegram, broadcast_id: int, text: str) -> int:
+    """Correct a sent broadcast as an organizer does: /broadcasts, its Edit button, the
+    corrected text as a reply to the bot's question, Apply. Return the correction's id."""
+    seen = len(telegram.by_chat[ADMIN])
+    telegram.api.push_update(message_update("/broadcasts", user_id=ADMIN))
+    await press_button(telegram, seen, f"fx:edit:{broadcast_id}")
+
+    def question() -> dict[str, Any] | None:
+        return next(
+            (m for _, m in telegram.by_chat[ADMIN][seen:] if "force_reply" in str(m)), None
+        )
+
+    await until(lambda: question() is not None, "the bot asking for the corrected text")
+    asked = question()
+    assert asked is not None
+    seen = len(telegram.by_chat[ADMIN])
+    telegram.api.push_update(message_update(text, user_id=ADMIN, reply_to=asked))
+    data = await press_button(telegram, seen, "fx:apply:")
+    return int(data.rsplit(":", 1)[1])
+
+
+async def wait_until_corrected(storage: Storage, correction_id: int, seconds: float) -> None:
+    """Wait until the database says the correction is done."""
+    deadline = time.monotonic() + seconds
+    while True:
+        async with storage.engine.connect() as connection:
+            state = await connection.scalar(
+                text("SELECT state FROM corrections WHERE id = :id"), {"id": correction_id}
+            )
+        if state == "done":
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"correction {correction_id} not done after {seconds:.0f} s")
+        await asyncio.sleep(0.2)
 
 
 async def prepare_broadcast(

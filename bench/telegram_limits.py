@@ -179,6 +179,7 @@ class LimitedTelegram(FakeTelegram):
         # Edits and deletions that succeeded, by (chat, message id): a count over 1 is a repeat.
         self.edits: collections.Counter[tuple[int, int]] = collections.Counter()
         self.deletions: collections.Counter[tuple[int, int]] = collections.Counter()
+        self.changed_at: list[tuple[float, int]] = []  # each edit or deletion: when, which chat
 
     def watch(self, chat_id: int) -> None:
         """Keep every message sent to this chat, in order, in `by_chat`."""
@@ -214,6 +215,7 @@ class LimitedTelegram(FakeTelegram):
                     self._record(arrived, chat_id, message)
         elif limited:
             self._count_change(method, chat_id, params)
+            self.changed_at.append((arrived, chat_id))
         return web.json_response({"ok": True, "result": result})
 
     def _count_change(self, method: str, chat_id: int, params: dict[str, Any]) -> None:

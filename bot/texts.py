@@ -448,6 +448,24 @@ APPROVED_NOTICE = N_("✅ Broadcast #{id} was approved by {who}: it goes to {tot
 REJECTED_BY_YOU = N_("❌ You rejected broadcast #{id}: it will not be sent.")
 REJECTED_NOTICE = N_("❌ Broadcast #{id} was rejected by {who}: it will not be sent.")
 BROADCAST_AWAITING = N_("waiting for a second organizer")
+CORRECTION_NOBODY = N_(
+    "This would change {count:,} delivered copies, more than APPROVAL_THRESHOLD "
+    "({threshold:,}): it needs a second organizer's approval, and BOT_ADMINS lists no other "
+    "organizer. Nothing was changed."
+)
+CORRECTION_WAITING = N_(
+    "⏳ This would change {count:,} copies of broadcast #{id}, so it needs a second organizer: "
+    "I asked the others (they have {hours} hours). You will see who approved it here."
+)
+CORRECTION_ASK_EDIT = N_(
+    "🔐 {who} asks to edit every copy of broadcast #{id} ({count:,}) to read as above 👆. "
+    "Approve it?"
+)
+CORRECTION_ASK_DELETE = N_(
+    "🔐 {who} asks to delete every copy of broadcast #{id} ({count:,}) for everyone. Approve it?"
+)
+CORRECTION_APPROVED = N_("✅ {who} approved this change of broadcast #{id}.")
+CORRECTION_REJECTED = N_("❌ {who} rejected this change of broadcast #{id}: nothing was changed.")
 
 # Editing and deleting a sent broadcast (issue 13, items 4 to 6)
 BUTTON_EDIT = N_("✏️ Edit")

@@ -14,7 +14,8 @@ from bot.preview.local_api import media_update, message_update
 from bot.storage import Storage
 from tests.fake_telegram import FakeTelegram
 
-from .conftest import ADMIN, ANA, BEN, Harness, serving
+from .conftest import ADMIN, ANA, BEN, Harness, serving, until
+from .test_corrections import ask_edit
 
 SECOND = 43  # another organizer
 PEOPLE = [ANA, BEN, 2001]
@@ -172,3 +173,55 @@ async def test_mydata_shows_an_approval_and_forget_erases_it(bot: Harness) -> No
     await bot.storage.forget(SECOND)
     about = await bot.storage.stored_about(SECOND)
     assert about.broadcasts_approved == 0
+
+
+async def sent_and_approved(bot: Harness) -> None:
+    """Send broadcast #1 to everyone, approved by the second organizer."""
+    status_id = await press_send(bot)
+    await bot.press("ap:yes:1", user=SECOND, message_id=int(bot.last(SECOND)["message_id"]))
+    await bot.report(ADMIN, status_id)
+
+
+async def test_an_edit_of_a_big_broadcast_waits_for_another_organizer(bot: Harness) -> None:
+    await sent_and_approved(bot)
+    await ask_edit(bot, 1, "Strike on Tuesday")
+    preview_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press("fx:apply:2", user=ADMIN, message_id=preview_id)
+    waiting = bot.api.messages[(ADMIN, preview_id)]["text"]
+    assert waiting == texts.CORRECTION_WAITING.format(id=1, count=3, hours=24)
+    assert bot.texts(SECOND)[-2:] == [
+        "Strike on Tuesday",  # the copies as they would read
+        texts.CORRECTION_ASK_EDIT.format(who=f"Person{ADMIN} ({ADMIN})", id=1, count=3),
+    ]
+    ask_id = int(bot.last(SECOND)["message_id"])
+    await bot.settle()
+    assert all(bot.texts(p) == ["Strike on Monday"] for p in PEOPLE)  # not yet
+    await bot.press("ax:yes:2", user=ADMIN, message_id=ask_id)  # the author, forging it
+    assert bot.answers()[-1].params["text"] == texts.APPROVAL_OWN
+    await bot.press("ax:yes:2", user=SECOND, message_id=ask_id)
+    approved = texts.CORRECTION_APPROVED.format(who=f"Person{SECOND} ({SECOND})", id=1)
+    assert bot.api.messages[(SECOND, ask_id)]["text"] == approved
+    await until(
+        lambda: all(bot.texts(p) == ["Strike on Tuesday"] for p in PEOPLE), "every copy edited"
+    )
+    await bot.press("ax:yes:2", user=SECOND, message_id=ask_id)  # works once
+    assert bot.answers()[-1].params["text"] == texts.CORRECTION_ALREADY
+    actions = [entry[1] for entry in await bot.storage.audit_log()]
+    assert actions.count("correction_approve") == 1
+    assert actions.count("broadcast_edit") == 1
+
+
+async def test_a_retraction_of_a_big_broadcast_can_be_rejected(bot: Harness) -> None:
+    await sent_and_approved(bot)
+    await bot.press("fx:del:1", user=ADMIN)
+    ask_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press("fx:yes:1", user=ADMIN, message_id=ask_id)
+    assert bot.texts(SECOND)[-1] == texts.CORRECTION_ASK_DELETE.format(
+        who=f"Person{ADMIN} ({ADMIN})", id=1, count=3
+    )
+    await bot.press("ax:no:1", user=SECOND, message_id=int(bot.last(SECOND)["message_id"]))
+    rejected = texts.CORRECTION_REJECTED.format(who=f"Person{SECOND} ({SECOND})", id=1)
+    assert bot.api.messages[(ADMIN, ask_id)]["text"] == rejected
+    await bot.settle()
+    assert all(bot.texts(p) == ["Strike on Monday"] for p in PEOPLE)  # nothing deleted
+    assert [c for c in bot.api.calls_to("deleteMessages") if c.error is None] == []

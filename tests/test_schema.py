@@ -274,8 +274,9 @@ def test_run_with_the_database_out_of_reach_exits_75() -> None:
 
 
 async def test_retention_and_approvals_go_down_and_up_keeping_rows(empty: Storage) -> None:
-    """Down to 0006: a purged broadcast keeps its row (its counts go), a broadcast waiting for
-    approval is cancelled (0006 knows no waiting); up again, every row is there."""
+    """Down to 0007: a purged broadcast keeps its row (its counts go), a broadcast or a
+    retraction waiting for approval is cancelled (0007 knows no waiting); up again, every row
+    is there."""
     await empty.create_schema()
     for chat_id in (1001, 1002):
         await empty.subscribe(chat_id, "rafah", chat_type="private")
@@ -290,11 +291,16 @@ async def test_retention_and_approvals_go_down_and_up_keeping_rows(empty: Storag
     assert (await empty.forget_expired(Periods(), over=(), known=())).deliveries == 2
     waiting = await empty.create_broadcast("rafah", "broadcast", ["Big"], 42)
     assert await empty.ask_approval(waiting, 42, 8)
+    retraction = await empty.create_correction(done, "delete", 42)
+    assert await empty.ask_correction_approval(retraction, 42, 9)
 
-    await empty.migrate("0006")
+    await empty.migrate("0007")
     async with empty.engine.connect() as connection:
         states = dict((await connection.execute(text("SELECT id, state FROM broadcasts"))).all())
     assert states == {done: "done", waiting: "cancelled"}
+    async with empty.engine.connect() as connection:
+        held = await connection.scalar(text("SELECT state FROM corrections"))
+    assert held == "cancelled"  # 0007..0009 know no waiting either
     await empty.migrate()
     assert (await empty.schema_state()).current
     assert [s.chat_id async for s in empty.subscriptions()] == [1001, 1002]

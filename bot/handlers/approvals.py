@@ -24,7 +24,7 @@ from bot.delivery.sender import stop_button
 from bot.handlers.context import BotContext
 from bot.handlers.presses import organizer_press
 from bot.i18n import gettext as _
-from bot.storage import BroadcastDraft
+from bot.storage import BroadcastDraft, CorrectionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ async def _ask(
         await context.bot.send_message(
             organizer,
             _(texts.APPROVAL_ASK).format(
-                who=_who(author),
+                who=who(author),
                 id=draft.broadcast_id,
                 count=count,
                 campaign=escape(draft.campaign_id),
@@ -116,7 +116,88 @@ async def _ask(
     return 1
 
 
-def _who(user: User) -> str:
+async def correction_held(
+    query: CallbackQuery,
+    context: BotContext,
+    message: MaybeInaccessibleMessage,
+    user: User,
+    record: CorrectionRecord,
+) -> bool:
+    """On Apply (an edit) or Yes (a retraction): if it changes more copies than
+    APPROVAL_THRESHOLD, ask the other organizers and return True (the press is answered)."""
+    threshold = context.services.config.approval_threshold
+    storage = context.storage
+    if not threshold:
+        return False
+    copies = sum((await storage.delivered_languages(record.broadcast_id)).values())
+    if copies <= threshold:
+        return False
+    await query.answer()
+    others = sorted(context.services.config.admins - {user.id})
+    if not others:
+        await message.chat.send_message(
+            _(texts.CORRECTION_NOBODY).format(count=copies, threshold=threshold)
+        )
+        return True
+    chat_id, message_id = message.chat.id, message.message_id
+    if not await storage.ask_correction_approval(record.correction_id, chat_id, message_id):
+        return True  # a second press: the first asked already
+    detail = f"correction {record.correction_id} of broadcast {record.broadcast_id}: {copies}"
+    await storage.audit(user.id, "correction_approval_asked", detail)
+    reached = 0
+    for organizer in others:
+        reached += await _ask_about(context, organizer, record, user, copies)
+    waiting = _(texts.CORRECTION_WAITING).format(
+        id=record.broadcast_id, count=copies, hours=int(APPROVAL_TTL.total_seconds() // 3600)
+    )
+    if not reached:
+        waiting += "\n" + _(texts.APPROVAL_UNREACHABLE)
+    cancel = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _(texts.BUTTON_CANCEL), callback_data=f"fx:cancel:{record.correction_id}"
+                )
+            ]
+        ]
+    )
+    await context.bot.edit_message_text(waiting, chat_id, message_id, reply_markup=cancel)
+    return True
+
+
+async def _ask_about(
+    context: BotContext, organizer: int, record: CorrectionRecord, author: User, copies: int
+) -> int:
+    """Show one organizer an edit (as its copies will read) or a retraction, with Approve /
+    Reject; return 1 if it reached them."""
+    cid = record.correction_id
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_(texts.BUTTON_APPROVE), callback_data=f"ax:yes:{cid}"),
+                InlineKeyboardButton(_(texts.BUTTON_REJECT), callback_data=f"ax:no:{cid}"),
+            ]
+        ]
+    )
+    ask = texts.CORRECTION_ASK_EDIT if record.kind == "edit" else texts.CORRECTION_ASK_DELETE
+    try:
+        if record.corrected is not None:
+            versions = [record.corrected["parts"], *record.corrected["translations"].values()]
+            for version in versions:
+                for part in version:
+                    await send_part(context.bot, organizer, part)
+        await context.bot.send_message(
+            organizer,
+            _(ask).format(who=who(author), id=record.broadcast_id, count=copies),
+            reply_markup=buttons,
+        )
+    except TelegramError as error:
+        logger.warning("could not ask an organizer for approval: %s", error.message)
+        return 0
+    return 1
+
+
+def who(user: User) -> str:
     return f"{escape(user.first_name)} ({user.id})"
 
 
@@ -140,9 +221,9 @@ async def approval_button(update: Update, context: BotContext) -> None:
             return
         await query.answer()
         await storage.audit(user.id, "broadcast_reject", f"broadcast {broadcast_id}")
-        await _tell(context, message, _(texts.REJECTED_BY_YOU).format(id=broadcast_id))
+        await tell(context, message, _(texts.REJECTED_BY_YOU).format(id=broadcast_id))
         await _tell_author(
-            context, broadcast_id, _(texts.REJECTED_NOTICE).format(id=broadcast_id, who=_who(user))
+            context, broadcast_id, _(texts.REJECTED_NOTICE).format(id=broadcast_id, who=who(user))
         )
         return
     total = await storage.approve(broadcast_id, user.id, storage.clock() - APPROVAL_TTL)
@@ -152,8 +233,8 @@ async def approval_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await storage.audit(user.id, "broadcast_approve", f"broadcast {broadcast_id}: {total}")
-    await _tell(context, message, _(texts.APPROVED_BY_YOU).format(id=broadcast_id, total=total))
-    notice = _(texts.APPROVED_NOTICE).format(id=broadcast_id, who=_who(user), total=total)
+    await tell(context, message, _(texts.APPROVED_BY_YOU).format(id=broadcast_id, total=total))
+    notice = _(texts.APPROVED_NOTICE).format(id=broadcast_id, who=who(user), total=total)
     if draft.send_at is not None:
         await _tell_author(context, broadcast_id, notice, stop_button(broadcast_id))
     else:
@@ -162,7 +243,8 @@ async def approval_button(update: Update, context: BotContext) -> None:
             context.services.sender.wake(broadcast_id)  # it edits the author's message now
 
 
-async def _tell(context: BotContext, message: MaybeInaccessibleMessage, text: str) -> None:
+async def tell(context: BotContext, message: MaybeInaccessibleMessage, text: str) -> None:
+    """Put a decision in the message that asked for it."""
     with contextlib.suppress(TelegramError):
         await context.bot.edit_message_text(text, message.chat.id, message.message_id)
 

@@ -9,6 +9,7 @@ bot/delivery/corrections.py in the process that sends broadcasts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections import Counter
@@ -23,7 +24,9 @@ from telegram import (
     MaybeInaccessibleMessage,
     Message,
     Update,
+    User,
 )
+from telegram.error import TelegramError
 
 from bot import i18n, texts
 from bot.campaign.markup import pack_messages, telegram_length
@@ -33,10 +36,11 @@ from bot.handlers.admin import (
     reached_anyone,
     split_languages,
 )
+from bot.handlers.approvals import APPROVAL_TTL, correction_held, tell, who
 from bot.handlers.context import BotContext
 from bot.handlers.presses import CONFIRMATION_TTL, organizer_press
 from bot.i18n import gettext as _
-from bot.storage import BroadcastDraft, Progress, text_of, version_for
+from bot.storage import BroadcastDraft, CorrectionRecord, Progress, text_of, version_for
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ async def correction_button(update: Update, context: BotContext) -> None:
         else:
             await _ask_to_delete(message, context, user.id, progress)
         return
-    await _confirm(query, message, context, user.id, action, number)
+    await _confirm(query, message, context, user, action, number)
 
 
 async def _ask_for_text(
@@ -135,7 +139,7 @@ async def _confirm(
     query: CallbackQuery,
     message: MaybeInaccessibleMessage,
     context: BotContext,
-    organizer: int,
+    user: User,
     action: str,
     correction_id: int,
 ) -> None:
@@ -162,15 +166,41 @@ async def _confirm(
                 _(texts.DELETE_TOO_LATE).format(id=broadcast_id), chat_id, message_id
             )
             return
+    if await correction_held(query, context, message, user, record):
+        return
     started = await storage.start_correction(correction_id, chat_id, message_id)
     if started != "started":
         text = texts.CORRECTION_ALREADY if started == "already" else texts.CORRECTION_BUSY
         await query.answer(_(text).format(id=broadcast_id), show_alert=True)
         return
     await query.answer()
-    await _started(context, organizer, record.kind, broadcast_id, correction_id)
+    await _started(context, user.id, record.kind, broadcast_id, correction_id)
     title = texts.EDITING if record.kind == "edit" else texts.DELETING
     await context.bot.edit_message_text(_(title).format(id=broadcast_id), chat_id, message_id)
+
+
+async def start_confirmed(
+    context: BotContext,
+    record: CorrectionRecord,
+    chat_id: int,
+    message_id: int,
+    *,
+    approved: str,
+) -> None:
+    """Start a correction a second organizer approved, in its author's name and status
+    message (which says who approved it)."""
+    broadcast_id = record.broadcast_id
+    started = await context.storage.start_correction(record.correction_id, chat_id, message_id)
+    if started == "started":
+        author = record.created_by or 0
+        await _started(context, author, record.kind, broadcast_id, record.correction_id)
+        title = texts.EDITING if record.kind == "edit" else texts.DELETING
+    else:
+        title = texts.CORRECTION_ALREADY if started == "already" else texts.CORRECTION_BUSY
+    with contextlib.suppress(TelegramError):
+        await context.bot.edit_message_text(
+            f"{approved}\n{_(title).format(id=broadcast_id)}", chat_id, message_id
+        )
 
 
 async def _started(
@@ -304,3 +334,47 @@ async def _offer_edit(
         _(texts.EDIT_PREVIEW).format(id=draft.broadcast_id, count=count),
         reply_markup=_yes_no(texts.BUTTON_APPLY, "apply", "cancel", correction_id),
     )
+
+
+async def correction_approval_button(update: Update, context: BotContext) -> None:
+    """Approve or reject another organizer's edit or retraction, once, if still asked for."""
+    pressed = await organizer_press(update, context)
+    if pressed is None:
+        return
+    query, message, user, action, correction_id = pressed
+    storage = context.storage
+    record = await storage.correction(correction_id)
+    if record is None or record.state != "awaiting":
+        await query.answer(_(texts.CORRECTION_ALREADY), show_alert=True)
+        return
+    if record.created_by == user.id:
+        await query.answer(_(texts.APPROVAL_OWN), show_alert=True)
+        return
+    assert record.status_chat_id is not None and record.status_message_id is not None
+    where = (record.status_chat_id, record.status_message_id)
+    if action == "no":
+        if not await storage.reject_correction(correction_id):
+            await query.answer(_(texts.CORRECTION_ALREADY), show_alert=True)
+            return
+        await query.answer()
+        await storage.audit(user.id, "correction_reject", f"correction {correction_id}")
+        rejected = _(texts.CORRECTION_REJECTED).format(id=record.broadcast_id, who=who(user))
+        await tell(context, message, rejected)
+        await _tell_at(context, where, rejected)
+        return
+    asked_after = storage.clock() - APPROVAL_TTL
+    if not await storage.approve_correction(correction_id, user.id, asked_after):
+        hours = int(APPROVAL_TTL.total_seconds() // 3600)
+        await query.answer(_(texts.APPROVAL_EXPIRED).format(hours=hours), show_alert=True)
+        return
+    await query.answer()
+    await storage.audit(user.id, "correction_approve", f"correction {correction_id}")
+    approved = _(texts.CORRECTION_APPROVED).format(id=record.broadcast_id, who=who(user))
+    await tell(context, message, approved)
+    # The author's confirmation goes ahead, in the author's name and message.
+    await start_confirmed(context, record, *where, approved=approved)
+
+
+async def _tell_at(context: BotContext, where: tuple[int, int], text: str) -> None:
+    with contextlib.suppress(TelegramError):
+        await context.bot.edit_message_text(text, *where)

@@ -209,6 +209,11 @@ def _add_handlers(application: BotApplication, config: Config) -> None:
         CallbackQueryHandler(approvals.approval_button, pattern=r"^ap:(yes|no):\d{1,12}$")
     )
     application.add_handler(
+        CallbackQueryHandler(
+            corrections.correction_approval_button, pattern=r"^ax:(yes|no):\d{1,12}$"
+        )
+    )
+    application.add_handler(
         CallbackQueryHandler(admin.stop_button_pressed, pattern=r"^bc:(stop|halt|keep):\d{1,12}$")
     )
     # Edits and retractions of sent broadcasts: the presser is checked at every press, and the

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select, update
 from bot.storage.audience import AUDIENCE_COLUMNS, Audience, select_recipients
 from bot.storage.broadcasts import enqueue
 from bot.storage.engine import Database
-from bot.storage.models import Broadcast, BroadcastState
+from bot.storage.models import Broadcast, BroadcastState, Correction, CorrectionState
 
 
 class Approvals(Database):
@@ -90,3 +90,56 @@ class Approvals(Database):
                 )
             ).one_or_none()
         return (row[0], row[1]) if row else (None, None)
+
+    async def ask_correction_approval(
+        self, correction_id: int, status_chat_id: int, status_message_id: int
+    ) -> bool:
+        """Hold a confirmed edit or retraction until another organizer approves it; False if
+        it was not waiting for confirmation."""
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(Correction)
+                .where(
+                    Correction.id == correction_id,
+                    Correction.state == CorrectionState.DRAFT,
+                    Correction.corrected.is_not(None) | (Correction.kind == "delete"),
+                )
+                .values(
+                    state=CorrectionState.AWAITING,
+                    approval_asked_at=self.clock(),
+                    status_chat_id=status_chat_id,
+                    status_message_id=status_message_id,
+                )
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def approve_correction(
+        self, correction_id: int, organizer: int, asked_after: dt.datetime
+    ) -> bool:
+        """Approve a waiting correction by an organizer other than its author, if asked for
+        after `asked_after`: it is a confirmed draft again, for `start_correction`. False if
+        it was not waiting, is the organizer's own, or the request expired."""
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(Correction)
+                .where(
+                    Correction.id == correction_id,
+                    Correction.state == CorrectionState.AWAITING,
+                    Correction.created_by != organizer,
+                    Correction.approval_asked_at >= asked_after,
+                )
+                .values(state=CorrectionState.DRAFT, approved_by=organizer)
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def reject_correction(self, correction_id: int) -> bool:
+        """Refuse a waiting correction; False if it was not waiting."""
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(Correction)
+                .where(
+                    Correction.id == correction_id, Correction.state == CorrectionState.AWAITING
+                )
+                .values(state=CorrectionState.CANCELLED, finished_at=self.clock())
+            )
+        return bool(getattr(result, "rowcount", 0))

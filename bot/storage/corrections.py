@@ -170,11 +170,13 @@ class Corrections(Database):
         return "started"
 
     async def cancel_correction(self, correction_id: int) -> bool:
-        """Drop a correction awaiting confirmation; return False if it was not a draft."""
+        """Drop a correction awaiting confirmation (or approval); return False if it was
+        neither."""
+        waiting = (CorrectionState.DRAFT, CorrectionState.AWAITING)
         async with self._session.begin() as session:
             result = await session.execute(
                 update(Correction)
-                .where(Correction.id == correction_id, Correction.state == CorrectionState.DRAFT)
+                .where(Correction.id == correction_id, Correction.state.in_(waiting))
                 .values(state=CorrectionState.CANCELLED, finished_at=self.clock())
             )
         return bool(getattr(result, "rowcount", 0))

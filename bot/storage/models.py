@@ -168,6 +168,7 @@ class CorrectionState(StrEnum):
     """Where an edit or a retraction of a sent broadcast stands."""
 
     DRAFT = "draft"  # shown to the organizer, not confirmed
+    AWAITING = "awaiting"  # confirmed, waiting for a second organizer's approval
     RUNNING = "running"
     DONE = "done"
     CANCELLED = "cancelled"
@@ -212,6 +213,9 @@ class Correction(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     report_language: Mapped[str | None] = mapped_column(String(16))
+    # Added by migration 0010: when a second organizer's approval was asked, and who gave it.
+    approval_asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEntry(Base):

@@ -68,7 +68,9 @@ class Privacy(Database):
             )
             corrections = await session.scalar(
                 select(func.count()).where(
-                    (Correction.created_by == user_id) | (Correction.status_chat_id == user_id)
+                    (Correction.created_by == user_id)
+                    | (Correction.status_chat_id == user_id)
+                    | (Correction.approved_by == user_id)
                 )
             )
         return StoredAbout(
@@ -96,6 +98,9 @@ class Privacy(Database):
                 update(Broadcast).where(Broadcast.created_by == user_id).values(created_by=None),
                 update(Broadcast).where(Broadcast.approved_by == user_id).values(approved_by=None),
                 update(Correction).where(Correction.created_by == user_id).values(created_by=None),
+                update(Correction)
+                .where(Correction.approved_by == user_id)
+                .values(approved_by=None),
                 update(Correction)
                 .where(Correction.status_chat_id == user_id)
                 .values(status_chat_id=None, status_message_id=None),

@@ -1,4 +1,5 @@
-"""Approvals: a broadcast over APPROVAL_THRESHOLD waits for a second organizer.
+"""Approvals: a broadcast, or an edit or retraction of one, over APPROVAL_THRESHOLD waits for a
+second organizer.
 
 Revision ID: 0010
 Revises: 0009
@@ -16,13 +17,18 @@ branch_labels = None
 depends_on = None
 
 
+_TABLES = ("broadcasts", "corrections")
+
+
 def upgrade() -> None:
-    op.add_column("broadcasts", sa.Column("approval_asked_at", sa.DateTime(), nullable=True))
-    op.add_column("broadcasts", sa.Column("approved_by", sa.BigInteger(), nullable=True))
+    for table in _TABLES:
+        op.add_column(table, sa.Column("approval_asked_at", sa.DateTime(), nullable=True))
+        op.add_column(table, sa.Column("approved_by", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    # Earlier revisions know no waiting state: a broadcast still waiting is cancelled.
-    op.execute("UPDATE broadcasts SET state = 'cancelled' WHERE state = 'awaiting'")
-    op.drop_column("broadcasts", "approved_by")
-    op.drop_column("broadcasts", "approval_asked_at")
+    # Earlier revisions know no waiting state: whatever still waits is cancelled.
+    for table in _TABLES:
+        op.execute(f"UPDATE {table} SET state = 'cancelled' WHERE state = 'awaiting'")
+        op.drop_column(table, "approved_by")
+        op.drop_column(table, "approval_asked_at")
