@@ -367,3 +367,18 @@ async def test_a_scheduled_photo_goes_out_when_due(bot: Harness) -> None:
     assert bot.sent_to(BEN)[0]["photo"][0]["file_id"] == "later"
     await bot.settle()
     assert bot.sent_to(ANA) == []  # only readers of English
+
+
+def test_the_preview_edits_then_deletes_what_went_out() -> None:
+    """In the offline preview: Edit in /broadcasts, :reply the new caption, Apply; Delete."""
+    poster = ROOT / "docs" / "examples" / "poster.png"
+    done = bot_command(
+        "preview",
+        stdin=f"/subscribe\n:photo {poster} March on Saturday\n:reply /broadcast\n1\n"
+        "/broadcasts\n5\n:reply March on Sunday\n7\n/broadcasts\n10\n11\n:quit\n",
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "(it asks for a reply: type :reply and your answer)" in out
+    assert "🤖 (caption of message 4 edited)\n   March on Sunday" in out
+    assert "(messages [4] deleted for everyone)" in out

@@ -49,7 +49,8 @@ to press it, @bot words to see what inline mode offers, :group or :private to sw
 or Atom feed as if it were the first campaign's `feed:`, :quit to leave.
 Send the bot a file as you would in Telegram: :photo PATH [caption] (or :video, :animation,
 :document, :audio, :voice), :album PATH PATH ... [| caption], :poll Question | A | B; then
-:reply /broadcast to answer your last message with a command (to broadcast it).
+:reply /broadcast to answer your last message with a command (to broadcast it); :reply TEXT
+also answers a question of the bot's (the corrected text, after Edit in /broadcasts).
 A \\n in what you type is a line break (for a broadcast with [ar] or [es] lines).
 """
 
@@ -79,7 +80,8 @@ class Console:
         self.seen = len(api.calls)
         self.next_message_id = 1
         self.language_code = "en"  # what Telegram says the user's app speaks
-        self.last_own: dict[str, Any] | None = None  # the user's last message, for :reply
+        # What :reply answers: the user's last message, or a later question of the bot's.
+        self.reply_target: dict[str, Any] | None = None
 
     async def handle(self, line: str) -> bool:
         """Act on one typed line; return False when the user wants to leave."""
@@ -124,7 +126,7 @@ class Console:
                 message_id=self.next_message_id,
                 language_code=self.language_code,
             )
-            self.last_own = update["message"]
+            self.reply_target = update["message"]
             await self.feed(update)
             if not line.startswith("/"):
                 self.say("(the bot answers commands and buttons, not plain messages)")
@@ -136,7 +138,7 @@ class Console:
         command, _, rest = line.partition(" ")
         rest = rest.strip().replace("\\n", "\n")
         if command == ":reply":
-            if self.last_own is None:
+            if self.reply_target is None:
                 self.say("(nothing to reply to yet: send something first)")
                 return
             self.next_message_id += 1
@@ -145,7 +147,7 @@ class Console:
                 user_id=PREVIEW_USER,
                 message_id=self.next_message_id,
                 language_code=self.language_code,
-                reply_to=self.last_own,
+                reply_to=self.reply_target,
             )
             await self.feed(update)
             return
@@ -169,7 +171,7 @@ class Console:
             update["message"]["message_id"] = self.next_message_id
             await self.feed(update)
         if updates:
-            self.last_own = updates[0]["message"]
+            self.reply_target = updates[0]["message"]
             self.say(f"(sent; now :reply /broadcast to broadcast {command[1:]})")
 
     def _files(
@@ -256,10 +258,11 @@ class Console:
         self.show_new_calls()
 
     async def settle(self) -> None:
-        """Wait for a broadcast the last update started to be sent and reported."""
+        """Wait for a broadcast (or an edit of one) the last update started to be done."""
         services: Services = self.application.bot_data["services"]
+        storage = services.storage
         for _ in range(200):
-            if not await services.storage.sending_broadcasts():
+            if not await storage.sending_broadcasts() and not await storage.running_corrections():
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.05)
@@ -282,6 +285,9 @@ class Console:
             self.say(f"\n🤖{where}")
             self.say(self.indent(to_terminal(str(params.get("text", "")), color=self.color)))
             self.show_buttons(params, result)
+            if "force_reply" in (params.get("reply_markup") or {}) and isinstance(result, dict):
+                self.reply_target = result
+                self.say("   (it asks for a reply: type :reply and your answer)")
         elif method == "editmessagetext":
             self.say(f"\n🤖 (edited message {params.get('message_id')}){where}")
             self.say(self.indent(to_terminal(str(params.get("text", "")), color=self.color)))
@@ -316,6 +322,11 @@ class Console:
                 self.say(f"   ○ {option if isinstance(option, str) else option.get('text')}")
         elif method == "deletemessage":
             self.say(f"(message {params.get('message_id')} deleted){where}")
+        elif method == "deletemessages":
+            self.say(f"(messages {params.get('message_ids')} deleted for everyone){where}")
+        elif method == "editmessagecaption":
+            self.say(f"\n🤖 (caption of message {params.get('message_id')} edited){where}")
+            self.say(self.indent(to_terminal(str(params.get("caption", "")), color=self.color)))
 
     def file_line(self, label: str, sent: Any, params: dict[str, Any]) -> str:
         """Return how a file sent shows: "🖼 an image (poster.png): its caption"."""
