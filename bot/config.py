@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import logging
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +66,8 @@ class Config:
     metrics_listen: str = "127.0.0.1"
     feed_interval: float = 900.0  # seconds between polls of the campaigns' feeds; 0: never
     test_chat: int | None = None  # also gets every broadcast's test send (organizers' group)
+    # The key that seals every stored Telegram id (issue 14); None: ids are stored unsealed.
+    id_key: bytes | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -125,6 +130,52 @@ def _parse_test_chat(text: str) -> int | None:
             "-1001234567890; add the bot to the group first)"
         )
     return int(value)
+
+
+# AES-SIV's key sizes: two AES keys of 128, 192 or 256 bits.
+ID_KEY_SIZES = (32, 48, 64)
+
+
+def new_id_key() -> str:
+    """Return a fresh key for ID_ENCRYPTION_KEY: 64 random bytes (AES-256-SIV), base64."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(64)).decode("ascii")
+
+
+def parse_id_key(text: str, name: str = "ID_ENCRYPTION_KEY") -> bytes:
+    """Decode a key made by `python -m bot new-key`, or raise ConfigError (never echoing it)."""
+    try:
+        key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        key = b""
+    if len(key) not in ID_KEY_SIZES:
+        raise ConfigError(
+            f"{name} is not a key made by `python -m bot new-key` (base64 of 32, 48 or 64 "
+            "bytes): make one with that command"
+        )
+    return key
+
+
+def _read_id_key(values: Mapping[str, str]) -> bytes | None:
+    """Return the key from ID_ENCRYPTION_KEY or the file ID_ENCRYPTION_KEY_FILE names."""
+    text = values.get("ID_ENCRYPTION_KEY", "").strip()
+    path = values.get("ID_ENCRYPTION_KEY_FILE", "").strip()
+    if text and path:
+        raise ConfigError(
+            "ID_ENCRYPTION_KEY and ID_ENCRYPTION_KEY_FILE are both set: keep only one"
+        )
+    if path:
+        return read_id_key_file(Path(path), "ID_ENCRYPTION_KEY_FILE")
+    return parse_id_key(text) if text else None
+
+
+def read_id_key_file(path: Path, name: str) -> bytes:
+    """Read a key from a file (a systemd credential, a Docker secret), or raise ConfigError."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not a text file"
+        raise ConfigError(f"{name}: cannot read {path}: {reason}") from None
+    return parse_id_key(text, f"{name} ({path})")
 
 
 def _parse_flag(name: str, text: str) -> bool:
@@ -281,4 +332,5 @@ def load_config(
         metrics_listen=values.get("METRICS_LISTEN", "").strip() or "127.0.0.1",
         feed_interval=_parse_feed_interval(values.get("FEED_INTERVAL", "")),
         test_chat=_parse_test_chat(values.get("TEST_CHAT", "")),
+        id_key=_read_id_key(values),
     )

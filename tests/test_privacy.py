@@ -7,30 +7,16 @@ holds people's ids fails these tests until /mydata and /forget cover it.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect, text
 
 from bot import texts
 from bot.storage import Storage
+from bot.storage.sealing import sealer_of
 
-from .conftest import ADMIN, ANA, BEN, Harness
-
-
-async def rows_holding(storage: Storage, value: int) -> dict[str, int]:
-    """Return, per table, how many rows hold `value` in any column."""
-    found = {}
-    async with storage.engine.connect() as connection:
-        tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
-        for table in tables:
-            columns = await connection.run_sync(
-                lambda c, t=table: [col["name"] for col in inspect(c).get_columns(t)]
-            )
-            where = " OR ".join(f'CAST("{column}" AS TEXT) = :v' for column in columns)
-            query = text(f'SELECT count(*) FROM "{table}" WHERE {where}')
-            count = (await connection.execute(query, {"v": str(value)})).scalar_one()
-            if count:
-                found[table] = count
-    return found
+from .conftest import ADMIN, ANA, BEN, Harness, open_storage, rows_holding, serving
 
 
 def shown_counts(mydata: str) -> dict[str, int]:
@@ -78,3 +64,105 @@ async def test_mydata_shows_exactly_what_is_stored_and_forget_leaves_nothing(
     assert await rows_holding(bot.storage, BEN) == stored_about_ben  # nobody else's rows
     await bot.command("/mydata", user=ANA)
     assert bot.texts(ANA)[-1] == texts.MYDATA_NONE
+
+
+# Ids sealed at rest (issue 14): a copy of the database is no list of who signed up.
+
+PERSON = 5_123_456_789  # a real-looking id: long enough not to turn up by chance in a file
+KEY = bytes(range(64))
+ID_COLUMNS = {
+    "subscriptions.chat_id",
+    "preferences.chat_id",
+    "pledges.chat_id",
+    "deliveries.chat_id",
+    "broadcasts.created_by",
+    "broadcasts.status_chat_id",
+    "audit_log.admin_id",
+}
+
+
+async def _leave_traces(bot: Harness) -> None:
+    """PERSON, an organizer, signs up, pledges, chooses a language and broadcasts."""
+    await bot.command("/start rafah", user=PERSON)
+    await bot.command("/subscribe", user=PERSON)
+    await bot.command("/actions", user=PERSON)
+    first = next(d for d in bot.buttons(PERSON).values() if str(d).startswith("pl:"))
+    await bot.press(str(first), user=PERSON, message_id=int(bot.last(PERSON)["message_id"]))
+    await bot.storage.set_language(PERSON, "ar")
+    await bot.command("/broadcast Meet at the square", user=PERSON)
+    confirm = int(bot.last(PERSON)["message_id"])
+    await bot.press("bc:send:1", user=PERSON, message_id=confirm)
+    await bot.settle()
+
+
+def _needles(value: int) -> dict[str, bytes]:
+    """Return the ways an id is written in a file: text, 8 bytes, and SQLite's 6-byte integer."""
+    return {
+        "text": str(value).encode(),
+        "8 bytes": value.to_bytes(8, "big", signed=True),
+        "6 bytes": value.to_bytes(6, "big", signed=True),
+    }
+
+
+async def _scan(storage: Storage, value: int) -> tuple[set[str], set[str]]:
+    """Read every cell of every table; return the columns holding `value` in the clear (as a
+    number, inside text, or inside bytes) and those holding its sealed form."""
+    clear: set[str] = set()
+    sealed: set[str] = set()
+    form = sealer_of(storage.engine.sync_engine.dialect).seal(value)
+    needles = list(_needles(value).values())
+    async with storage.engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        for table in tables:
+            result = await connection.execute(text(f'SELECT * FROM "{table}"'))
+            for row in result.mappings():
+                for column, cell in row.items():
+                    where = f"{table}.{column}"
+                    if cell == value or any(n in _as_bytes(cell) for n in needles):
+                        clear.add(where)
+                    elif cell == form:
+                        sealed.add(where)
+    return clear, sealed
+
+
+def _as_bytes(cell: object) -> bytes:
+    return cell if isinstance(cell, bytes) else str(cell).encode()
+
+
+def _files_holding(path: Path, value: int) -> dict[str, list[str]]:
+    """Return, per file of an SQLite database (with its WAL), the forms of `value` in it."""
+    found = {}
+    for file in sorted(path.parent.glob(path.name + "*")):
+        data = file.read_bytes()
+        forms = [name for name, needle in _needles(value).items() if needle in data]
+        if forms:
+            found[file.name] = forms
+    return found
+
+
+@pytest.mark.parametrize("key", [KEY, None], ids=["key", "no key"])
+async def test_with_a_key_no_id_is_in_the_database_or_its_backup(
+    key: bytes | None, tmp_path: Path
+) -> None:
+    """With a key, the id is in no cell, no file and no VACUUM INTO copy, and its sealed form
+    only in id columns; without one, the same scan finds it (the scan can fail)."""
+    storage = await open_storage("sqlite", tmp_path, key=key)
+    try:
+        async with serving(storage, admins=frozenset({PERSON})) as bot:
+            await _leave_traces(bot)
+        clear, sealed = await _scan(storage, PERSON)
+        async with storage.engine.connect() as connection:
+            await connection.exec_driver_sql(f"VACUUM INTO '{tmp_path / 'backup.db'}'")
+    finally:
+        await storage.close()
+    files = {
+        **_files_holding(tmp_path / "test.db", PERSON),
+        **_files_holding(tmp_path / "backup.db", PERSON),
+    }
+    if key is None:  # stored unsealed: found, in the id columns, in the file and the copy
+        assert clear == ID_COLUMNS
+        assert {"test.db", "backup.db"} <= set(files), files
+        return
+    assert clear == set()
+    assert sealed == ID_COLUMNS
+    assert files == {}

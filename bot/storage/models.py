@@ -11,15 +11,17 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.storage.sealing import sealer_of
 
 
 class Status(StrEnum):
@@ -66,6 +68,24 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
+class SealedId(TypeDecorator[int]):
+    """A Telegram id: a plain int in Python, sealed bytes in the database (bot/storage/sealing.py).
+
+    Every column that holds a person's or a chat's id has this type, so no query seals by hand
+    and `rotate-key` finds every such column in the metadata. The bytes keep equality, never
+    order or sign: sort and test ids in Python, after reading them.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Any) -> bytes | None:
+        return None if value is None else sealer_of(dialect).seal(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Any) -> int | None:
+        return None if value is None else sealer_of(dialect).unseal(value)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -76,7 +96,7 @@ metadata = Base.metadata
 class Subscription(Base):
     __tablename__ = "subscriptions"
 
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(SealedId, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     chat_type: Mapped[str] = mapped_column(String(16))
     language_code: Mapped[str | None] = mapped_column(String(16))
@@ -93,7 +113,7 @@ class Preference(Base):
 
     __tablename__ = "preferences"
 
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(SealedId, primary_key=True)
     language: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -107,10 +127,10 @@ class Broadcast(Base):
     campaign_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     parts: Mapped[list[Any]] = mapped_column(JSON)  # see bot.delivery.posts
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int | None] = mapped_column(SealedId)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), index=True)
-    status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_chat_id: Mapped[int | None] = mapped_column(SealedId)
     status_message_id: Mapped[int | None] = mapped_column(Integer)
     uncertain: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -139,7 +159,7 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_id: Mapped[int] = mapped_column(SealedId, index=True)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(200))
@@ -155,7 +175,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    admin_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    admin_id: Mapped[int | None] = mapped_column(SealedId, index=True)
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -165,7 +185,7 @@ class Pledge(Base):
     __tablename__ = "pledges"
     __table_args__ = (Index("ix_pledges_campaign_action", "campaign_id", "action"),)
 
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(SealedId, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     action: Mapped[str] = mapped_column(String(16), primary_key=True)  # content.action_key
     pledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -217,8 +237,18 @@ class FeedItem(Base):
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16))
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Draft's fields, when drafted
-    decided_by: Mapped[int | None] = mapped_column(BigInteger, index=True)  # an organizer
+    decided_by: Mapped[int | None] = mapped_column(SealedId, index=True)  # an organizer
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     file: Mapped[str | None] = mapped_column(String(1000))  # the statement file written
     # When the draft reached at least one organizer; NULL: offered again at the next poll.
     offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class KeyCheck(Base):
+    """One row holding a fixed marker sealed like every id (migration 0009): read at start,
+    it tells a missing or wrong ID_ENCRYPTION_KEY apart before any lookup matches nothing."""
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    marker: Mapped[int] = mapped_column(SealedId)
