@@ -26,11 +26,14 @@ def bench(*args: str, timeout: float = 300) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("mode", [[], ["--paid"]], ids=["free", "paid"])
+@pytest.mark.parametrize(
+    "mode", [[], ["--paid"], ["--paid", "--key"]], ids=["free", "paid", "paid, sealed"]
+)
 def test_broadcast_bench_sends_to_everyone_once(mode: list[str]) -> None:
     out = bench("bench/broadcast.py", "--subscribers", "200", *mode)
     assert "· duplicates 0 · missed 0 ·" in out
     assert "429s 0" in out
+    assert "403 marked blocked 2/2" in out  # read back from the database, sealed or not
 
 
 def test_crash_bench_misses_nobody_across_kills() -> None:
