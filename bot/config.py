@@ -143,8 +143,9 @@ def new_id_key() -> str:
 
 def parse_id_key(text: str, name: str = "ID_ENCRYPTION_KEY") -> bytes:
     """Decode a key made by `python -m bot new-key`, or raise ConfigError (never echoing it)."""
-    try:
-        key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    try:  # strict: no stray characters, no padding in the middle (a key pasted twice)
+        standard = text.strip().translate(str.maketrans("-_", "+/")).encode("ascii")
+        key = binascii.a2b_base64(standard, strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         key = b""
     if len(key) not in ID_KEY_SIZES:

@@ -343,3 +343,74 @@ async def test_new_key_and_rotate_key_through_the_command_line(tmp_path: Path) -
     code, out, _ = _bot("rotate-key", "--to-none", database=url, key=done.stdout.strip())
     assert code == 0
     assert _bot("stats", database=url)[0] == 0
+
+
+def test_no_column_stores_an_id_in_the_clear() -> None:
+    """Every Telegram id column is SealedId: a BigInteger column (how ids were stored before
+    issue 14, and nothing else is that big) would keep ids in the clear under any key."""
+    from sqlalchemy import BigInteger
+
+    from bot.storage import metadata
+
+    plain = [
+        f"{column.table.name}.{column.name}"
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, BigInteger)
+    ]
+    assert plain == []
+    assert {f"{c.table.name}.{c.name}" for c in keys.sealed_columns()} == {
+        "subscriptions.chat_id",
+        "preferences.chat_id",
+        "pledges.chat_id",
+        "deliveries.chat_id",
+        "broadcasts.created_by",
+        "broadcasts.status_chat_id",
+        "audit_log.admin_id",
+        "feed_items.decided_by",
+        "key_check.marker",
+    }
+
+
+async def test_a_database_error_prints_no_id(kind: str, tmp_path: Path) -> None:
+    """The engine hides a failed statement's parameters: an error logged names no one."""
+    import datetime as dt
+
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.storage import SubscriptionRecord
+
+    storage = await open_storage(kind, tmp_path)
+    now = dt.datetime.now(dt.UTC)
+    record = SubscriptionRecord(ANA, "rafah", "private", "en", "active", "flyer", now, now)
+    try:
+        await storage.add_subscriptions([record])
+        with pytest.raises(IntegrityError) as failed:
+            await storage.add_subscriptions([record])  # the same row again
+    finally:
+        await storage.close()
+    message = str(failed.value)
+    assert "parameters hidden" in message
+    assert str(ANA) not in message
+    assert Sealer().seal(ANA).hex() not in message
+    assert "flyer" not in message
+
+
+async def test_copy_db_carries_sealed_ids_into_another_database(
+    sealed: Storage, tmp_path: Path
+) -> None:
+    """copy-db reads each id under the source's key and seals it under the target's."""
+    from bot.storage.copydb import copy_database
+
+    await _fill(sealed)
+    expected = await _everything(sealed)
+    target = Storage.connect(f"sqlite:///{tmp_path / 'copy.db'}", key=OTHER_KEY)
+    try:
+        copied = await copy_database(sealed, target)
+        assert copied["subscriptions"] == 3
+        assert await _everything(target) == expected
+        assert await cells_holding(target, ANA) == await cells_holding(sealed, ANA)
+    finally:
+        await target.close()
+    with pytest.raises(SealError):
+        await Storage.open(f"sqlite:///{tmp_path / 'copy.db'}", key=KEY)
