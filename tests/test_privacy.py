@@ -7,6 +7,7 @@ holds people's ids fails these tests until /mydata and /forget cover it.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,17 @@ from bot import texts
 from bot.storage import Storage
 from bot.storage.sealing import sealer_of
 
-from .conftest import ADMIN, ANA, BEN, Harness, open_storage, rows_holding, serving
+from .conftest import (
+    ADMIN,
+    ANA,
+    BEN,
+    POSTGRES_URL,
+    Harness,
+    _database_params,
+    open_storage,
+    rows_holding,
+    serving,
+)
 
 
 def shown_counts(mydata: str) -> dict[str, int]:
@@ -96,11 +107,14 @@ async def _leave_traces(bot: Harness) -> None:
 
 
 def _needles(value: int) -> dict[str, bytes]:
-    """Return the ways an id is written in a file: text, 8 bytes, and SQLite's 6-byte integer."""
+    """Return the ways an id is written in a file: text, 8 bytes, SQLite's 6-byte integer, and
+    the 8 bytes in hex (as pg_dump writes bytes)."""
+    eight = value.to_bytes(8, "big", signed=True)
     return {
         "text": str(value).encode(),
-        "8 bytes": value.to_bytes(8, "big", signed=True),
+        "8 bytes": eight,
         "6 bytes": value.to_bytes(6, "big", signed=True),
+        "hex": eight.hex().encode(),
     }
 
 
@@ -129,40 +143,56 @@ def _as_bytes(cell: object) -> bytes:
     return cell if isinstance(cell, bytes) else str(cell).encode()
 
 
-def _files_holding(path: Path, value: int) -> dict[str, list[str]]:
-    """Return, per file of an SQLite database (with its WAL), the forms of `value` in it."""
-    found = {}
-    for file in sorted(path.parent.glob(path.name + "*")):
-        data = file.read_bytes()
-        forms = [name for name, needle in _needles(value).items() if needle in data]
-        if forms:
-            found[file.name] = forms
-    return found
+async def _back_up(storage: Storage, kind: str, folder: Path) -> None:
+    """Make SQLite's backup: a `VACUUM INTO` copy (PostgreSQL's is a dump, made by `_copies`)."""
+    if kind == "sqlite":
+        async with storage.engine.connect() as connection:
+            await connection.exec_driver_sql(f"VACUUM INTO '{folder / 'backup.db'}'")
+
+
+def _copies(kind: str, folder: Path) -> dict[str, bytes]:
+    """Return the database as files and as a backup: SQLite's files (with the WAL) and the
+    `VACUUM INTO` copy, or a `pg_dump` of PostgreSQL's."""
+    if kind == "sqlite":
+        return {file.name: file.read_bytes() for file in sorted(folder.glob("*.db*"))}
+    dump = subprocess.run(
+        ["pg_dump", "--data-only", f"--dbname={POSTGRES_URL}"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return {"pg_dump": dump.stdout}
 
 
 @pytest.mark.parametrize("key", [KEY, None], ids=["key", "no key"])
+@pytest.mark.parametrize("kind", _database_params())
 async def test_with_a_key_no_id_is_in_the_database_or_its_backup(
-    key: bytes | None, tmp_path: Path
+    kind: str, key: bytes | None, tmp_path: Path
 ) -> None:
-    """With a key, the id is in no cell, no file and no VACUUM INTO copy, and its sealed form
-    only in id columns; without one, the same scan finds it (the scan can fail)."""
-    storage = await open_storage("sqlite", tmp_path, key=key)
+    """With a key, the id is in no cell, no file and no backup, and its sealed form only in id
+    columns; without one, the same scan finds it (the scan can fail)."""
+    storage = await open_storage(kind, tmp_path, key=key)
     try:
         async with serving(storage, admins=frozenset({PERSON})) as bot:
             await _leave_traces(bot)
         clear, sealed = await _scan(storage, PERSON)
-        async with storage.engine.connect() as connection:
-            await connection.exec_driver_sql(f"VACUUM INTO '{tmp_path / 'backup.db'}'")
+        await _back_up(storage, kind, tmp_path)
+        # While open, the newest pages are in SQLite's write-ahead log; closing moves them.
+        copies = {f"open {name}": data for name, data in _copies(kind, tmp_path).items()}
     finally:
         await storage.close()
-    files = {
-        **_files_holding(tmp_path / "test.db", PERSON),
-        **_files_holding(tmp_path / "backup.db", PERSON),
+    copies.update(_copies(kind, tmp_path))
+    needles = _needles(PERSON)
+    found = {
+        name: [form for form, needle in needles.items() if needle in data]
+        for name, data in copies.items()
     }
-    if key is None:  # stored unsealed: found, in the id columns, in the file and the copy
+    found = {name: forms for name, forms in found.items() if forms}
+    if key is None:  # stored unsealed: found in the id columns, the files and the backup
         assert clear == ID_COLUMNS
-        assert {"test.db", "backup.db"} <= set(files), files
+        assert set(found) >= ({"test.db", "backup.db"} if kind == "sqlite" else {"pg_dump"})
         return
     assert clear == set()
     assert sealed == ID_COLUMNS
-    assert files == {}
+    assert found == {}
+    assert len(copies) >= 2 if kind == "sqlite" else copies["pg_dump"].count(b"COPY ") >= 5
