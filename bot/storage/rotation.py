@@ -63,7 +63,16 @@ async def _compact(storage: Storage) -> None:
     async with autocommit.connect() as connection:
         if storage.dialect == "sqlite":
             await connection.exec_driver_sql("VACUUM")
-            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            for _ in range(10):  # a reader still in the log keeps it: wait for it to leave
+                result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = result.scalar()
+                if not busy:
+                    return
+                await asyncio.sleep(0.5)
+            raise SealError(
+                "the ids were re-sealed, but the write-ahead log still holds old pages (another "
+                "process reads the database): stop it, then run sqlite3 on the file with VACUUM"
+            )
         else:
             for table in tables:
                 await connection.exec_driver_sql(f"VACUUM FULL {table}")
