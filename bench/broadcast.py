@@ -3,6 +3,7 @@
     python bench/broadcast.py --subscribers 1000 100000 --paid --probe
     python bench/broadcast.py --subscribers 1000 --runs 3 --trees /tmp/before .
     python bench/broadcast.py --subscribers 10000 --paid --photo --edit --runs 3
+    python bench/broadcast.py --subscribers 10000 --paid --runs 3 --key   # ids sealed
 
 Each run: a fresh database seeded with N subscribers of `rafah` (~97% people, ~2% groups, one
 group that migrates to a supergroup, ~1% who blocked the bot), the limited fake Bot API here,
@@ -219,13 +220,15 @@ async def one_run(size: int, number: int, args: argparse.Namespace, tree: Path =
     run = Run(size, number, ceiling)
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
         workdir = Path(tmp)
-        async with fresh_database(args.database, workdir) as (url, storage):
+        async with fresh_database(args.database, workdir, sealed=args.key) as (url, storage):
             audience = await seed(storage, size)
             run.blocked = len(audience.blocked)
             async with LimitedTelegram() as telegram:
                 telegram.latency = args.latency / 1000
                 inject_faults(telegram, audience)
-                bot = BotProcess(telegram, url, workdir / "bot.log", paid=args.paid, tree=tree)
+                bot = BotProcess(
+                    telegram, url, workdir / "bot.log", paid=args.paid, tree=tree, sealed=args.key
+                )
                 await bot.start()
                 try:
                     await _broadcast(run, telegram, storage, bot, audience, args)
@@ -378,7 +381,11 @@ async def main_async(args: argparse.Namespace) -> int:
     mode = "paid (1000/s)" if args.paid else "free (30/s)"
     database = args.database or "SQLite (a new file per run)"
     what = "a photo" if args.photo else "text"
-    print(f"broadcast bench: {what}, {mode}, latency {args.latency:g} ms, {database}", flush=True)
+    sealed = "ids sealed under a key" if args.key else "ids unsealed"
+    print(
+        f"broadcast bench: {what}, {mode}, latency {args.latency:g} ms, {database}, {sealed}",
+        flush=True,
+    )
     trees: list[Path] = args.trees
     several = len(trees) > 1
     if several:
@@ -424,6 +431,7 @@ def main() -> int:
     parser.add_argument(
         "--edit", action="store_true", help="then edit every copy, as an organizer does"
     )
+    parser.add_argument("--key", action="store_true", help="ids sealed under a key (issue 14)")
     parser.add_argument("--latency", type=float, default=0.0, metavar="MS")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database", metavar="URL", help="postgresql://...; default: SQLite")

@@ -19,8 +19,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.telegram_limits import LimitedTelegram
+from bot.config import new_id_key, parse_id_key
 from bot.preview.local_api import callback_update, media_update, message_update
 from bot.storage import Storage, SubscriptionRecord, metadata
+from bot.storage.sealing import sealer_of
 from tests.fake_telegram import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,9 @@ _PRIVATE_BASE = 1_000_000_000  # people: well clear of ADMIN and the probes
 _GROUP_BASE = -1_001_000_000_000  # supergroups
 MIGRATING_GROUP, MIGRATED_TO = -4_000_000_001, -1_009_000_000_001
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# `--key`: the ids sealed under a key made for this process (issue 14), given to the bot
+# in ID_ENCRYPTION_KEY and used by the bench's own storage.
+BENCH_KEY = new_id_key()
 
 
 async def until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
@@ -58,14 +63,18 @@ def stop_on_sigterm() -> None:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database(url: str | None, workdir: Path) -> AsyncIterator[tuple[str, Storage]]:
-    """Yield an empty database: a new SQLite file in `workdir`, or PostgreSQL's tables anew."""
+async def fresh_database(
+    url: str | None, workdir: Path, *, sealed: bool = False
+) -> AsyncIterator[tuple[str, Storage]]:
+    """Yield an empty database: a new SQLite file in `workdir`, or PostgreSQL's tables anew
+    (its ids sealed under BENCH_KEY if `sealed`)."""
+    key = parse_id_key(BENCH_KEY) if sealed else None
     if url is None:
         url = f"sqlite:///{workdir / 'bench.db'}"
-        storage = await Storage.open(url)
+        storage = await Storage.open(url, key=key)
     else:
         url = await _postgres_database(url)
-        storage = Storage.connect(url)
+        storage = Storage.connect(url, key=key)
         async with storage.engine.begin() as connection:
             await connection.run_sync(metadata.drop_all)
             await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
@@ -103,9 +112,12 @@ async def _postgres_database(url: str) -> str:
 
 
 async def fetch_ints(storage: Storage, query: str, **params: Any) -> list[int]:
-    """Run one SELECT of a single integer column directly on the bot's tables."""
+    """Run one SELECT of a single integer column directly on the bot's tables (an id column's
+    stored bytes are unsealed, bot/storage/sealing.py)."""
+    sealer = sealer_of(storage.engine.sync_engine.dialect)
     async with storage.engine.connect() as connection:
-        return [row[0] for row in await connection.execute(text(query), params)]
+        rows = await connection.execute(text(query), params)
+        return [sealer.unseal(v) if isinstance(v, bytes) else int(v) for (v,) in rows]
 
 
 async def broadcast_state(storage: Storage, broadcast_id: int) -> str | None:
@@ -189,6 +201,7 @@ class BotProcess:
         *,
         paid: bool = False,
         tree: Path = ROOT,
+        sealed: bool = False,
     ) -> None:
         self.telegram = telegram
         self.log = log
@@ -207,6 +220,8 @@ class BotProcess:
         }
         if paid:
             self.env["PAID_BROADCASTS"] = "true"
+        if sealed:
+            self.env["ID_ENCRYPTION_KEY"] = BENCH_KEY
         self.process: asyncio.subprocess.Process | None = None
 
     @property

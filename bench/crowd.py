@@ -1,6 +1,6 @@
 """Every answer reaches its reader (issue 11): crowds against a fake that enforces the limits.
 
-    python bench/crowd.py storm [--users 2000] [--runs 3] [--database URL] [--tree DIR]
+    python bench/crowd.py storm [--users 2000] [--runs 3] [--database URL] [--tree DIR] [--key]
     python bench/crowd.py statement --old DIR [--new DIR] [--samples 20] [--latency 0 50]
     python bench/crowd.py webhook [--users 2000] [--subscribers 5000] [--runs 1] [--tree DIR]
 
@@ -183,7 +183,8 @@ async def storm_run(options: argparse.Namespace, number: int, workdir: Path) -> 
     async with LimitedTelegram() as telegram:
         for person in people:
             telegram.watch(person)
-        bot = BotProcess(telegram, url, workdir / f"bot-{number}.log", tree=options.tree)
+        log = workdir / f"bot-{number}.log"
+        bot = BotProcess(telegram, url, log, tree=options.tree, sealed=options.key)
         await bot.start()
         try:
             too_many_before = collections.Counter(telegram.too_many)
@@ -211,7 +212,8 @@ async def storm_bench(options: argparse.Namespace) -> int:
         await prepare_postgres(options.database)
     print(
         f"crowd storm: {options.users} people x (/start, /subscribe), polling, {database}, "
-        f"tree {options.tree}, {options.runs} run(s)",
+        f"tree {options.tree}, {options.runs} run(s), "
+        f"ids {'sealed under a key' if options.key else 'unsealed'}",
         flush=True,
     )
     runs: list[Storm] = []
@@ -549,6 +551,7 @@ def main() -> int:
     storm.add_argument("--runs", type=int, default=3)
     storm.add_argument("--database", metavar="URL", help="postgresql (or a URL); default SQLite")
     storm.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose bot runs")
+    storm.add_argument("--key", action="store_true", help="ids sealed under a key (issue 14)")
     statement = modes.add_parser("statement", help="a lone /statement, old and new")
     statement.add_argument("--old", type=Path, required=True, help="the old checkout")
     statement.add_argument("--new", type=Path, default=ROOT, help="the new checkout")

@@ -2,7 +2,7 @@
 
     python bench/storm.py [--users 2000] [--runs 3] [--database sqlite|postgresql://...]
                           [--latency MS] [--order paired|waves] [--bare-transport bot|httpx]
-                          [--profile DIR]
+                          [--profile DIR] [--key]
 
 Each run starts `python -m bot run` and `python bench/bare_bot.py` (one after the other, the
 order alternating between runs) against the fake Bot API of the tests, served over HTTP on
@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bot import texts  # noqa: E402
+from bot.config import new_id_key, parse_id_key  # noqa: E402
 from bot.preview.local_api import LocalBotAPI, message_update  # noqa: E402
 from bot.storage import Storage, async_url  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
@@ -47,6 +48,7 @@ FIRST_USER = 10_000_000
 TARGET = 0.7
 TIMEOUT = 600.0  # seconds for one storm before it counts as failed
 TICKS = os.sysconf("SC_CLK_TCK")
+BENCH_KEY = new_id_key()  # `--key`: our bot's ids sealed under it
 
 
 @dataclass(frozen=True)
@@ -162,10 +164,12 @@ async def drop_tables(url: str) -> None:
         await engine.dispose()
 
 
-async def count_signups(contender: Contender, url: str, users: int) -> list[str]:
+async def count_signups(
+    contender: Contender, url: str, users: int, key: bytes | None = None
+) -> list[str]:
     """Return what is missing from the database after the storm."""
     if contender is OURS:
-        storage = Storage.connect(url)
+        storage = Storage.connect(url, key=key)
         try:
             active = await storage.count_recipients(CAMPAIGN)
         finally:
@@ -225,6 +229,8 @@ async def measure(
             "CAMPAIGNS_DIR": "campaigns",
             "LOG_LEVEL": "WARNING",
         }
+        if options.key and contender is OURS:
+            env["ID_ENCRYPTION_KEY"] = BENCH_KEY
         command = contender.command
         if contender is BARE and options.bare_transport == "httpx":
             command = (*command, "--httpx")
@@ -252,7 +258,8 @@ async def measure(
             await until(answered, process, "every /subscribe is answered")
             bot_cpu = cpu_seconds(process.pid) - bot_cpu
             fake_cpu = time.process_time() - fake_cpu
-            errors = tally.errors + await count_signups(contender, url, len(users))
+            key = parse_id_key(BENCH_KEY) if options.key else None
+            errors = tally.errors + await count_signups(contender, url, len(users), key)
             fetched = [
                 c.at
                 for c in api.calls_to("getUpdates")
@@ -290,7 +297,8 @@ async def bench(options: argparse.Namespace) -> int:
     print(
         f"sign-up storm: {options.users} users x (/start, /subscribe) = {2 * options.users} "
         f"updates, {'PostgreSQL' if postgres else 'SQLite'}, latency {options.latency:g} ms, "
-        f"order {options.order}, bare transport {options.bare_transport}, {options.runs} run(s)"
+        f"order {options.order}, bare transport {options.bare_transport}, {options.runs} run(s), "
+        f"our ids {'sealed under a key' if options.key else 'unsealed'}"
     )
     rates: dict[str, list[float]] = {OURS.name: [], BARE.name: []}
     ratios: list[float] = []
@@ -363,6 +371,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--profile", metavar="DIR", type=Path, help="run our bot under cProfile, into DIR"
+    )
+    parser.add_argument(
+        "--key", action="store_true", help="our bot seals the ids under a key (issue 14)"
     )
     options = parser.parse_args()
     if options.database == "postgresql":

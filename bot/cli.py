@@ -1,4 +1,4 @@
-"""The command line: run, validate, preview, import, export, stats."""
+"""The command line: run, validate, preview, import, export, stats, keys for the ids."""
 
 from __future__ import annotations
 
@@ -19,12 +19,20 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.campaign import render
 from bot.campaign.content import Content, ContentError, load_campaigns
-from bot.config import Config, ConfigError, check_database_url, load_config
+from bot.config import (
+    Config,
+    ConfigError,
+    check_database_url,
+    load_config,
+    new_id_key,
+    read_id_key_file,
+)
 from bot.handlers import reports
 from bot.logs import configure_logging
 from bot.preview.console import to_terminal
 from bot.storage import Storage, sqlite_file
 from bot.storage.schema import SchemaError
+from bot.storage.sealing import SealError
 
 if TYPE_CHECKING:
     from bot.handlers.context import BotApplication
@@ -93,12 +101,24 @@ def _parser() -> argparse.ArgumentParser:
         "backup", help="copy the SQLite database into a new file, leaving deleted rows behind"
     )
     backup.add_argument("file", metavar="FILE", type=Path, help="the new file to write")
+    commands.add_parser("new-key", help="print a new key for ID_ENCRYPTION_KEY")
+    rotate = commands.add_parser(
+        "rotate-key",
+        help="re-seal every stored id under a new key, or none (the bot stopped)",
+    )
+    # The new key from a file, never on the command line, where `ps` shows it to everyone.
+    to = rotate.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to-key-file", metavar="FILE", type=Path, help="the new key's file")
+    to.add_argument("--to-none", action="store_true", help="store the ids unsealed again")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "new-key":
+        print(new_id_key())
+        return 0
     try:
         config = load_config()
         if args.command == "run":
@@ -118,9 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "stats":
             asyncio.run(stats(config, args.chart))
         elif args.command == "copy-db":
-            asyncio.run(copy_db(args.source, args.target))
+            asyncio.run(copy_db(args.source, args.target, config.id_key))
         elif args.command == "backup":
             backup(config, args.file)
+        elif args.command == "rotate-key":
+            asyncio.run(rotate_key(config, args.to_key_file))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -175,7 +197,7 @@ def run(config: Config, *, migrate: bool = False) -> None:
     content = load_or_fail(config.campaigns_dir)
     asyncio.run(_prepare_database(config, migrate=migrate))
     with _database_errors():
-        storage = Storage.connect(config.database_url)
+        storage = Storage.connect(config.database_url, key=config.id_key)
     application = build_application(config, content, storage, token=token)
     logger.info("serving %s", render.summary(content))
     try:
@@ -228,6 +250,8 @@ def _database_errors() -> Iterator[None]:
         yield
     except SchemaError as error:
         raise Failure(str(error)) from None
+    except SealError as error:  # a missing or wrong key: a setting to fix
+        raise Failure(str(error), 2) from None
     except (SQLAlchemyError, OSError) as error:
         raise _database_failure(error) from None
 
@@ -235,7 +259,7 @@ def _database_errors() -> Iterator[None]:
 async def _prepare_database(config: Config, *, migrate: bool) -> None:
     """Create the database on first run; refuse (or migrate) an out-of-date one."""
     with _database_errors():
-        storage = Storage.connect(config.database_url)
+        storage = Storage.connect(config.database_url, key=config.id_key)
         try:
             await storage.create_schema(migrate=migrate)
         finally:
@@ -246,7 +270,7 @@ async def migrate(config: Config, revision: str | None) -> None:
     """Migrate the configured database to `revision` (default: the latest)."""
     _require_database_file(config.database_url, "the bot creates it on first run")
     with _database_errors():
-        storage = Storage.connect(config.database_url)
+        storage = Storage.connect(config.database_url, key=config.id_key)
         try:
             done = await storage.migrate(revision)
             found = await storage.schema_state()
@@ -353,8 +377,11 @@ async def stats(config: Config, chart: Path | None = None) -> None:
         await storage.close()
 
 
-async def copy_db(source_url: str, target_url: str) -> None:
-    """Copy every row from one database into an empty one, and say how many."""
+async def copy_db(source_url: str, target_url: str, key: bytes | None) -> None:
+    """Copy every row from one database into an empty one, and say how many.
+
+    Both databases' ids are sealed under `key` (ID_ENCRYPTION_KEY), or neither's.
+    """
     from bot.storage.copydb import CopyError, copy_database
 
     for url, name in ((source_url, "FROM"), (target_url, "TO")):
@@ -363,10 +390,10 @@ async def copy_db(source_url: str, target_url: str) -> None:
         except ConfigError as error:
             raise Failure(f"copy-db: {error}") from None
     _require_database_file(source_url, "nothing to copy")
-    source, target = Storage.connect(source_url), Storage.connect(target_url)
+    source, target = Storage.connect(source_url, key=key), Storage.connect(target_url, key=key)
     try:
         copied = await copy_database(source, target)
-    except CopyError as error:
+    except (CopyError, SealError) as error:
         raise Failure(f"copy-db: {error}; nothing was copied") from None
     except (SQLAlchemyError, OSError) as error:
         raise Failure(f"copy-db: {type(error).__name__}: {error}; nothing was copied") from None
@@ -401,6 +428,27 @@ async def _backup(config: Config, file: Path) -> None:
         await storage.close()
 
 
+async def rotate_key(config: Config, to_key_file: Path | None) -> None:
+    """Re-seal every stored id under the key in `to_key_file` (or none), then compact."""
+    from bot.storage.rotation import rotate_key as reseal_all
+
+    new_key = None if to_key_file is None else read_id_key_file(to_key_file, "--to-key-file")
+    _require_database_file(config.database_url, "nothing to re-seal")
+    with _database_errors():
+        storage = await Storage.open(config.database_url, key=config.id_key)  # checks the key
+        try:
+            if new_key == config.id_key:
+                raise Failure("rotate-key: the ids are sealed that way already; nothing to do")
+            count = await reseal_all(storage, new_key)
+        finally:
+            await storage.close()
+    if new_key is None:
+        then = "unset ID_ENCRYPTION_KEY and ID_ENCRYPTION_KEY_FILE"
+    else:
+        then = f"set ID_ENCRYPTION_KEY_FILE={to_key_file} (or that key in ID_ENCRYPTION_KEY)"
+    print(f"re-sealed {count} stored id(s) and compacted the database: {then} to start the bot")
+
+
 def _campaigns_or_none(config: Config) -> Content | None:
     try:
         return load_campaigns(config.campaigns_dir)
@@ -425,7 +473,7 @@ async def _open_existing(config: Config) -> Storage:
         config.database_url, "nothing to report yet (run the bot first, or set DATABASE_URL)"
     )
     with _database_errors():
-        return await Storage.open(config.database_url)
+        return await Storage.open(config.database_url, key=config.id_key)
 
 
 def _require_database_file(url: str, why_it_matters: str) -> None:

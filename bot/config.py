@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import logging
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +72,8 @@ class Config:
     subscription_retention: dt.timedelta = dt.timedelta(days=30)
     audit_retention: dt.timedelta = dt.timedelta(days=365)
     approval_threshold: int | None = None  # above this many recipients, a second organizer
+    # The key that seals every stored Telegram id (issue 14); None: ids are stored unsealed.
+    id_key: bytes | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -143,6 +148,53 @@ def _parse_test_chat(text: str) -> int | None:
             "-1001234567890; add the bot to the group first)"
         )
     return int(value)
+
+
+# AES-SIV's key sizes: two AES keys of 128, 192 or 256 bits.
+ID_KEY_SIZES = (32, 48, 64)
+
+
+def new_id_key() -> str:
+    """Return a fresh key for ID_ENCRYPTION_KEY: 64 random bytes (AES-256-SIV), base64."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(64)).decode("ascii")
+
+
+def parse_id_key(text: str, name: str = "ID_ENCRYPTION_KEY") -> bytes:
+    """Decode a key made by `python -m bot new-key`, or raise ConfigError (never echoing it)."""
+    try:  # strict: no stray characters, no padding in the middle (a key pasted twice)
+        standard = text.strip().translate(str.maketrans("-_", "+/")).encode("ascii")
+        key = binascii.a2b_base64(standard, strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        key = b""
+    if len(key) not in ID_KEY_SIZES:
+        raise ConfigError(
+            f"{name} is not a key made by `python -m bot new-key` (base64 of 32, 48 or 64 "
+            "bytes): make one with that command"
+        )
+    return key
+
+
+def _read_id_key(values: Mapping[str, str]) -> bytes | None:
+    """Return the key from ID_ENCRYPTION_KEY or the file ID_ENCRYPTION_KEY_FILE names."""
+    text = values.get("ID_ENCRYPTION_KEY", "").strip()
+    path = values.get("ID_ENCRYPTION_KEY_FILE", "").strip()
+    if text and path:
+        raise ConfigError(
+            "ID_ENCRYPTION_KEY and ID_ENCRYPTION_KEY_FILE are both set: keep only one"
+        )
+    if path:
+        return read_id_key_file(Path(path), "ID_ENCRYPTION_KEY_FILE")
+    return parse_id_key(text) if text else None
+
+
+def read_id_key_file(path: Path, name: str) -> bytes:
+    """Read a key from a file (a systemd credential, a Docker secret), or raise ConfigError."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not a text file"
+        raise ConfigError(f"{name}: cannot read {path}: {reason}") from None
+    return parse_id_key(text, f"{name} ({path})")
 
 
 def _parse_flag(name: str, text: str) -> bool:
@@ -321,4 +373,5 @@ def load_config(
         subscription_retention=_parse_retention(values, "SUBSCRIPTION_RETENTION", "30d"),
         audit_retention=_parse_retention(values, "AUDIT_RETENTION", "365d"),
         approval_threshold=_parse_approval_threshold(values.get("APPROVAL_THRESHOLD", "")),
+        id_key=_read_id_key(values),
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import LargeBinary, inspect, text
 from telegram import Update
 
 from bot.campaign.content import Content, load_campaigns
@@ -25,6 +25,7 @@ from bot.logs import configure_logging
 from bot.preview.local_api import Call, LocalBotAPI, LocalRequest, callback_update, message_update
 from bot.server.app import build_application, running
 from bot.storage import Storage, metadata
+from bot.storage.sealing import Sealer, sealer_of
 
 from .fake_telegram import TOKEN, FakeTelegram
 
@@ -40,11 +41,11 @@ def _database_params() -> list[object]:
     return params
 
 
-async def open_storage(kind: str, tmp_path: Path) -> Storage:
-    """Return an empty storage of the given kind."""
+async def open_storage(kind: str, tmp_path: Path, key: bytes | None = None) -> Storage:
+    """Return an empty storage of the given kind (its ids sealed under `key`, if given)."""
     if kind == "sqlite":
-        return await Storage.open(f"sqlite:///{tmp_path / 'test.db'}")
-    storage = Storage.connect(POSTGRES_URL)
+        return await Storage.open(f"sqlite:///{tmp_path / 'test.db'}", key=key)
+    storage = Storage.connect(POSTGRES_URL, key=key)
     await drop_tables(storage)
     await storage.create_schema()
     return storage
@@ -63,6 +64,71 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     opened = await open_storage(request.param, tmp_path)
     yield opened
     await opened.close()
+
+
+def id_forms(storage: Storage, value: int) -> dict[str, bytes]:
+    """Return the bytes an id may be stored as: sealed by this storage, unsealed, bare."""
+    return {
+        "sealed": sealer_of(storage.engine.sync_engine.dialect).seal(value),
+        "unsealed": Sealer().seal(value),
+        "bare": value.to_bytes(8, "big", signed=True),
+    }
+
+
+async def cells_holding(storage: Storage, value: int) -> dict[str, int]:
+    """Return, per "table.column", how many cells hold `value` in any form, in every table:
+    as a number or text (any column), or as its stored bytes (any binary column)."""
+    found = {}
+    forms = id_forms(storage, value)
+    async with storage.engine.connect() as connection:
+        columns = await connection.run_sync(
+            lambda c: [
+                (table, column["name"], isinstance(column["type"], LargeBinary))
+                for table in inspect(c).get_table_names()
+                for column in inspect(c).get_columns(table)
+            ]
+        )
+        for table, column, binary in columns:
+            where = (
+                f'"{column}" IN (:sealed, :unsealed, :bare)'
+                if binary
+                else f'CAST("{column}" AS TEXT) = :text'
+            )
+            query = text(f'SELECT count(*) FROM "{table}" WHERE {where}')
+            params = forms if binary else {"text": str(value)}
+            count = (await connection.execute(query, params)).scalar_one()
+            if count:
+                found[f"{table}.{column}"] = count
+    return found
+
+
+async def rows_holding(storage: Storage, value: int) -> dict[str, int]:
+    """Return, per table, how many rows hold `value` in any column, in any form."""
+    found: dict[str, int] = {}
+    forms = id_forms(storage, value)
+    async with storage.engine.connect() as connection:
+        tables = await connection.run_sync(
+            lambda c: {
+                table: [
+                    (col["name"], isinstance(col["type"], LargeBinary))
+                    for col in inspect(c).get_columns(table)
+                ]
+                for table in inspect(c).get_table_names()
+            }
+        )
+        for table, columns in tables.items():
+            where = " OR ".join(
+                f'"{column}" IN (:sealed, :unsealed, :bare)'
+                if binary
+                else f'CAST("{column}" AS TEXT) = :text'
+                for column, binary in columns
+            )
+            query = text(f'SELECT count(*) FROM "{table}" WHERE {where}')
+            params: dict[str, object] = {**forms, "text": str(value)}
+            count = (await connection.execute(query, params)).scalar_one()
+            if count:
+                found[table] = count
+    return found
 
 
 # The bot, running for real against the in-process Bot API stand-in.

@@ -26,11 +26,14 @@ def bench(*args: str, timeout: float = 300) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("mode", [[], ["--paid"]], ids=["free", "paid"])
+@pytest.mark.parametrize(
+    "mode", [[], ["--paid"], ["--paid", "--key"]], ids=["free", "paid", "paid, sealed"]
+)
 def test_broadcast_bench_sends_to_everyone_once(mode: list[str]) -> None:
     out = bench("bench/broadcast.py", "--subscribers", "200", *mode)
     assert "· duplicates 0 · missed 0 ·" in out
     assert "429s 0" in out
+    assert "403 marked blocked 2/2" in out  # read back from the database, sealed or not
 
 
 def test_crash_bench_misses_nobody_across_kills() -> None:
@@ -56,3 +59,11 @@ def test_crowd_bench_on_two_webhook_processes_during_a_broadcast() -> None:
         "bench/crowd.py", "webhook", "--users", "40", "--subscribers", "100", "--runs", "1"
     )
     assert "every reply and broadcast message delivered once, none refused" in out
+
+
+def test_sealing_bench_keeps_every_row_through_migration_and_rotations() -> None:
+    """bench/sealing.py: 0006 -> 0009 and three rotate-keys, every row checked after each."""
+    out = bench("bench/sealing.py", "--subscribers", "300")
+    assert "migrate 0006 -> 0009:" in out
+    assert "rotate-key a key -> none:" in out
+    assert out.rstrip().endswith("every row kept at every step")

@@ -382,7 +382,8 @@ async def test_stats_and_export_for_organizers(bot: Harness) -> None:
     document = bot.last(ADMIN)
     assert document["document"]["file_name"].startswith("subscribers-all-")
     rows = list(csv.DictReader(io.StringIO(document["content"].decode())))
-    assert [(r["chat_id"], r["source"]) for r in rows] == [(str(GROUP), ""), (str(ANA), "rafah")]
+    # Oldest sign-up first: ANA subscribed before the group.
+    assert [(r["chat_id"], r["source"]) for r in rows] == [(str(ANA), "rafah"), (str(GROUP), "")]
     actions = {entry[1] for entry in await bot.storage.audit_log()}
     assert actions == {"stats", "export"}
 

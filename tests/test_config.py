@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, new_id_key, parse_id_key
 from bot.logs import RedactSecrets
 
 from .conftest import ROOT
@@ -165,3 +165,25 @@ def test_feed_interval_is_15_minutes_unless_set() -> None:
     assert load_config({}, env_file=None).feed_interval == 900
     assert load_config({"FEED_INTERVAL": "0"}, env_file=None).feed_interval == 0
     assert load_config({"FEED_INTERVAL": " 3600 "}, env_file=None).feed_interval == 3600
+
+
+def test_the_id_key_comes_from_the_environment_or_a_file_never_both(tmp_path: Path) -> None:
+    """ID_ENCRYPTION_KEY or ID_ENCRYPTION_KEY_FILE gives the key; never echoed, never both."""
+    key = new_id_key()
+    secret = tmp_path / "id-key"
+    secret.write_text(key + "\n")
+    assert load_config({}, None).id_key is None
+    from_env = load_config({"ID_ENCRYPTION_KEY": key}, None)
+    from_file = load_config({"ID_ENCRYPTION_KEY_FILE": str(secret)}, None)
+    assert from_env.id_key == from_file.id_key == parse_id_key(key)
+    assert len(from_env.id_key or b"") == 64
+    assert key not in repr(from_env)
+    both = {"ID_ENCRYPTION_KEY": key, "ID_ENCRYPTION_KEY_FILE": str(secret)}
+    with pytest.raises(ConfigError, match="are both set"):
+        load_config(both, None)
+    with pytest.raises(ConfigError, match=r"cannot read .*missing: No such file"):
+        load_config({"ID_ENCRYPTION_KEY_FILE": str(tmp_path / "missing")}, None)
+    for wrong in (key[:20], "not base64!", key + key):
+        with pytest.raises(ConfigError, match="is not a key made by") as refused:
+            load_config({"ID_ENCRYPTION_KEY": wrong}, None)
+        assert wrong not in str(refused.value)

@@ -60,7 +60,8 @@ async def test_sqlite_to_postgresql_and_back_keeps_every_row(tmp_path: Path) -> 
         before = await _dump(original)
 
         copied = await copy_database(original, postgres)
-        assert copied == {name: len(rows) for name, rows in before.items()}
+        # Every table but the key check, which each database writes for its own key.
+        assert copied == {name: len(rows) for name, rows in before.items() if name != "key_check"}
         assert copied["deliveries"] == 19  # the half-sent broadcast's outbox came along
         assert await _dump(postgres) == before
 

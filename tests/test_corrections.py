@@ -23,6 +23,7 @@ from bot.delivery.posts import ShapeError, corrected_parts, planned_edits
 from bot.delivery.sender import duration
 from bot.preview.local_api import bot_dict, callback_update, chat_dict, message_update
 from bot.storage import CorrectionOutcome, CorrectionRecord, CorrectionTally, Fix, Storage
+from bot.storage.sealing import Sealer
 
 from .conftest import (
     ADMIN,
@@ -196,7 +197,7 @@ async def test_copies_older_than_48_hours_are_counted_not_tried(bot: Harness) ->
         old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=50)
         await connection.execute(
             text("UPDATE deliveries SET updated_at = :old WHERE chat_id IN (:a, :b)"),
-            {"old": old, "a": ANA, "b": BEN},
+            {"old": old, "a": Sealer().seal(ANA), "b": Sealer().seal(BEN)},  # as stored
         )
     await bot.press("fx:del:1", user=ADMIN)
     ask_id = int(bot.last(ADMIN)["message_id"])

@@ -16,6 +16,7 @@ from bot.delivery.pacing import PAID_RATE, PacedRequest, Pacer
 from bot.delivery.sender import Sender
 from bot.preview.local_api import LocalBotAPI, LocalRequest
 from bot.storage import Storage
+from bot.storage.sealing import sealer_of
 
 from .conftest import ADMIN, FAST_SENDER, fast_pacer, until
 from .fake_telegram import TOKEN, FakeTelegram
@@ -164,7 +165,8 @@ async def test_bad_request_is_recorded_for_that_recipient(
                 text("SELECT chat_id, error FROM deliveries WHERE status = 'failed'")
             )
         ).all()
-    assert [tuple(row) for row in errors] == [(PEOPLE[0], "Chat not found")]
+    unseal = sealer_of(storage.engine.sync_engine.dialect).unseal
+    assert [(unseal(chat), error) for chat, error in errors] == [(PEOPLE[0], "Chat not found")]
 
 
 async def test_network_errors_are_retried_then_given_up(

@@ -101,6 +101,7 @@ async def test_add_and_announce_leads_to_the_preview_and_send_delivers(
         await press(bot, "fd:ann:1", ADMIN)
         assert bot.buttons(ADMIN) == {
             texts.BUTTON_SEND: "bc:send:1",
+            texts.BUTTON_TEST: "bc:test:1",
             texts.BUTTON_CANCEL: "bc:cancel:1",
             texts.BUTTON_TEST: "bc:test:1",
         }

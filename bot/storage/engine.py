@@ -14,8 +14,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from bot.storage import schema
+from bot.storage import keys, schema
 from bot.storage.models import Base, metadata
+from bot.storage.sealing import Sealer, bind
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,11 @@ class Database:
         self._session = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def connect(cls, url: str, clock: Clock = utc_now) -> Self:
-        """Set up the database at `url` without connecting yet (connections bind to a loop)."""
+    def connect(cls, url: str, clock: Clock = utc_now, *, key: bytes | None = None) -> Self:
+        """Set up the database at `url` without connecting yet (connections bind to a loop).
+
+        Ids are sealed under `key` (bot/storage/sealing.py), or stored unsealed without one.
+        """
         target = make_url(async_url(url))
         file = sqlite_file(url)
         if file is not None:
@@ -94,27 +98,38 @@ class Database:
             # Last in, first out: the few connections in steady use stay warm, and the rest
             # (with their SQLite page caches) stay cold until a burst needs them.
             pool = {"pool_size": POOL_SIZE, "max_overflow": 10, "pool_use_lifo": True}
-        engine = create_async_engine(target, connect_args=connect_args, **pool)
+        # hide_parameters: an error's message never prints the ids a statement was given.
+        engine = create_async_engine(
+            target, connect_args=connect_args, hide_parameters=True, **pool
+        )
+        bind(engine.sync_engine.dialect, Sealer(key))
         if target.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return cls(engine, clock)
 
     @classmethod
-    async def open(cls, url: str, clock: Clock = utc_now) -> Self:
+    async def open(cls, url: str, clock: Clock = utc_now, *, key: bytes | None = None) -> Self:
         """Connect to the database at `url`, creating the file and tables on first run."""
-        storage = cls.connect(url, clock)
-        await storage.create_schema()
+        storage = cls.connect(url, clock, key=key)
+        try:
+            await storage.create_schema()
+        except BaseException:
+            await storage.close()
+            raise
         return storage
 
     async def create_schema(self, *, migrate: bool = False) -> None:
         """Create a new database's tables, or check that an existing one is up to date.
 
-        Raises SchemaError if it is not, unless `migrate` is true: then it is migrated.
+        Raises SchemaError if it is not, unless `migrate` is true: then it is migrated. Then
+        checks the key the ids are sealed with (SealError if it is missing or wrong).
         """
         async with self.engine.begin() as connection:
             done = await connection.run_sync(schema.prepare, metadata, migrate=migrate)
-        if done:
-            logger.info("%s", done)
+            sealed = await connection.run_sync(keys.check_key)
+        for what in (done, sealed):
+            if what:
+                logger.info("%s", what)
 
     async def migrate(self, revision: str | None = None) -> str | None:
         """Migrate the schema to `revision` (default: the latest); return what was done."""

@@ -11,15 +11,17 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.storage.sealing import sealer_of
 
 
 class Status(StrEnum):
@@ -67,6 +69,24 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
+class SealedId(TypeDecorator[int]):
+    """A Telegram id: a plain int in Python, sealed bytes in the database (bot/storage/sealing.py).
+
+    Every column that holds a person's or a chat's id has this type, so no query seals by hand
+    and `rotate-key` finds every such column in the metadata. The bytes keep equality, never
+    order or sign: sort and test ids in Python, after reading them.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Any) -> bytes | None:
+        return None if value is None else sealer_of(dialect).seal(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Any) -> int | None:
+        return None if value is None else sealer_of(dialect).unseal(value)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -77,7 +97,7 @@ metadata = Base.metadata
 class Subscription(Base):
     __tablename__ = "subscriptions"
 
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(SealedId, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     chat_type: Mapped[str] = mapped_column(String(16))
     language_code: Mapped[str | None] = mapped_column(String(16))
@@ -94,7 +114,7 @@ class Preference(Base):
 
     __tablename__ = "preferences"
 
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(SealedId, primary_key=True)
     language: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -108,10 +128,10 @@ class Broadcast(Base):
     campaign_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     parts: Mapped[list[Any]] = mapped_column(JSON)  # see bot.delivery.posts
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int | None] = mapped_column(SealedId)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), index=True)
-    status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_chat_id: Mapped[int | None] = mapped_column(SealedId)
     status_message_id: Mapped[int | None] = mapped_column(Integer)
     uncertain: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -132,7 +152,7 @@ class Broadcast(Base):
     kept_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
     # Added by migration 0010: when a second organizer's approval was asked, and who gave it.
     approval_asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    approved_by: Mapped[int | None] = mapped_column(BigInteger)
+    approved_by: Mapped[int | None] = mapped_column(SealedId)
 
 
 class Delivery(Base):
@@ -147,7 +167,7 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_id: Mapped[int] = mapped_column(SealedId, index=True)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(200))
@@ -204,10 +224,10 @@ class Correction(Base):
     # "translations": {language: [...]}} as bot.delivery.posts describes parts.
     previous: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     corrected: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int | None] = mapped_column(SealedId)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), index=True)
-    status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_chat_id: Mapped[int | None] = mapped_column(SealedId)
     status_message_id: Mapped[int | None] = mapped_column(Integer)
     uncertain: Mapped[int] = mapped_column(Integer, default=0)  # in flight at a restart
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -215,14 +235,14 @@ class Correction(Base):
     report_language: Mapped[str | None] = mapped_column(String(16))
     # Added by migration 0010: when a second organizer's approval was asked, and who gave it.
     approval_asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    approved_by: Mapped[int | None] = mapped_column(BigInteger)
+    approved_by: Mapped[int | None] = mapped_column(SealedId)
 
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    admin_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    admin_id: Mapped[int | None] = mapped_column(SealedId, index=True)
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -232,7 +252,7 @@ class Pledge(Base):
     __tablename__ = "pledges"
     __table_args__ = (Index("ix_pledges_campaign_action", "campaign_id", "action"),)
 
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(SealedId, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     action: Mapped[str] = mapped_column(String(16), primary_key=True)  # content.action_key
     pledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -284,7 +304,7 @@ class FeedItem(Base):
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16))
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Draft's fields, when drafted
-    decided_by: Mapped[int | None] = mapped_column(BigInteger, index=True)  # an organizer
+    decided_by: Mapped[int | None] = mapped_column(SealedId, index=True)  # an organizer
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     file: Mapped[str | None] = mapped_column(String(1000))  # the statement file written
     # When the draft reached at least one organizer; NULL: offered again at the next poll.
@@ -302,3 +322,13 @@ class Upload(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # photo or document
     file_id: Mapped[str] = mapped_column(String(500))
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class KeyCheck(Base):
+    """One row holding a fixed marker sealed like every id (migration 0011): read at start,
+    it tells a missing or wrong ID_ENCRYPTION_KEY apart before any lookup matches nothing."""
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    marker: Mapped[int] = mapped_column(SealedId)

@@ -232,8 +232,11 @@ class Subscribers(Database):
     async def subscriptions(
         self, campaign_id: str | None = None, batch: int = 1000
     ) -> AsyncIterator[SubscriptionRecord]:
-        """Yield subscriptions (of one campaign, or all) in a stable order, streamed."""
-        statement = select(Subscription).order_by(Subscription.campaign_id, Subscription.chat_id)
+        """Yield subscriptions (of one campaign, or all), oldest sign-up first, streamed."""
+        # The id only breaks ties, for a stable order: sealed ids keep no numeric order.
+        statement = select(Subscription).order_by(
+            Subscription.campaign_id, Subscription.subscribed_at, Subscription.chat_id
+        )
         if campaign_id is not None:
             statement = statement.where(Subscription.campaign_id == campaign_id)
         async with self._session() as session:

@@ -34,7 +34,8 @@ async def _run_on_database_url() -> None:
     from bot.config import load_config
     from bot.storage import Storage
 
-    storage = Storage.connect(load_config().database_url)
+    config = load_config()
+    storage = Storage.connect(config.database_url, key=config.id_key)
     try:
         async with storage.engine.begin() as connection:
             await connection.run_sync(run_migrations)
