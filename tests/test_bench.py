@@ -62,8 +62,8 @@ def test_crowd_bench_on_two_webhook_processes_during_a_broadcast() -> None:
 
 
 def test_sealing_bench_keeps_every_row_through_migration_and_rotations() -> None:
-    """bench/sealing.py: 0006 -> 0009 and three rotate-keys, every row checked after each."""
+    """bench/sealing.py: 0010 -> 0011 and three rotate-keys, every row checked after each."""
     out = bench("bench/sealing.py", "--subscribers", "300")
-    assert "migrate 0006 -> 0009:" in out
+    assert "migrate 0010 -> 0011:" in out
     assert "rotate-key a key -> none:" in out
     assert out.rstrip().endswith("every row kept at every step")
