@@ -145,6 +145,7 @@ PRIVACY = N_(
     "server or a copy of its database could read what is kept{sealed}. Telegram itself knows "
     "that you use this bot, as it knows all your chats."
 )
+PRIVACY_SEALED = N_(", though the ids in it are encrypted, useless without a key kept apart")
 FORGET_CONFIRM = N_(
     "Erase everything the bot stores about you? Your subscriptions end and every record of "
     "your Telegram id is deleted. This cannot be undone."

@@ -203,3 +203,16 @@ async def test_privacy_tells_the_periods_in_plain_words(storage: Storage) -> Non
         assert "block or remove the bot: 30 days, then it is deleted" in said
         await bot.command("/privacy", user=BEN, language_code="es")
         assert "durante 7 días después de cada envío" in bot.texts(BEN)[-1]
+    assert "could read what is kept. Telegram" in said  # no key: no claim of encryption
+
+
+async def test_privacy_says_the_ids_are_encrypted_when_they_are(tmp_path: Path) -> None:
+    key = bytes(range(64))
+    storage = await Storage.open(f"sqlite:///{tmp_path / 'keyed.db'}", key=key)
+    try:
+        async with serving(storage, id_key=key) as bot:
+            await bot.command("/privacy", user=ANA)
+            said = bot.texts(ANA)[-1]
+    finally:
+        await storage.close()
+    assert "could read what is kept, though the ids in it are encrypted" in said

@@ -381,7 +381,7 @@ async def privacy(update: Update, context: BotContext) -> None:
         _(texts.PRIVACY).format(
             deliveries=describe_lead(config.delivery_retention),
             ended=describe_lead(config.subscription_retention),
-            sealed="",
+            sealed=_(texts.PRIVACY_SEALED) if config.id_key else "",
         )
     )
 
