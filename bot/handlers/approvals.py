@@ -19,12 +19,12 @@ from telegram.error import TelegramError
 
 from bot import texts
 from bot.campaign.markup import escape
-from bot.delivery.posts import send_part
+from bot.delivery.posts import Part, send_part
 from bot.delivery.sender import stop_button
 from bot.handlers.context import BotContext
 from bot.handlers.presses import organizer_press
 from bot.i18n import gettext as _
-from bot.storage import BroadcastDraft, CorrectionRecord
+from bot.storage import CorrectionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -49,71 +49,30 @@ async def held_for_approval(
     if count <= threshold:
         return False
     await query.answer()
-    others = sorted(context.services.config.admins - {user.id})
-    if not others:
-        await message.chat.send_message(
-            _(texts.APPROVAL_NOBODY).format(count=count, threshold=threshold)
-        )
+    if not _others(context, user):
+        nobody = _(texts.APPROVAL_NOBODY).format(count=count, threshold=threshold)
+        await message.chat.send_message(nobody)
         return True
     if not await storage.ask_approval(broadcast_id, message.chat.id, message.message_id):
         return True  # a second press: the first asked already
     detail = f"broadcast {broadcast_id}: {count} recipients"
     await storage.audit(user.id, "broadcast_approval_asked", detail)
-    reached = 0
-    for organizer in others:
-        reached += await _ask(context, organizer, draft, user, count)
-    waiting = _(texts.APPROVAL_WAITING).format(
-        id=broadcast_id,
-        campaign=escape(draft.campaign_id),
-        count=count,
-        hours=int(APPROVAL_TTL.total_seconds() // 3600),
-    )
-    if not reached:
-        waiting += "\n" + _(texts.APPROVAL_UNREACHABLE)
-    cancel = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_(texts.BUTTON_CANCEL), callback_data=f"bc:cancel:{broadcast_id}")]]
-    )
-    await context.bot.edit_message_text(
-        waiting, message.chat.id, message.message_id, reply_markup=cancel
+    campaign = escape(draft.campaign_id)
+    await _ask_others(
+        context,
+        message,
+        user,
+        versions=[draft.parts, *draft.translations.values()],
+        question=_(texts.APPROVAL_ASK).format(
+            who=who(user), id=broadcast_id, count=count, campaign=campaign
+        ),
+        buttons=f"ap:{{}}:{broadcast_id}",
+        waiting=_(texts.APPROVAL_WAITING).format(
+            id=broadcast_id, campaign=campaign, count=count, hours=_hours()
+        ),
+        cancel=f"bc:cancel:{broadcast_id}",
     )
     return True
-
-
-async def _ask(
-    context: BotContext, organizer: int, draft: BroadcastDraft, author: User, count: int
-) -> int:
-    """Show one organizer the broadcast as subscribers will get it, with Approve / Reject;
-    return 1 if it reached them (they must have started a chat with the bot)."""
-    buttons = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _(texts.BUTTON_APPROVE), callback_data=f"ap:yes:{draft.broadcast_id}"
-                ),
-                InlineKeyboardButton(
-                    _(texts.BUTTON_REJECT), callback_data=f"ap:no:{draft.broadcast_id}"
-                ),
-            ]
-        ]
-    )
-    try:
-        for version in (draft.parts, *draft.translations.values()):
-            for part in version:
-                await send_part(context.bot, organizer, part)
-        await context.bot.send_message(
-            organizer,
-            _(texts.APPROVAL_ASK).format(
-                who=who(author),
-                id=draft.broadcast_id,
-                count=count,
-                campaign=escape(draft.campaign_id),
-            ),
-            reply_markup=buttons,
-        )
-    except TelegramError as error:
-        logger.warning("could not ask an organizer for approval: %s", error.message)
-        return 0
-    return 1
 
 
 async def correction_held(
@@ -133,68 +92,81 @@ async def correction_held(
     if copies <= threshold:
         return False
     await query.answer()
-    others = sorted(context.services.config.admins - {user.id})
-    if not others:
-        await message.chat.send_message(
-            _(texts.CORRECTION_NOBODY).format(count=copies, threshold=threshold)
-        )
+    if not _others(context, user):
+        nobody = _(texts.CORRECTION_NOBODY).format(count=copies, threshold=threshold)
+        await message.chat.send_message(nobody)
         return True
-    chat_id, message_id = message.chat.id, message.message_id
-    if not await storage.ask_correction_approval(record.correction_id, chat_id, message_id):
+    cid = record.correction_id
+    if not await storage.ask_correction_approval(cid, message.chat.id, message.message_id):
         return True  # a second press: the first asked already
-    detail = f"correction {record.correction_id} of broadcast {record.broadcast_id}: {copies}"
+    detail = f"correction {cid} of broadcast {record.broadcast_id}: {copies}"
     await storage.audit(user.id, "correction_approval_asked", detail)
-    reached = 0
-    for organizer in others:
-        reached += await _ask_about(context, organizer, record, user, copies)
-    waiting = _(texts.CORRECTION_WAITING).format(
-        id=record.broadcast_id, count=copies, hours=int(APPROVAL_TTL.total_seconds() // 3600)
+    corrected = record.corrected or {"parts": [], "translations": {}}  # a retraction: none
+    ask = texts.CORRECTION_ASK_EDIT if record.kind == "edit" else texts.CORRECTION_ASK_DELETE
+    await _ask_others(
+        context,
+        message,
+        user,
+        versions=[corrected["parts"], *corrected["translations"].values()],
+        question=_(ask).format(who=who(user), id=record.broadcast_id, count=copies),
+        buttons=f"ax:{{}}:{cid}",
+        waiting=_(texts.CORRECTION_WAITING).format(
+            id=record.broadcast_id, count=copies, hours=_hours()
+        ),
+        cancel=f"fx:cancel:{cid}",
     )
-    if not reached:
-        waiting += "\n" + _(texts.APPROVAL_UNREACHABLE)
-    cancel = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _(texts.BUTTON_CANCEL), callback_data=f"fx:cancel:{record.correction_id}"
-                )
-            ]
-        ]
-    )
-    await context.bot.edit_message_text(waiting, chat_id, message_id, reply_markup=cancel)
     return True
 
 
-async def _ask_about(
-    context: BotContext, organizer: int, record: CorrectionRecord, author: User, copies: int
-) -> int:
-    """Show one organizer an edit (as its copies will read) or a retraction, with Approve /
-    Reject; return 1 if it reached them."""
-    cid = record.correction_id
-    buttons = InlineKeyboardMarkup(
+def _others(context: BotContext, user: User) -> list[int]:
+    """Return the organizers who could approve what `user` asks."""
+    return sorted(context.services.config.admins - {user.id})
+
+
+def _hours() -> int:
+    return int(APPROVAL_TTL.total_seconds() // 3600)
+
+
+async def _ask_others(
+    context: BotContext,
+    message: MaybeInaccessibleMessage,
+    user: User,
+    *,
+    versions: list[list[Part]],
+    question: str,
+    buttons: str,
+    waiting: str,
+    cancel: str,
+) -> None:
+    """Show every other organizer what would go out (`versions`, as subscribers will get it)
+    and `question` with Approve / Reject (callback data `buttons` with yes or no in its {});
+    then put `waiting`, with a Cancel button, in the author's message."""
+    decide = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(_(texts.BUTTON_APPROVE), callback_data=f"ax:yes:{cid}"),
-                InlineKeyboardButton(_(texts.BUTTON_REJECT), callback_data=f"ax:no:{cid}"),
+                InlineKeyboardButton(_(texts.BUTTON_APPROVE), callback_data=buttons.format("yes")),
+                InlineKeyboardButton(_(texts.BUTTON_REJECT), callback_data=buttons.format("no")),
             ]
         ]
     )
-    ask = texts.CORRECTION_ASK_EDIT if record.kind == "edit" else texts.CORRECTION_ASK_DELETE
-    try:
-        if record.corrected is not None:
-            versions = [record.corrected["parts"], *record.corrected["translations"].values()]
+    reached = 0
+    for organizer in _others(context, user):
+        try:
             for version in versions:
                 for part in version:
                     await send_part(context.bot, organizer, part)
-        await context.bot.send_message(
-            organizer,
-            _(ask).format(who=who(author), id=record.broadcast_id, count=copies),
-            reply_markup=buttons,
-        )
-    except TelegramError as error:
-        logger.warning("could not ask an organizer for approval: %s", error.message)
-        return 0
-    return 1
+            await context.bot.send_message(organizer, question, reply_markup=decide)
+            reached += 1
+        except TelegramError as error:  # they never started a chat with the bot, say
+            logger.warning("could not ask an organizer for approval: %s", error.message)
+    if not reached:
+        waiting += "\n" + _(texts.APPROVAL_UNREACHABLE)
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_(texts.BUTTON_CANCEL), callback_data=cancel)]]
+    )
+    await context.bot.edit_message_text(
+        waiting, message.chat.id, message.message_id, reply_markup=markup
+    )
 
 
 def who(user: User) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 
-from bot.storage.audience import AUDIENCE_COLUMNS, Audience, select_recipients
-from bot.storage.broadcasts import enqueue
+from bot.storage.broadcasts import start_claimed
 from bot.storage.engine import Database
 from bot.storage.models import Broadcast, BroadcastState, Correction, CorrectionState
 
@@ -41,32 +40,17 @@ class Approvals(Database):
         `start_broadcast` does); None if it was not waiting, is the organizer's own, or the
         request expired."""
         async with self._session.begin() as session:
-            claimed = await session.execute(
-                update(Broadcast)
-                .where(
-                    Broadcast.id == broadcast_id,
+            return await start_claimed(
+                session,
+                self.clock(),
+                broadcast_id,
+                [
                     Broadcast.state == BroadcastState.AWAITING,
                     Broadcast.created_by != organizer,
                     Broadcast.approval_asked_at >= asked_after,
-                )
-                .values(
-                    state=case(
-                        (Broadcast.send_at.is_(None), BroadcastState.SENDING),
-                        else_=BroadcastState.SCHEDULED,
-                    ),
-                    approved_by=organizer,
-                )
-                .returning(Broadcast.campaign_id, Broadcast.send_at, *AUDIENCE_COLUMNS)
+                ],
+                approved_by=organizer,
             )
-            row = claimed.one_or_none()
-            if row is None:
-                return None
-            campaign_id, send_at, *target = row
-            audience = Audience(*target)
-            if send_at is None:
-                return await enqueue(session, self.clock(), broadcast_id, campaign_id, audience)
-            count = await session.scalar(select_recipients(campaign_id, audience, func.count()))
-        return count or 0
 
     async def reject(self, broadcast_id: int, organizer: int) -> bool:
         """Refuse a waiting broadcast (its author may withdraw it the same way); False if it

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import case, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.audience import (
     AUDIENCE_COLUMNS,
@@ -89,6 +90,39 @@ async def enqueue(
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def start_claimed(
+    session: AsyncSession,
+    now: dt.datetime,
+    broadcast_id: int,
+    conditions: Sequence[ColumnElement[bool]],
+    **values: Any,
+) -> int | None:
+    """Claim a broadcast if `conditions` hold (setting `values` too), then queue it now or
+    schedule it. Return how many recipients it has (or would have now, if scheduled); None if
+    it was not claimed. One statement claims it, so two presses cannot both start it."""
+    claimed = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, *conditions)
+        .values(
+            state=case(
+                (Broadcast.send_at.is_(None), BroadcastState.SENDING),
+                else_=BroadcastState.SCHEDULED,
+            ),
+            **values,
+        )
+        .returning(Broadcast.campaign_id, Broadcast.send_at, *AUDIENCE_COLUMNS)
+    )
+    row = claimed.one_or_none()
+    if row is None:
+        return None
+    campaign_id, send_at, *target = row
+    audience = Audience(*target)
+    if send_at is None:
+        return await enqueue(session, now, broadcast_id, campaign_id, audience)
+    count = await session.scalar(select_recipients(campaign_id, audience, func.count()))
+    return count or 0
 
 
 # One message of a broadcast as bot.delivery.posts describes it: HTML text, or a dict for a
@@ -201,28 +235,14 @@ class Broadcasts(Database):
         broadcast was not a draft (already sent, scheduled or cancelled).
         """
         async with self._session.begin() as session:
-            claimed = await session.execute(
-                update(Broadcast)
-                .where(Broadcast.id == broadcast_id, Broadcast.state == BroadcastState.DRAFT)
-                .values(
-                    state=case(
-                        (Broadcast.send_at.is_(None), BroadcastState.SENDING),
-                        else_=BroadcastState.SCHEDULED,
-                    ),
-                    status_chat_id=status_chat_id,
-                    status_message_id=status_message_id,
-                )
-                .returning(Broadcast.campaign_id, Broadcast.send_at, *AUDIENCE_COLUMNS)
+            return await start_claimed(
+                session,
+                self.clock(),
+                broadcast_id,
+                [Broadcast.state == BroadcastState.DRAFT],
+                status_chat_id=status_chat_id,
+                status_message_id=status_message_id,
             )
-            row = claimed.one_or_none()
-            if row is None:
-                return None
-            campaign_id, send_at, *target = row
-            audience = Audience(*target)
-            if send_at is None:
-                return await enqueue(session, self.clock(), broadcast_id, campaign_id, audience)
-            count = await session.scalar(select_recipients(campaign_id, audience, func.count()))
-        return count or 0
 
     async def start_due_broadcasts(
         self, organizers: frozenset[int]
