@@ -24,6 +24,12 @@ class FakeTelegram:
         self.latency = 0.0  # seconds added to every answer, to let calls overlap
         self.slow_methods: set[str] | None = None  # only these get the latency (None: all)
         self.received: list[str] = []  # every method asked for, as it arrived
+        # While `gate` is clear, sendMessage calls to these chats wait before being answered:
+        # a test makes "some copies are in flight" certain instead of likely.
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.gated_chats: frozenset[int] = frozenset()
+        self.at_gate = 0  # calls waiting at the gate now
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -73,11 +79,25 @@ class FakeTelegram:
         method = request.match_info["method"]
         if self.latency and (self.slow_methods is None or method in self.slow_methods):
             await asyncio.sleep(self.latency)
+        if method == "sendMessage" and _chat_id(params) in self.gated_chats:
+            self.at_gate += 1
+            try:
+                await self.gate.wait()
+            finally:
+                self.at_gate -= 1
         try:
             result = await self.api.call(request.match_info["method"], params)
         except ApiError as error:
             return web.json_response(error.to_json(), status=error.code)
         return web.json_response({"ok": True, "result": result})
+
+
+def _chat_id(params: dict[str, Any]) -> int | None:
+    """Return a call's numeric chat_id, if it has one."""
+    try:
+        return int(params["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
