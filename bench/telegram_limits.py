@@ -174,6 +174,7 @@ class LimitedTelegram(FakeTelegram):
         self.requests: collections.Counter[str] = collections.Counter()
         self.too_many: collections.Counter[str] = collections.Counter()
         self.too_many_chats: collections.Counter[int] = collections.Counter()
+        self.paid_sends = 0  # sends admitted in the paid lane (allow_paid_broadcast)
         self.by_text: dict[str, list[tuple[float, int]]] = collections.defaultdict(list)
         self.by_chat: dict[int, list[tuple[float, dict[str, Any]]]] = {}
         # Edits and deletions that succeeded, by (chat, message id): a count over 1 is a repeat.
@@ -203,6 +204,7 @@ class LimitedTelegram(FakeTelegram):
                 self.too_many[method] += 1
                 self.too_many_chats[chat_id] += 1
                 return _too_many(wait)
+            self.paid_sends += paid
         if self.latency and (self.slow_methods is None or method in self.slow_methods):
             await asyncio.sleep(self.latency)
         try:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.campaign import render
@@ -221,26 +220,10 @@ def run(config: Config, *, migrate: bool = False) -> None:
 
 def _poll(application: BotApplication, config: Config) -> None:
     """Take updates by long polling until a stop signal; serve /metrics if METRICS_PORT is set."""
-    from bot.server.metrics_server import serving_metrics
+    from bot.server.polling import poll
 
-    if config.metrics_port is None:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
-        return
-    # run_polling runs on the current event loop: the metrics port is opened on it first.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    metrics = contextlib.AsyncExitStack()
-    try:
-        loop.run_until_complete(
-            metrics.enter_async_context(
-                serving_metrics(config.metrics_listen, config.metrics_port)
-            )
-        )
-        application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
-    finally:
-        loop.run_until_complete(metrics.aclose())
-        asyncio.set_event_loop(None)
-        loop.close()
+    metrics = None if config.metrics_port is None else (config.metrics_listen, config.metrics_port)
+    asyncio.run(poll(application, metrics))
 
 
 @contextlib.contextmanager
@@ -363,7 +346,8 @@ async def stats(config: Config, chart: Path | None = None) -> None:
     storage = await _open_existing(config)
     try:
         content = _campaigns_or_none(config)  # for the pledges per action, if readable
-        print(to_terminal(await reports.stats_html(storage, content)))
+        paid = config.paid_answers_per_day if config.paid_answers_after is not None else None
+        print(to_terminal(await reports.stats_html(storage, content, paid)))
         if chart is not None:
             png = await reports.signups_chart(storage)
             if png is None:

@@ -40,6 +40,7 @@ class Webhook:
     secret: str = field(repr=False)  # Telegram sends it back in a header with every update
     listen: str = "127.0.0.1"  # behind a reverse proxy that terminates TLS
     port: int = 8080
+    max_connections: int = 40  # updates Telegram posts at once (its default)
 
     @property
     def path(self) -> str:
@@ -74,6 +75,13 @@ class Config:
     approval_threshold: int | None = None  # above this many recipients, a second organizer
     # The key that seals every stored Telegram id (issue 14); None: ids are stored unsealed.
     id_key: bytes | None = field(default=None, repr=False)
+    # Updates taken from Telegram and not yet answered, at most (issue 20): past it the bot
+    # takes no more, and Telegram keeps them.
+    update_backlog: int = 20_000
+    # Answers waiting longer than this many seconds for a free slot take the paid lane (with
+    # PAID_BROADCASTS), up to `paid_answers_per_day` a day (UTC); None: never.
+    paid_answers_after: float | None = None
+    paid_answers_per_day: int = 1000
 
     @property
     def zone(self) -> ZoneInfo:
@@ -309,7 +317,38 @@ def _parse_webhook(values: Mapping[str, str]) -> Webhook | None:
         )
     port = _parse_port("WEBHOOK_PORT", values.get("WEBHOOK_PORT", "").strip() or "8080")
     listen = values.get("WEBHOOK_LISTEN", "").strip() or "127.0.0.1"
-    return Webhook(url=url, secret=secret, listen=listen, port=port)
+    connections = _parse_int(values, "WEBHOOK_MAX_CONNECTIONS", 40, 1, 100)
+    return Webhook(url=url, secret=secret, listen=listen, port=port, max_connections=connections)
+
+
+def _parse_int(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = values.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ConfigError(f"{name}: {text!r} must be a whole number from {low:,} to {high:,}")
+    return int(text)
+
+
+def _parse_paid_answers_after(values: Mapping[str, str]) -> float | None:
+    text = values.get("PAID_ANSWERS_AFTER", "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text.removesuffix("s"))
+    except ValueError:
+        seconds = -1.0
+    if not 1.0 <= seconds <= 3600.0:
+        raise ConfigError(
+            f"PAID_ANSWERS_AFTER: {text!r} must be a number of seconds from 1 to 3600 (how long "
+            "an answer may wait for a free slot before it takes the paid lane)"
+        )
+    if not _parse_flag("PAID_BROADCASTS", values.get("PAID_BROADCASTS", "")):
+        raise ConfigError(
+            "PAID_ANSWERS_AFTER needs PAID_BROADCASTS=true: the paid lane costs Stars, which "
+            "only a bot with paid broadcasts enabled can spend"
+        )
+    return seconds
 
 
 def _parse_port(name: str, text: str) -> int:
@@ -374,4 +413,7 @@ def load_config(
         audit_retention=_parse_retention(values, "AUDIT_RETENTION", "365d"),
         approval_threshold=_parse_approval_threshold(values.get("APPROVAL_THRESHOLD", "")),
         id_key=_read_id_key(values),
+        update_backlog=_parse_int(values, "UPDATE_BACKLOG", 20_000, 100, 1_000_000),
+        paid_answers_after=_parse_paid_answers_after(values),
+        paid_answers_per_day=_parse_int(values, "PAID_ANSWERS_PER_DAY", 1000, 1, 10_000_000),
     )

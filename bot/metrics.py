@@ -46,6 +46,39 @@ BROADCAST_LEFT = Gauge(
     "Recipients of broadcasts being sent that have no outcome yet (sender process only).",
 )
 
+ANSWER_QUEUE = Gauge(
+    "solidarity_answer_queue_length",
+    "Sends waiting for a free-lane slot now, by kind (organizer, first, later, broadcast).",
+    ["kind"],
+)
+ANSWER_OLDEST = Gauge(
+    "solidarity_answer_queue_oldest_seconds",
+    "How long the oldest send waiting for a free-lane slot has waited, by kind.",
+    ["kind"],
+)
+INBOX = Gauge(
+    "solidarity_inbox_updates",
+    "Updates taken from Telegram and not yet answered (all processes), by lane.",
+    ["lane"],
+)
+INBOX_OLDEST = Gauge(
+    "solidarity_inbox_oldest_seconds",
+    "How long the oldest unanswered update of each lane has waited (all processes).",
+    ["lane"],
+)
+TELEGRAM_PENDING = Gauge(
+    "solidarity_telegram_pending_updates",
+    "Updates waiting at Telegram, not yet taken (pending_update_count of getWebhookInfo).",
+)
+POLL_FAILURES = Counter(
+    "solidarity_update_fetch_failures_total",
+    "getUpdates or deleteWebhook calls that failed and were tried again.",
+)
+PAID_ANSWERS = Counter(
+    "solidarity_paid_answers_total",
+    "Answers sent in Telegram's paid lane because the free queue's wait passed the threshold.",
+)
+
 
 def exposition() -> tuple[bytes, str]:
     """Return every metric in Prometheus' text format, and its content type."""

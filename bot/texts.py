@@ -292,6 +292,8 @@ STATS_BROADCASTS = N_("<b>Last broadcasts</b>")
 STATS_BROADCAST_LINE = N_(
     "#{id} {campaign} {date}: {state}, sent {sent}/{total}, blocked {blocked}, failed {failed}"
 )
+# PAID_ANSWERS_AFTER (issue 20): answers sent in Telegram's paid lane, 0.1 Star each.
+STATS_PAID_ANSWERS = N_("<b>Paid answers today</b>: {spent} of {cap}, 0.1 Star each")
 EXPORT_CAPTION = N_("Subscriber list, rows: {count}. Keep this file safe: it identifies people.")
 RELOADED = N_("Campaign files re-read: {summary}.")
 RELOAD_FAILED = N_(

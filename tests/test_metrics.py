@@ -13,12 +13,11 @@ from prometheus_client import REGISTRY
 from bot.campaign.content import load_campaigns
 from bot.config import Config, load_config
 from bot.preview.local_api import LocalBotAPI, LocalRequest, message_update, with_id
-from bot.server.app import build_application
+from bot.server.app import build_application, running
 from bot.server.metrics_server import MetricsPortError, serving_metrics
 from bot.server.webhook import SECRET_HEADER, web_app
-from bot.storage import Storage
 
-from .conftest import ADMIN, ANA, CAMPAIGNS
+from .conftest import ADMIN, ANA, CAMPAIGNS, open_storage, until
 from .fake_telegram import TOKEN
 from .test_cli import bot_command
 from .test_webhook import PUBLIC_URL, SECRET, free_port
@@ -30,25 +29,35 @@ def skipped(kind: str) -> float:
 
 
 async def test_the_webhook_serves_metrics_counting_a_skipped_update(tmp_path: Path) -> None:
-    """An unparsable update is answered 200, not queued, and counted on /metrics."""
-    storage = Storage.connect(f"sqlite:///{tmp_path / 'bot.db'}")
+    """An unparsable update is answered 200, not kept for answering, and counted on /metrics;
+    the next one is answered."""
+    storage = await open_storage("sqlite", tmp_path)
     config = Config(token=TOKEN, admins=frozenset({ADMIN}))
+    api = LocalBotAPI()
     application = build_application(
-        config, load_campaigns(CAMPAIGNS), storage, request=LocalRequest(LocalBotAPI())
+        config, load_campaigns(CAMPAIGNS), storage, request=LocalRequest(api)
     )
     webhook = load_config({"WEBHOOK_URL": PUBLIC_URL, "WEBHOOK_SECRET": SECRET}, None).webhook
     assert webhook is not None
     poison = with_id(message_update("/start", user_id=ANA), 7)
     del poison["message"]["date"]
     before = skipped("message")
-    async with TestClient(TestServer(web_app(application, webhook))) as client:
+
+    def welcomed() -> bool:
+        return any(int(c.params["chat_id"]) == ANA for c in api.calls_to("sendMessage"))
+
+    async with (
+        running(application),
+        TestClient(TestServer(web_app(application, webhook))) as client,
+    ):
         headers = {SECRET_HEADER: SECRET}
         answer = await client.post("/telegram", json=poison, headers=headers)
         assert answer.status == 200
-        assert application.update_queue.qsize() == 0
+        assert await storage.waiting_updates() == 0
+        assert not welcomed()
         good = with_id(message_update("/start", user_id=ANA), 8)
         assert (await client.post("/telegram", json=good, headers=headers)).status == 200
-        assert application.update_queue.qsize() == 1
+        await until(welcomed, "the next update is answered")
         page = await client.get("/metrics")
         text = await page.text()
     await storage.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,7 @@ async def test_webhook_answers_an_unparsable_update_200_and_handles_the_next(
     bot = WebhookBot(telegram, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path / "bot.log")
     await bot.start()
     try:
-        assert await bot.post(dateless(SECRET_PLAN, ANA)) == 200  # update 1
+        assert await bot.post(dateless(SECRET_PLAN, ANA)) == 200
         assert await bot.post(message_update("/start", user_id=BEN)) == 200
         await until(lambda: replies_to(telegram, BEN) != [], "Ben is welcomed")
         assert await post_body(bot, b"{not json") == 400
@@ -211,7 +212,7 @@ async def test_webhook_answers_an_unparsable_update_200_and_handles_the_next(
     log = bot.log.read_text(encoding="utf-8")
     [line] = skipped_lines(log)
     assert " WARNING " in line
-    assert "update 1 (message)" in line
+    assert re.search(r"skipped update \d+ \(message\)", line)  # ids are the session's
     assert SECRET_PLAN not in log
     assert "Person" not in log
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import itertools
 import os
 import signal
 import socket
@@ -42,6 +43,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# Telegram numbers a bot's updates once for all its webhook processes: two processes never
+# get the same update_id (the inbox keeps one update per id).
+_UPDATE_IDS = itertools.count(1)
+
+
 class WebhookBot:
     """A `python -m bot run` process in webhook mode, and Telegram's side of its webhook."""
 
@@ -63,7 +69,6 @@ class WebhookBot:
             **env,
         }
         self.process: asyncio.subprocess.Process | None = None
-        self._update_ids = iter(range(1, 1_000_000))
 
     @property
     def base(self) -> str:
@@ -83,7 +88,7 @@ class WebhookBot:
     async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> int:
         """Post an update as Telegram does; return the HTTP status."""
         headers = {} if secret is None else {SECRET_HEADER: secret}
-        body = with_id(update, next(self._update_ids))
+        body = with_id(update, next(_UPDATE_IDS))
         self.telegram.api.register_chats(body)
         async with (
             aiohttp.ClientSession() as session,

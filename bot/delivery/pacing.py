@@ -6,8 +6,10 @@ second overall, about one a second in a private chat (short bursts pass), 20 a m
 group; past them it answers 429 with `retry_after`. Bots that enable paid broadcasts may send
 up to 1,000 a second with allow_paid_broadcast, a lane of its own.
 
-Answers to people come first: an answer books the next free slot at once, while a broadcast
-takes a slot only when no answer has booked it, so broadcasts fill what answers leave.
+Answers to people come first, in an order a crowd needs (issue 20): an organizer's answer,
+then each person's first answer, then later answers, then broadcasts, which fill what answers
+leave. The free lane's slots are given out one at a time, each to the first in that order who
+waits for one when it comes, so an organizer's answer overtakes a queue of thousands.
 """
 
 from __future__ import annotations
@@ -16,15 +18,20 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import heapq
+import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from enum import IntEnum
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot import metrics
 from bot.delivery.http import Unreachable, WrappedRequest
@@ -52,11 +59,70 @@ _FORGET_AFTER = 10_000  # chats whose pace is kept before those at rest are forg
 # Methods that put something in a chat (or take it out): paced, and tried again through
 # network blips. Not deleteWebhook or deleteMyCommands: they touch no chat.
 _PACED_PREFIXES = ("send", "copy", "forward", "edit", "deletemessage")
+# Methods that take allow_paid_broadcast (Telegram's paid lane): sends and copies, not edits.
+_PAYABLE_PREFIXES = ("send", "copy")
 # Methods that answer a person without a chat message: not paced, but tried again the same way.
 _ANSWERS = frozenset({"answercallbackquery", "answerinlinequery"})
 
 # Set around a broadcast's send, whose overall slot its sender took already.
 _prepaid: contextvars.ContextVar[str | None] = contextvars.ContextVar("prepaid", default=None)
+
+
+class Kind(IntEnum):
+    """Who a free-lane slot is for, in the order slots are given."""
+
+    ORGANIZER = 0  # an answer to an organizer
+    FIRST = 1  # a person's first answer, and what the bot says of itself (reminders, reports)
+    LATER = 2  # every further answer
+    BROADCAST = 3
+
+
+@dataclass
+class Answering:
+    """The update whose answers are being sent: its kind, and how many went already."""
+
+    kind: Kind
+    sends: int = 0
+
+    def next_kind(self) -> Kind:
+        """Return the kind of the next answer: an update's first is FIRST, the rest LATER."""
+        kind = self.kind if self.sends == 0 or self.kind == Kind.ORGANIZER else Kind.LATER
+        self.sends += 1
+        return kind
+
+
+_answering: contextvars.ContextVar[Answering | None] = contextvars.ContextVar(
+    "answering", default=None
+)
+
+
+@contextlib.contextmanager
+def answering(kind: Kind) -> Iterator[Answering]:
+    """Give the sends in this block (one update's answers) the slots of `kind`."""
+    current = Answering(kind)
+    token = _answering.set(current)
+    try:
+        yield current
+    finally:
+        _answering.reset(token)
+
+
+def answer_kind() -> Kind:
+    """Return the kind of the answer about to be sent (FIRST outside an update's answers)."""
+    current = _answering.get()
+    return Kind.FIRST if current is None else current.next_kind()
+
+
+async def _no_budget() -> bool:
+    return False
+
+
+@dataclass(order=True)
+class _Waiter:
+    kind: Kind
+    seq: int
+    since: float
+    granted: asyncio.Future[bool]
 
 
 class Lane:
@@ -112,6 +178,14 @@ class Pacer:
         self._turns = {False: asyncio.Lock(), True: asyncio.Lock()}
         self._stopping = asyncio.Event()
         self._forget_at = _FORGET_AFTER  # chats kept before those at rest are forgotten
+        # Who waits for a free-lane slot, first in order on top; one task gives out the slots.
+        self._waiting: list[_Waiter] = []
+        self._order = itertools.count()
+        self._someone = asyncio.Event()
+        self._granter: asyncio.Task[None] | None = None
+        # Answers waiting longer than this take the paid lane, while `paid_budget` allows.
+        self.paid_after: float | None = None
+        self.paid_budget: Callable[[], Awaitable[bool]] = _no_budget
 
     def lane(self, *, paid: bool) -> Lane:
         """Return the lane broadcasts take: the paid one, or the free one answers share."""
@@ -156,27 +230,115 @@ class Pacer:
         while (left := self.paused_for()) > 0 and not self.stopping:
             await self.rest(left)
 
-    async def answer_slot(self, chat_id: int | None, messages: int = 1) -> None:
-        """Wait for the chat's turn, then book the next free slot, ahead of any broadcast
-        (an album's `messages` all count in the chat's pace)."""
+    async def answer_slot(
+        self,
+        chat_id: int | None,
+        messages: int = 1,
+        kind: Kind = Kind.FIRST,
+        *,
+        may_pay: bool = False,
+    ) -> bool:
+        """Wait for the chat's turn, then for a free-lane slot in `kind`'s order (an album's
+        `messages` all count in the chat's pace). Return True if the answer is to go in the
+        paid lane instead: it `may_pay`, waited longer than `paid_after`, and the budget
+        allowed it."""
         await self.chat_turn(chat_id, messages)
-        while True:
-            await self.wait_out_pause()  # booking a slot inside a pause would waste it
-            wait = await self.shared.book() if self.shared else None
-            if wait is None:  # not shared, or the database is away
-                now = self.clock()
-                wait = self.free.take(now, 0.0 if self.stopping else self._paused_until) - now
-            if wait > 0:
-                await asyncio.sleep(wait)
-            # A pause that began while we slept holds this send too.
-            if self.paused_for() <= 0 or self.stopping:
-                return
+        return await self._free_slot(kind, may_pay=may_pay)
 
     async def broadcast_slot(self, *, paid: bool = False) -> None:
-        """Wait for a slot no answer has booked, then take it."""
+        """Wait for a slot no answer wants, then take it."""
         async with self._turns[paid]:
+            if not paid:
+                await self._free_slot(Kind.BROADCAST)
+                return
             while (wait := await self._take_if_free(paid=paid)) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
+
+    def waiting(self) -> dict[Kind, tuple[int, float]]:
+        """Return, per kind, how many wait for a free-lane slot and the oldest one's wait."""
+        now = time.monotonic()
+        found = {kind: (0, 0.0) for kind in Kind}
+        for waiter in self._waiting:
+            if not waiter.granted.done():
+                count, oldest = found[waiter.kind]
+                found[waiter.kind] = (count + 1, max(oldest, now - waiter.since))
+        return found
+
+    async def close(self) -> None:
+        """Stop giving out slots (the bot has stopped)."""
+        if self._granter is not None:
+            self._granter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._granter
+            self._granter = None
+
+    async def _free_slot(self, kind: Kind, *, may_pay: bool = False) -> bool:
+        """Wait until the granter gives this caller a free-lane slot; True: take a paid one."""
+        granted = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, _Waiter(kind, next(self._order), time.monotonic(), granted))
+        if self._granter is None or self._granter.done():
+            self._granter = asyncio.create_task(self._grant(), name="free-lane")
+        self._someone.set()
+        paid_after = self.paid_after if may_pay and kind != Kind.BROADCAST else None
+        try:
+            if paid_after is None:
+                await granted
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(granted), paid_after)
+            if granted.done() or not await self.paid_budget():
+                await granted
+                return False
+        except asyncio.CancelledError:
+            granted.cancel()  # the granter passes over it (a slot given just now is lost)
+            raise
+        granted.cancel()  # no longer waiting in the free lane
+        now = self.clock()
+        wait = self.paid.take(now, self._paused_until) - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return True
+
+    def _next_waiter(self) -> _Waiter | None:
+        """Return the first in order still waiting (those who gave up are dropped)."""
+        while self._waiting and self._waiting[0].granted.done():
+            heapq.heappop(self._waiting)
+        return self._waiting[0] if self._waiting else None
+
+    async def _grant(self) -> None:
+        """Give out the free lane's slots, one at a time, each to the first in order then."""
+        while True:
+            first = self._next_waiter()
+            if first is None:
+                self._someone.clear()
+                await self._someone.wait()
+                continue
+            await self.wait_out_pause()  # booking a slot inside a pause would waste it
+            wait = await self._book_free(broadcast=first.kind == Kind.BROADCAST)
+            if wait is None:  # a broadcast's turn, but an answer elsewhere booked ahead
+                await asyncio.sleep(0.005)
+                continue
+            if wait > 0:
+                await asyncio.sleep(wait)
+            # A pause that began while we slept holds this slot's send too.
+            if self.paused_for() > 0 and not self.stopping:
+                continue
+            first = self._next_waiter()  # whoever is first now: an organizer may have come
+            if first is not None:
+                heapq.heappop(self._waiting)
+                first.granted.set_result(True)
+
+    async def _book_free(self, *, broadcast: bool) -> float | None:
+        """Book the free lane's next slot: seconds until it, or None if a broadcast may not
+        have it (when shared, answers of other processes booked ahead)."""
+        if self.shared is not None:
+            wait = await (self.shared.take_if_free() if broadcast else self.shared.book())
+            if wait is not None:
+                if broadcast and wait > 0:
+                    return None
+                return wait
+        now = self.clock()
+        return self.free.take(now, 0.0 if self.stopping else self._paused_until) - now
 
     async def _take_if_free(self, *, paid: bool) -> float:
         """Take a slot if none is booked ahead: 0, or how long until one may be free."""
@@ -281,16 +443,26 @@ class PacedRequest(WrappedRequest):
         lane = prepaid or ("answer" if paced else "unpaced")
         chat_id = _chat_of(request_data) if paced else None
         messages = _messages_of(request_data)
+        kind = answer_kind() if lane == "answer" else Kind.BROADCAST
         delays = iter(self.pacer.network_retry_delays if retried else ())
         too_many = 0
         while True:
-            await self._wait_turn(lane, chat_id, prepaid=prepaid is not None, messages=messages)
+            paid = await self._wait_turn(
+                lane,
+                chat_id,
+                prepaid=prepaid is not None,
+                messages=messages,
+                kind=kind,
+                may_pay=name.startswith(_PAYABLE_PREFIXES),
+            )
             prepaid, chat_id = None, None  # a retry takes a new slot, in the same chat turn
+            # An answer that waited too long goes in the paid lane.
+            data = with_paid_broadcast(request_data) if paid else request_data
             try:
                 status, body = await self.inner.do_request(
                     url,
                     method,
-                    request_data,
+                    data,
                     read_timeout,
                     write_timeout,
                     connect_timeout,
@@ -315,29 +487,39 @@ class PacedRequest(WrappedRequest):
                     await self._too_many(api_method, body)
                     continue
             elif paced and status == 200:
-                metrics.SENT.labels(api_method, lane).inc()
+                metrics.SENT.labels(api_method, "paid answer" if paid else lane).inc()
+                if paid:
+                    metrics.PAID_ANSWERS.inc()
             return status, body  # PTB raises for what is not 200: the caller decides
 
     async def _wait_turn(
-        self, lane: str, chat_id: int | None, *, prepaid: bool, messages: int = 1
-    ) -> None:
-        """Wait for the call's slot in its lane, counting the queue and the wait.
+        self,
+        lane: str,
+        chat_id: int | None,
+        *,
+        prepaid: bool,
+        messages: int = 1,
+        kind: Kind = Kind.FIRST,
+        may_pay: bool = False,
+    ) -> bool:
+        """Wait for the call's slot in its lane, counting the queue and the wait; return True
+        if an answer is to go in the paid lane (only a send `may_pay`).
 
         A broadcast's first try uses the slot its sender took, unless a pause began since.
         """
         if lane == "unpaced":
             await self.pacer.wait_out_pause()
-            return
+            return False
         if prepaid and self.pacer.paused_for() <= 0:
-            return
+            return False
         queued = metrics.QUEUED.labels(lane)
         queued.inc()
         started = time.monotonic()
         try:
             if lane == "answer":
-                await self.pacer.answer_slot(chat_id, messages)
-            else:
-                await self.pacer.broadcast_slot(paid=lane == "paid")
+                return await self.pacer.answer_slot(chat_id, messages, kind, may_pay=may_pay)
+            await self.pacer.broadcast_slot(paid=lane == "paid")
+            return False
         finally:
             queued.dec()
             metrics.WAIT.labels(lane).observe(time.monotonic() - started)
@@ -370,6 +552,15 @@ class PacedRequest(WrappedRequest):
         # A timeout, a dropped connection, a 5xx: this call alone waits and tries again.
         metrics.RETRIES.labels("timeout" if isinstance(error, TimedOut) else "network").inc()
         await self.pacer.rest(delay)
+
+
+def with_paid_broadcast(request_data: RequestData | None) -> RequestData | None:
+    """Return the call's parameters with allow_paid_broadcast set (Telegram's paid lane)."""
+    if request_data is None:
+        return None
+    # RequestData keeps its parameters in a private list and offers no way to add one.
+    kept = [p for p in request_data._parameters if p.name != "allow_paid_broadcast"]
+    return RequestData([*kept, RequestParameter("allow_paid_broadcast", True, None)])
 
 
 def _chat_of(request_data: RequestData | None) -> int | None:

@@ -606,7 +606,9 @@ async def stats(update: Update, context: BotContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     await context.storage.audit(user.id, "stats")
-    await chat.send_message(await reports.stats_html(context.storage, context.content))
+    config = context.services.config
+    paid = config.paid_answers_per_day if config.paid_answers_after is not None else None
+    await chat.send_message(await reports.stats_html(context.storage, context.content, paid))
     chart = await reports.signups_chart(context.storage)
     if chart is not None:
         await chat.send_photo(InputFile(chart, filename="signups.png"))

@@ -38,8 +38,11 @@ def _by_language(counts: dict[str | None, int]) -> list[tuple[str, int]]:
     return sorted(named.items(), key=lambda item: (-item[1], item[0]))
 
 
-async def stats_html(storage: Storage, content: Content | None) -> str:
-    """Return subscribers per campaign, sign-ups by source, and the last broadcasts."""
+async def stats_html(
+    storage: Storage, content: Content | None, paid_per_day: int | None = None
+) -> str:
+    """Return subscribers per campaign, sign-ups by source, and the last broadcasts (and,
+    with `paid_per_day`, the answers that took the paid lane today)."""
     lines = [_(texts.STATS_TITLE)]
     rows = await storage.stats()
     if not rows:
@@ -104,6 +107,9 @@ async def stats_html(storage: Storage, content: Content | None) -> str:
             )
             for p in broadcasts
         )
+    if paid_per_day is not None:
+        spent = await storage.paid_answers_today()
+        lines += ["", _(texts.STATS_PAID_ANSWERS).format(spent=spent, cap=paid_per_day)]
     return "\n".join(lines)
 
 

@@ -375,6 +375,16 @@ class LocalBotAPI:
         self.webhook = params
         return True
 
+    def _getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Updates waiting here, not yet confirmed (by a getUpdates offset past them).
+        webhook = self.webhook or {}
+        return {
+            "url": str(webhook.get("url", "")),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+            "max_connections": int(webhook.get("max_connections", 40)),
+        }
+
     def _true(self, params: dict[str, Any]) -> bool:
         return True
 

@@ -42,6 +42,7 @@ from bot.delivery.corrections import Corrector
 from bot.delivery.feed_watch import FeedWatch
 from bot.delivery.http import AiohttpRequest
 from bot.delivery.pacing import PacedRequest, Pacer
+from bot.delivery.paid_answers import PaidAllowance
 from bot.delivery.reminders import Reminders
 from bot.delivery.sender import Sender
 from bot.handlers import admin, approvals, corrections, drafts, inline, preferences, public
@@ -50,6 +51,14 @@ from bot.handlers.flood import FloodGuard
 from bot.i18n import gettext as _
 from bot.server import updates
 from bot.server.forgetter import Forgetter
+from bot.server.intake import (
+    IN_FLIGHT,
+    PAID_IN_FLIGHT,
+    Dispatcher,
+    Intake,
+    watch_backlog,
+    watch_queues,
+)
 from bot.storage import Periods, Storage
 from bot.storage.leader import sender_lock
 
@@ -166,6 +175,9 @@ def build_application(
     )
     options = {"paid": config.paid_broadcasts, **(sender_options or {})}
     pacer = pacer or Pacer()
+    if config.paid_answers_after is not None:  # set only with PAID_BROADCASTS
+        pacer.paid_after = config.paid_answers_after
+        pacer.paid_budget = PaidAllowance(storage, config.paid_answers_per_day)
     builder = builder.request(PacedRequest(request or AiohttpRequest(256), pacer))
     builder = builder.get_updates_request(updates.SkipUnparsable(request or AiohttpRequest(1)))
     application: BotApplication = builder.build()
@@ -298,6 +310,41 @@ async def start_services(application: BotApplication) -> None:
     await publish_commands(application, services.config)
     services.sender_task = asyncio.create_task(_send_while_elected(application), name="sender")
     services.sender_task.add_done_callback(_sender_stopped)
+    _start_answering(application)
+
+
+BACKLOG_WATCH_EVERY = 10.0  # seconds between readings of the backlogs for /metrics
+
+
+def _start_answering(application: BotApplication) -> None:
+    """Start answering the inbox's updates, and showing its queues in /metrics."""
+    services: Services = application.bot_data["services"]
+    shared = services.storage.dialect == "postgresql"  # other processes may fill the inbox
+    paid = services.config.paid_answers_after is not None
+    dispatcher = Dispatcher(
+        application,
+        services.storage,
+        in_flight=PAID_IN_FLIGHT if paid else IN_FLIGHT,
+        idle=0.5 if shared else 2.0,
+        # SQLite, or polling (Telegram hands updates to one poller): no other process answers.
+        alone=not shared or services.config.webhook is None,
+    )
+    application.bot_data["intake"] = Intake(
+        services.storage, dispatcher, services.config.admins, services.config.update_backlog
+    )
+    watch_queues(services.pacer)
+    application.bot_data["intake_tasks"] = [
+        asyncio.create_task(dispatcher.run(), name="answering"),
+        asyncio.create_task(
+            watch_backlog(application, services.storage, BACKLOG_WATCH_EVERY), name="backlog"
+        ),
+    ]
+
+
+def intake_of(application: BotApplication) -> Intake:
+    """Return the running application's intake (where arriving updates are kept)."""
+    intake: Intake = application.bot_data["intake"]
+    return intake
 
 
 async def _share_pace(services: Services) -> None:
@@ -421,17 +468,28 @@ def _sender_stopped(task: asyncio.Task[None]) -> None:
 async def stop_services(application: BotApplication) -> None:
     """Stop the sender, letting it store what it knows, and the language re-reading."""
     services: Services = application.bot_data["services"]
-    for task in (services.sender_task, services.languages_task):
+    tasks = application.bot_data.pop("intake_tasks", [])
+    for task in (*tasks, services.sender_task, services.languages_task):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     services.sender_task = services.languages_task = None
+    await services.pacer.close()
+    if isinstance(services.pacer.paid_budget, PaidAllowance):
+        await services.pacer.paid_budget.close()
 
 
 @contextlib.asynccontextmanager
 async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
     """Run the application without polling (the preview and tests feed it updates)."""
+    try:
+        await application.initialize()
+    except Exception:
+        # PTB shuts down only an application that was initialized: close the HTTP sessions
+        # of one that could not be (Telegram out of reach at start), or aiohttp complains.
+        await application.bot.shutdown()
+        raise
     async with application:
         await start_services(application)
         await application.start()

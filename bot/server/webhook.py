@@ -1,8 +1,9 @@
 """Webhook mode: Telegram posts updates to us over HTTP; `/healthz` and `/metrics` beside.
 
 Any number of processes can serve one bot this way behind a reverse proxy (polling allows only
-one). Each one puts the updates it receives on its own Application's queue; which of them sends
-the broadcasts is settled by the database (bot/storage/leader.py).
+one). Each one keeps the updates it receives in the shared inbox before answering 200, and
+answers the inbox's updates in their order, whichever process took them (bot/server/intake.py);
+which of them sends the broadcasts is settled by the database (bot/storage/leader.py).
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import hmac
 import json
 import logging
 import signal
+import time
 
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 
 from bot.config import Webhook
 from bot.handlers.context import BotApplication
-from bot.server.app import running
+from bot.server.app import intake_of, running
+from bot.server.intake import arrival_of, is_empty
 from bot.server.metrics_server import metrics_page
 from bot.server.updates import parse_update, update_id_of
 
@@ -27,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_TIMEOUT = 2.0
+HOLD_WHEN_FULL = 50.0  # seconds an update waits for room in a full inbox (Telegram waits 60)
 _APPLICATION = web.AppKey("application", BotApplication)
 _SECRET = web.AppKey("secret", str)
 
@@ -62,9 +67,27 @@ async def _receive(request: web.Request) -> web.Response:
     # An update from Telegram that we cannot parse is still answered 200: Telegram would
     # otherwise post it again and again, holding back every update behind it.
     update = parse_update(data, application.bot)
-    if update is not None:
-        await application.update_queue.put(update)
+    if update is None or is_empty(update):
+        return web.Response(text="ok")
+    intake = intake_of(application)
+    arrival = arrival_of(update, data)
+    # A full inbox: hold the answer (Telegram waits up to 60 s, then posts it again) rather
+    # than refuse it, which would slow Telegram's deliveries to every chat. An organizer's
+    # update is always taken.
+    organizer = arrival.sender in intake.organizers
+    if not organizer and not await intake.room(time.monotonic() + HOLD_WHEN_FULL):
+        return _try_later("the bot is answering a crowd")
+    try:
+        await intake.take([arrival])
+    except (OSError, SQLAlchemyError) as error:
+        logger.error("cannot keep an update in the inbox (%s)", type(error).__name__)
+        return _try_later("the database is unavailable")
     return web.Response(text="ok")
+
+
+def _try_later(reason: str) -> web.Response:
+    """Answer 503: Telegram keeps the update and posts it again later."""
+    return web.Response(status=503, text=reason, headers={"Retry-After": "5"})
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -107,7 +130,10 @@ async def serve(application: BotApplication, webhook: Webhook) -> None:
                 ) from None
             # Every process sets the same webhook: harmless, and none depends on another.
             await application.bot.set_webhook(
-                webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES
+                webhook.url,
+                secret_token=webhook.secret,
+                allowed_updates=Update.ALL_TYPES,
+                max_connections=webhook.max_connections,
             )
             logger.info(
                 "taking updates at %s (listening on %s:%d)",

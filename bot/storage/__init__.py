@@ -17,6 +17,7 @@ from bot.storage.corrections import (
 )
 from bot.storage.engine import Clock, async_url, sqlite_file
 from bot.storage.feeds import FeedPoll, FeedPost, Feeds
+from bot.storage.inbox import Inbox
 from bot.storage.models import (
     BroadcastState,
     CorrectionOutcome,
@@ -82,6 +83,7 @@ class Storage(
     Privacy,
     Retention,
     Uploads,
+    Inbox,
 ):
     """The bot's database, behind intention-named async methods returning plain values.
 

@@ -12,7 +12,7 @@ from sqlalchemy import Column, LargeBinary, delete, insert, literal, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
 
-from bot.storage.models import KeyCheck, SealedId, metadata
+from bot.storage.models import KeyCheck, SealedBytes, SealedId, metadata
 from bot.storage.sealing import SEALED, SealError, sealer_of, version_of
 
 MARKER = 0x5EA1_ED1D  # any fixed number: the id the key check row holds
@@ -40,6 +40,16 @@ def sealed_columns() -> list[Column[int]]:
         for table in metadata.sorted_tables
         for column in table.columns
         if isinstance(column.type, SealedId)
+    ]
+
+
+def sealed_payload_columns() -> list[Column[bytes]]:
+    """Return every column that holds a sealed payload (of type SealedBytes)."""
+    return [
+        column
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, SealedBytes)
     ]
 
 

@@ -6,16 +6,18 @@ Private to bot.storage: callers get plain values from Storage's methods, never t
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     TypeDecorator,
 )
@@ -85,6 +87,20 @@ class SealedId(TypeDecorator[int]):
 
     def process_result_value(self, value: bytes | None, dialect: Any) -> int | None:
         return None if value is None else sealer_of(dialect).unseal(value)
+
+
+class SealedBytes(TypeDecorator[bytes]):
+    """A payload that may name people (an update waiting to be answered): sealed like the ids,
+    under the same key, with an associated data of its own (bot/storage/sealing.py)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Any) -> bytes | None:
+        return None if value is None else sealer_of(dialect).seal_bytes(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Any) -> bytes | None:
+        return None if value is None else sealer_of(dialect).unseal_bytes(value)
 
 
 class Base(DeclarativeBase):
@@ -332,3 +348,51 @@ class KeyCheck(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     marker: Mapped[int] = mapped_column(SealedId)
+
+
+class InboxLane(IntEnum):
+    """Which answers go first: an organizer's, then each chat's first waiting update, then
+    the rest (issue 20). Ordered: a lower lane is answered first."""
+
+    ORGANIZER = 0
+    FIRST = 1
+    LATER = 2
+
+
+class InboxUpdate(Base):
+    """An update taken from Telegram and not yet answered, or answered lately (migration 0012).
+
+    Telegram counts an update as handled once the bot confirms it (the next getUpdates offset,
+    or a webhook's 200), so it is written here first and answered from here: a process killed
+    mid-crowd leaves its work where the next start finds it. Once answered, the row keeps only
+    its update_id for a day, so an update Telegram delivers again is not answered twice.
+    """
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    lane: Mapped[int] = mapped_column(SmallInteger)
+    # The chat (or, for an update without one, the person) whose updates go in order; NULL
+    # once answered. The payload is the update's JSON, names left out for all but organizers,
+    # sealed under the key when one is set; NULL once answered.
+    chat: Mapped[int | None] = mapped_column(SealedId)
+    payload: Mapped[bytes | None] = mapped_column(SealedBytes)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_inbox_waiting", "done_at", "lane", "update_id"),
+        Index("ix_inbox_chat", "chat", "update_id"),
+    )
+
+
+class PaidAnswersDay(Base):
+    """How many answers took Telegram's paid lane on a day (UTC), all processes together
+    (issue 20: PAID_ANSWERS_PER_DAY caps it)."""
+
+    __tablename__ = "paid_answers"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2026-12-07
+    spent: Mapped[int] = mapped_column(Integer)

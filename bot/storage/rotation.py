@@ -1,7 +1,8 @@
 """Re-sealing every stored id under a new key, or none: `python -m bot rotate-key`.
 
 The bot must be stopped (its sender lock is checked). Every id column (every column of type
-SealedId, the key check's marker among them) is rewritten in one transaction, so a failure
+SealedId, the key check's marker among them) and every payload column (SealedBytes: updates
+waiting in the inbox) is rewritten in one transaction, so a failure
 leaves the database as it was. Then the database is compacted, so that the pages that held the
 old bytes are gone from the file: SQLite is vacuumed and its write-ahead log truncated,
 PostgreSQL's tables are rewritten by VACUUM FULL.
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-from sqlalchemy import LargeBinary, bindparam, select, update
+from sqlalchemy import Column, LargeBinary, bindparam, inspect, select, update
 from sqlalchemy.engine import Connection
 
 from bot.storage import Storage
-from bot.storage.keys import raw, sealed_columns
+from bot.storage.keys import raw, sealed_columns, sealed_payload_columns
 from bot.storage.leader import sender_lock
 from bot.storage.sealing import Sealer, SealError, sealer_of
 
@@ -38,12 +40,22 @@ async def rotate_key(storage: Storage, new_key: bytes | None) -> int:
 
 
 def reseal(connection: Connection, old: Sealer, new: Sealer) -> int:
-    """Rewrite every id column's values from `old`'s sealing to `new`'s; return how many."""
+    """Rewrite every id and payload column's values from `old`'s sealing to `new`'s; return
+    how many. Tables the database does not have yet (an older schema) are passed over."""
     rewritten = 0
-    for column in sealed_columns():
+    columns: list[tuple[Column[Any], Callable[[bytes], bytes]]] = [
+        *((c, lambda value: new.seal(old.unseal(value))) for c in sealed_columns()),
+        *(
+            (c, lambda value: new.seal_bytes(old.unseal_bytes(value)))
+            for c in sealed_payload_columns()
+        ),
+    ]
+    for column, convert in columns:
+        if not connection.dialect.has_table(connection, column.table.name):
+            continue
         stored = raw(column)
         values = connection.scalars(select(stored).where(column.is_not(None)).distinct()).all()
-        pairs = [{"was": value, "now": new.seal(old.unseal(value))} for value in values]
+        pairs = [{"was": value, "now": convert(value)} for value in values]
         if not pairs:
             continue
         connection.execute(
@@ -59,6 +71,9 @@ def reseal(connection: Connection, old: Sealer, new: Sealer) -> int:
 async def _compact(storage: Storage) -> None:
     """Rewrite the database's files without the old bytes (outside any transaction)."""
     tables = sorted({column.table.name for column in sealed_columns()})
+    async with storage.engine.connect() as connection:
+        present = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+    tables = [table for table in tables if table in present]
     autocommit = storage.engine.execution_options(isolation_level="AUTOCOMMIT")
     async with autocommit.connect() as connection:
         if storage.dialect == "sqlite":

@@ -142,5 +142,11 @@ def migrate_to(connection: Connection, metadata: MetaData, revision: str) -> str
 
 
 def _lock(connection: Connection) -> None:
+    """Hold the schema alone until the transaction ends, and make its DDL part of it."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+    elif not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        # Python's sqlite3 opens a transaction only before a row is written, so a migration's
+        # CREATE and DROP would each commit at once: a downgrade refused midway (0011 with
+        # sealed ids) would leave the tables dropped before it gone. One transaction instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

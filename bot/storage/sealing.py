@@ -32,6 +32,9 @@ from sqlalchemy.engine import Dialect
 PLAIN = 0x00
 SEALED = 0x01
 ASSOCIATED_DATA = [b"solidarity-bot id v1"]
+# Another associated data for whole payloads (an update waiting in the inbox): a payload's
+# bytes can never be passed off as an id's, nor the other way round.
+PAYLOAD_DATA = [b"solidarity-bot payload v1"]
 _ID = struct.Struct(">q")  # 8 bytes, big-endian, signed: every Telegram id fits
 
 
@@ -70,6 +73,24 @@ class Sealer:
             return int(_ID.unpack(self._siv.decrypt(payload, ASSOCIATED_DATA))[0])
         except InvalidTag:
             raise SealError("a stored id is sealed with another key") from None
+
+    def seal_bytes(self, data: bytes) -> bytes:
+        """Return the stored form of a payload: as it is without a key, else encrypted."""
+        if self._siv is None:
+            return bytes((PLAIN,)) + data
+        return bytes((SEALED,)) + self._siv.encrypt(data, PAYLOAD_DATA)
+
+    def unseal_bytes(self, stored: bytes) -> bytes:
+        """Return the payload `stored` holds; raise SealError if this sealer cannot read it."""
+        version, payload = stored[0], bytes(stored[1:])
+        if version != (PLAIN if self._siv is None else SEALED):
+            raise SealError("a stored payload is sealed otherwise than the key set says")
+        if self._siv is None:
+            return payload
+        try:
+            return self._siv.decrypt(payload, PAYLOAD_DATA)
+        except InvalidTag:
+            raise SealError("a stored payload is sealed with another key") from None
 
 
 def version_of(stored: bytes) -> int:
