@@ -69,6 +69,35 @@ async def test_an_organizer_goes_first_then_first_answers_then_the_rest(
     assert (await storage.inbox_backlog()).total == 0
 
 
+async def test_a_chats_update_taken_in_the_first_lane_by_a_race_goes_later_once_answered(
+    storage: Storage,
+) -> None:
+    """Two webhook requests of one person, taken at the same moment, may both land in the
+    first lane; once the first is answered, the other waits behind everyone's first."""
+    await storage.take_updates([arrival(50, "/start", PERSON_A)], set())
+    await storage.take_updates([arrival(51, "/subscribe", PERSON_A)], set())
+    async with storage.engine.begin() as connection:  # what the race leaves behind
+        await connection.execute(text("UPDATE inbox SET lane = 1 WHERE update_id = 51"))
+    assert await claim_all(storage) == [(50, InboxLane.FIRST)]
+    await storage.take_updates([arrival(52, "/start", PERSON_B)], set())
+    await storage.finish_updates([50])
+    assert await claim_all(storage) == [(52, InboxLane.FIRST), (51, InboxLane.LATER)]
+
+
+async def test_a_persons_earlier_update_arriving_late_takes_the_first_lane(
+    storage: Storage,
+) -> None:
+    """Two webhook posts can overtake each other: the /start that arrives after its
+    /subscribe is still the person's first, and the /subscribe goes later."""
+    await storage.take_updates([arrival(61, "/subscribe", PERSON_A)], set())
+    await storage.take_updates([arrival(62, "/start", PERSON_B)], set())
+    await storage.take_updates([arrival(60, "/start", PERSON_A)], set())
+    await storage.take_updates([arrival(63, "/subscribe", PERSON_B)], set())
+    assert await claim_all(storage) == [(60, InboxLane.FIRST), (62, InboxLane.FIRST)]
+    await storage.finish_updates([60, 62])
+    assert await claim_all(storage) == [(61, InboxLane.LATER), (63, InboxLane.LATER)]
+
+
 async def test_an_update_delivered_again_is_not_taken_again(storage: Storage) -> None:
     """Telegram may post an update twice (a lost 200, a polling restart): kept once, and not
     answered again after it was answered."""

@@ -82,7 +82,8 @@ class Inbox(Database):
         """Keep `arrivals` until answered; return how many were new (not taken before).
 
         An organizer's update goes in the organizer lane, whole; anyone else's without names,
-        in the first lane if their chat has nothing waiting, else in the later one.
+        in the first lane if their chat has nothing waiting, else in the later one, unless it
+        was sent before the chat's waiting first one (then it takes that one's place).
         """
         if not arrivals:
             return 0
@@ -90,24 +91,45 @@ class Inbox(Database):
         now = self.clock()
         chats = {a.chat for a in arrivals if a.chat is not None}
         async with self._session.begin() as session:
-            busy = set(
-                await session.scalars(
-                    select(InboxUpdate.chat)
-                    .where(InboxUpdate.chat.in_(chats), InboxUpdate.done_at.is_(None))
-                    .distinct()
+            waiting = (
+                await session.execute(
+                    select(
+                        InboxUpdate.chat,
+                        InboxUpdate.update_id,
+                        InboxUpdate.lane,
+                        InboxUpdate.claimed_by,
+                    ).where(InboxUpdate.chat.in_(chats), InboxUpdate.done_at.is_(None))
                 )
-            )
+            ).all()
+            busy = {chat for chat, _, _, _ in waiting}
+            # Each chat's first-lane update not yet being answered: one that was sent earlier
+            # may still arrive and take its place.
+            firsts = {
+                chat: update_id
+                for chat, update_id, lane, claimer in waiting
+                if lane == InboxLane.FIRST and claimer is None
+            }
+            demoted: list[int] = []
             rows = []
             for arrival in arrivals:
                 organizer = arrival.sender in admins
+                update_id = arrival.data["update_id"]
+                first = firsts.get(arrival.chat) if arrival.chat is not None else None
                 if organizer:
                     lane = InboxLane.ORGANIZER
+                elif first is not None and update_id < first:
+                    # It was sent before the chat's waiting first, and arrived after it (two
+                    # webhook posts overtaking each other): it is the chat's first now.
+                    lane = InboxLane.FIRST
+                    demoted.append(first)
                 elif arrival.chat is not None and arrival.chat in busy:
                     lane = InboxLane.LATER
                 else:
                     lane = InboxLane.FIRST
                 if arrival.chat is not None:
                     busy.add(arrival.chat)
+                    if lane == InboxLane.FIRST:
+                        firsts[arrival.chat] = update_id
                 data = arrival.data if organizer else without_names(arrival.data)
                 rows.append(
                     {
@@ -117,6 +139,15 @@ class Inbox(Database):
                         "payload": json.dumps(data, separators=(",", ":")).encode(),
                         "received_at": now,
                     }
+                )
+            for row in rows:  # a first demoted by a later arrival of this same batch
+                if row["update_id"] in demoted:
+                    row["lane"] = int(InboxLane.LATER)
+            if demoted:
+                await session.execute(
+                    update(InboxUpdate)
+                    .where(InboxUpdate.update_id.in_(demoted))
+                    .values(lane=int(InboxLane.LATER))
                 )
             inserted = await session.execute(
                 self._insert(InboxUpdate)
@@ -182,10 +213,28 @@ class Inbox(Database):
             )
 
     async def finish_updates(self, update_ids: Sequence[int]) -> None:
-        """Mark updates answered: their chat and content are gone, their ids kept a day."""
+        """Mark updates answered: their chat and content are gone, their ids kept a day.
+
+        What else their chats have waiting goes in the later lane: that person has heard from
+        the bot now. (Two updates of one chat taken at the same moment by two webhook requests
+        can both find the chat with nothing waiting, and both be put in the first lane.)
+        """
         if not update_ids:
             return
+        answered_chats = select(InboxUpdate.chat).where(
+            InboxUpdate.update_id.in_(update_ids), InboxUpdate.chat.is_not(None)
+        )
         async with self._session.begin() as session:
+            await session.execute(
+                update(InboxUpdate)
+                .where(
+                    InboxUpdate.done_at.is_(None),
+                    InboxUpdate.lane == int(InboxLane.FIRST),
+                    InboxUpdate.update_id.not_in(update_ids),
+                    InboxUpdate.chat.in_(answered_chats),
+                )
+                .values(lane=int(InboxLane.LATER))
+            )
             await session.execute(
                 update(InboxUpdate)
                 .where(InboxUpdate.update_id.in_(update_ids))
