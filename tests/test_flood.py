@@ -13,6 +13,7 @@ import time
 from telegram import Update
 
 from bot import texts
+from bot.handlers.flood import FloodGuard
 from bot.preview.local_api import message_update
 
 from .conftest import Harness, until
@@ -78,3 +79,18 @@ async def test_a_flood_gets_bounded_replies_and_slows_nobody_else(bot: Harness) 
         f"person's /statement: idle {idle_ms:.1f} ms, during the flood {busy_ms:.1f} ms"
     )
     assert busy_ms <= 2 * idle_ms + 5  # nobody else waits on the flood
+
+
+def test_the_guard_forgets_people_at_rest_so_a_crowd_costs_no_memory() -> None:
+    """100,000 people, one command each, a hundred a second: the guard keeps only those of the
+    last few seconds, and someone flooding meanwhile is still held back."""
+    guard = FloodGuard(burst=8, per_second=1.0)
+    kept = []
+    for person in range(100_000):
+        now = person / 100
+        assert guard.allow(1_000_000 + person, now) == (True, False)
+        kept.append(len(guard._buckets))
+    assert max(kept) <= 2_000  # 8 s of a hundred a second, kept at most twice over
+    now = 1_000.0
+    allowed = [guard.allow(42, now)[0] for _ in range(12)]
+    assert allowed == [True] * 8 + [False] * 4

@@ -98,6 +98,15 @@ async def test_a_persons_earlier_update_arriving_late_takes_the_first_lane(
     assert await claim_all(storage) == [(61, InboxLane.LATER), (63, InboxLane.LATER)]
 
 
+async def test_with_hands_full_only_organizers_are_claimed(storage: Storage) -> None:
+    """A dispatcher with its hands full still takes an organizer's update, and only that."""
+    await storage.take_updates([arrival(70, "/start", PERSON_A)], {ADMIN})
+    await storage.take_updates([arrival(71, "/broadcasts", ADMIN)], {ADMIN})
+    organizers = await storage.claim_updates("me", 8, LEASE, organizers_only=True)
+    assert [(w.update_id, w.lane) for w in organizers] == [(71, InboxLane.ORGANIZER)]
+    assert await claim_all(storage) == [(70, InboxLane.FIRST)]
+
+
 async def test_an_update_delivered_again_is_not_taken_again(storage: Storage) -> None:
     """Telegram may post an update twice (a lost 200, a polling restart): kept once, and not
     answered again after it was answered."""

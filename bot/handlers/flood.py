@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+_KEEP_AT_LEAST = 1000
+
 
 class FloodGuard:
     """A per-user token bucket: a burst of commands, then one warning, then silence."""
@@ -10,9 +12,12 @@ class FloodGuard:
         self.burst = burst
         self.per_second = per_second
         self._buckets: dict[int, tuple[float, float, bool]] = {}
+        self._forget_at = _KEEP_AT_LEAST  # buckets kept before those at rest are forgotten
 
     def allow(self, user_id: int, now: float) -> tuple[bool, bool]:
         """Return (allowed, warn): whether to handle this update, and whether to say slow down."""
+        if len(self._buckets) >= self._forget_at:
+            self._forget_rested(now)
         tokens, last, warned = self._buckets.get(user_id, (float(self.burst), now, False))
         tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
         if tokens >= 1.0:
@@ -21,6 +26,11 @@ class FloodGuard:
             self._buckets[user_id] = (tokens - 1.0, now, warned and not calm)
             return True, False
         self._buckets[user_id] = (tokens, now, True)
-        if len(self._buckets) > 100_000:
-            self._buckets.clear()  # bound memory under a flood of distinct ids
         return False, not warned
+
+    def _forget_rested(self, now: float) -> None:
+        """Forget the buckets that have refilled: a full bucket is what a newcomer gets, so
+        memory follows the people active in the last few seconds, not the crowd (issue 20)."""
+        rest = self.burst / self.per_second
+        self._buckets = {u: b for u, b in self._buckets.items() if now - b[1] < rest}
+        self._forget_at = max(_KEEP_AT_LEAST, 2 * len(self._buckets))

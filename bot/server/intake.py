@@ -36,6 +36,7 @@ IN_FLIGHT = 64  # updates being answered at once by one process: about 2 s of an
 # With paid answers, enough for about a second of the paid lane's 1,000 a second: an answer
 # must be in hand to wait the threshold and then pay.
 PAID_IN_FLIGHT = 1000
+ORGANIZERS_BEYOND = 8  # organizers' updates claimed even when `in_flight` are in hand
 LEASE = dt.timedelta(seconds=15)  # a claim not renewed for this long is taken again
 RENEW_EVERY = 5.0  # well inside the lease: a busy event loop may be late
 POLL_TIMEOUT = 10  # seconds a getUpdates waits for updates (long polling)
@@ -102,7 +103,13 @@ class Dispatcher:
                 try:
                     await self._flush()
                     free = self.in_flight - len(self._answering)
-                    claimed = await self.storage.claim_updates(self.claimer, free, self.lease)
+                    claimed = await self.storage.claim_updates(
+                        self.claimer,
+                        free if free > 0 else ORGANIZERS_BEYOND,
+                        self.lease,
+                        # Hands full: an organizer's update is taken all the same.
+                        organizers_only=free <= 0,
+                    )
                     for waiting in claimed:
                         self._start(waiting)
                     if time.monotonic() >= renew_at:

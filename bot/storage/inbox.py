@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, true, update
 from sqlalchemy.orm import aliased
 
 from bot.storage.engine import Database
@@ -157,8 +157,11 @@ class Inbox(Database):
             )
             return len(inserted.all())
 
-    async def claim_updates(self, claimer: str, limit: int, lease: dt.timedelta) -> list[Waiting]:
-        """Claim up to `limit` updates to answer, in the order they should be answered.
+    async def claim_updates(
+        self, claimer: str, limit: int, lease: dt.timedelta, *, organizers_only: bool = False
+    ) -> list[Waiting]:
+        """Claim up to `limit` updates to answer, in the order they should be answered (only
+        organizers', if said).
 
         Only the oldest waiting update of each chat is offered, so a chat's updates are
         answered one at a time, in order, whichever process takes them.
@@ -181,6 +184,9 @@ class Inbox(Database):
                             InboxUpdate.claimed_at < now - lease,
                         ),
                         or_(InboxUpdate.chat.is_(None), ~ahead),
+                        InboxUpdate.lane == int(InboxLane.ORGANIZER)
+                        if organizers_only
+                        else true(),
                     )
                     .order_by(InboxUpdate.lane, InboxUpdate.update_id)
                     .limit(limit)
