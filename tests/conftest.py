@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import LargeBinary, inspect, text
+from sqlalchemy import URL, LargeBinary, inspect, make_url, text
+from sqlalchemy.exc import DBAPIError
 from telegram import Update
 
 from bot.campaign.content import Content, load_campaigns
@@ -31,7 +33,84 @@ from .fake_telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGNS = ROOT / "campaigns"
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+RUN_DATABASE_PREFIX = "solidarity_test_"
+
+
+def _run_database(url: str) -> str:
+    """Create a database of this test run's own on the server `url` names, and return its URL.
+
+    Nothing else connected to that server (another run, a benchmark, a process left behind by a
+    killed session) can then hold a lock our tests wait for. Databases left by runs that are no
+    longer alive are dropped first.
+    """
+    server = make_url(url)
+    name = f"{RUN_DATABASE_PREFIX}{os.getpid()}"
+
+    async def create() -> None:
+        connection = await _server_connection(server)
+        try:
+            left = await connection.fetch(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+                RUN_DATABASE_PREFIX,
+            )
+            for row in left:
+                pid = row["datname"].removeprefix(RUN_DATABASE_PREFIX)
+                if not pid.isdigit() or not _alive(int(pid)) or int(pid) == os.getpid():
+                    await connection.execute(f'DROP DATABASE "{row["datname"]}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+async def _server_connection(server: URL) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        host=server.host or "127.0.0.1",
+        port=server.port or 5432,
+        user=server.username or "postgres",
+        password=server.password,
+        database=server.database or "postgres",
+        timeout=10,
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _drop_run_database(url: str) -> None:
+    database = make_url(url)
+
+    async def drop() -> None:
+        connection = await _server_connection(make_url(SERVER_URL))
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    asyncio.run(drop())
+
+
+# The server the run was given (kept apart: the processes a run starts see their own run's).
+SERVER_URL = os.environ.get("TEST_SERVER_URL") or os.environ.get("TEST_DATABASE_URL", "")
+POSTGRES_URL = _run_database(SERVER_URL) if SERVER_URL else ""
+if POSTGRES_URL:
+    os.environ["TEST_SERVER_URL"] = SERVER_URL
+    os.environ["TEST_DATABASE_URL"] = POSTGRES_URL  # for tests that read it, and their processes
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop this run's own PostgreSQL database once every test is done."""
+    if POSTGRES_URL:
+        _drop_run_database(POSTGRES_URL)
 
 
 def _database_params() -> list[object]:
@@ -52,10 +131,28 @@ async def open_storage(kind: str, tmp_path: Path, key: bytes | None = None) -> S
 
 
 async def drop_tables(storage: Storage) -> None:
-    """Leave the database without the bot's tables (and without a schema revision)."""
-    async with storage.engine.begin() as connection:
-        await connection.run_sync(metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    """Leave the database without the bot's tables (and without a schema revision).
+
+    On PostgreSQL, a connection left holding a lock (a task of an earlier test still running)
+    fails this after 20 s, naming what that connection runs, instead of hanging the suite.
+    """
+    try:
+        async with storage.engine.begin() as connection:
+            if storage.dialect == "postgresql":
+                await connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+            await connection.run_sync(metadata.drop_all)
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    except DBAPIError as error:
+        if "lock timeout" not in str(error):
+            raise
+        async with storage.engine.connect() as connection:
+            others = await connection.execute(
+                text(
+                    "SELECT state, left(query, 200) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            raise AssertionError(f"tables held by other connections: {others.all()}") from error
 
 
 @pytest.fixture(params=_database_params())
