@@ -100,7 +100,8 @@ class Corrector:
             except Exception:  # the worker must not die: corrections would stall silently
                 logger.exception("cannot apply corrections; retrying in %.0f s", self.idle_poll)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+                async with asyncio.timeout(self.idle_poll):  # not wait_for: see intake.py
+                    await self._wake.wait()
 
     async def apply(self, correction_id: int) -> None:
         """Edit or delete every delivered copy a running correction has not reached yet."""

@@ -218,7 +218,8 @@ class Pacer:
     async def rest(self, seconds: float) -> None:
         """Sleep `seconds`, or until the bot stops."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            async with asyncio.timeout(seconds):  # not wait_for: it can lose a cancel (3.11)
+                await self._stopping.wait()
 
     def paused_for(self) -> float:
         """Return how long every send is still held (0 or less: not held)."""
@@ -285,7 +286,8 @@ class Pacer:
                 await granted
                 return False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(granted), paid_after)
+                async with asyncio.timeout(paid_after):  # not wait_for: it can lose a cancel
+                    await asyncio.shield(granted)
             if granted.done() or not await self.paid_budget():
                 await granted
                 return False

@@ -202,10 +202,12 @@ class Sender:
             except Exception:  # the feeder must not die: broadcasts would stall without a word
                 logger.exception("cannot read the outbox; retrying in %.0f s", self.idle_poll)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.idle_poll)
+                    async with asyncio.timeout(self.idle_poll):  # not wait_for: see intake.py
+                        await self._stopping.wait()
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+                async with asyncio.timeout(self.idle_poll):  # not wait_for: see intake.py
+                    await self._wake.wait()
 
     async def _start_due(self) -> None:
         """Queue scheduled broadcasts whose time has come (checked every idle_poll)."""
@@ -339,7 +341,8 @@ class Sender:
     async def _flush_periodically(self) -> None:
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_soon.wait(), timeout=self.flush_interval)
+                async with asyncio.timeout(self.flush_interval):  # not wait_for: see intake.py
+                    await self._flush_soon.wait()
             self._flush_soon.clear()
             try:
                 await self._flush()

@@ -125,8 +125,11 @@ class Dispatcher:
                     continue
                 if claimed and len(self._answering) < self.in_flight:
                     continue  # there may be more
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that
+                # lands as the wait ends, and this loop would never stop (a hung shutdown).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle)
+                    async with asyncio.timeout(self.idle):
+                        await self._wake.wait()
         finally:
             await self._stop()
 
