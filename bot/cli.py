@@ -187,7 +187,7 @@ def validate(directory: Path) -> None:
 def run(config: Config, *, migrate: bool = False) -> None:
     """Serve the campaigns (long polling, or a webhook if configured) until interrupted."""
     from bot.server.app import build_application
-    from bot.server.metrics_server import MetricsPortError
+    from bot.server.metrics_server import PortError
     from bot.server.webhook import ListenError, serve
 
     token = config.require_token()
@@ -206,7 +206,7 @@ def run(config: Config, *, migrate: bool = False) -> None:
             asyncio.run(serve(application, config.webhook))
     except ListenError as error:
         raise Failure(str(error)) from None
-    except MetricsPortError as error:
+    except PortError as error:
         raise Failure(str(error), 2) from None
     except InvalidToken:
         raise Failure("Telegram refused the token: copy it again from @BotFather") from None
@@ -219,11 +219,13 @@ def run(config: Config, *, migrate: bool = False) -> None:
 
 
 def _poll(application: BotApplication, config: Config) -> None:
-    """Take updates by long polling until a stop signal; serve /metrics if METRICS_PORT is set."""
+    """Take updates by long polling until a stop signal; serve /metrics if METRICS_PORT is set,
+    and the desk if DESK_URL is."""
     from bot.server.polling import poll
 
     metrics = None if config.metrics_port is None else (config.metrics_listen, config.metrics_port)
-    asyncio.run(poll(application, metrics))
+    desk = None if config.desk_url is None else (config.desk_listen, config.desk_port)
+    asyncio.run(poll(application, metrics, desk))
 
 
 @contextlib.contextmanager

@@ -82,6 +82,13 @@ class Config:
     # PAID_BROADCASTS), up to `paid_answers_per_day` a day (UTC); None: never.
     paid_answers_after: float | None = None
     paid_answers_per_day: int = 1000
+    # The organizers' desk (a Mini App, issue 21): the public https address Telegram opens
+    # (None: no desk), where it listens when polling (with a webhook: on the webhook's port),
+    # and how long the initData a page was opened with is good for.
+    desk_url: str | None = None
+    desk_port: int = 8081
+    desk_listen: str = "127.0.0.1"
+    desk_login_age: dt.timedelta = dt.timedelta(hours=1)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -258,17 +265,26 @@ RETENTION_RANGE = (dt.timedelta(days=1), dt.timedelta(days=3650))
 
 
 def _parse_retention(values: Mapping[str, str], name: str, default: str) -> dt.timedelta:
+    hint = f"1d to 3650d (days, e.g. {default}; h and m work too)"
+    return _parse_period(values, name, default, RETENTION_RANGE, hint)
+
+
+def _parse_period(
+    values: Mapping[str, str],
+    name: str,
+    default: str,
+    span: tuple[dt.timedelta, dt.timedelta],
+    hint: str,
+) -> dt.timedelta:
+    """Read a time like "30d", "1h" or "5m" within `span`, or raise ConfigError with `hint`."""
     text = values.get(name, "").strip() or default
     try:
         period = parse_lead(text)
     except ValueError:
         period = dt.timedelta(0)
-    low, high = RETENTION_RANGE
+    low, high = span
     if not low <= period <= high:
-        raise ConfigError(
-            f"{name}: {text!r} must be a time from 1d to 3650d (days, e.g. {default}; "
-            "h and m work too)"
-        )
+        raise ConfigError(f"{name}: {text!r} must be a time from {hint}")
     return period
 
 
@@ -369,6 +385,39 @@ def _parse_metrics_port(values: Mapping[str, str]) -> int | None:
     return _parse_port("METRICS_PORT", text)
 
 
+def _parse_desk_url(text: str) -> str | None:
+    url = text.strip()
+    if not url:
+        return None
+    local = re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?/", url + "/")
+    if not url.startswith("https://") and not local:
+        raise ConfigError(
+            f"DESK_URL: {url!r} must start with https:// (Telegram opens Mini Apps over https "
+            "only; http:// is for 127.0.0.1 and localhost)"
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+def _parse_desk_port(values: Mapping[str, str]) -> int:
+    text = values.get("DESK_PORT", "").strip()
+    if not text:
+        return 8081
+    if values.get("WEBHOOK_URL", "").strip():
+        raise ConfigError(
+            "DESK_PORT is for long polling: with WEBHOOK_URL set, the desk is served on "
+            "WEBHOOK_PORT under /desk/ (unset DESK_PORT)"
+        )
+    return _parse_port("DESK_PORT", text)
+
+
+DESK_LOGIN_AGE_RANGE = (dt.timedelta(minutes=5), dt.timedelta(days=1))
+
+
+def _parse_desk_login_age(values: Mapping[str, str]) -> dt.timedelta:
+    hint = "5m to 24h (how long a desk opened from Telegram stays signed in, e.g. 1h)"
+    return _parse_period(values, "DESK_LOGIN_AGE", "1h", DESK_LOGIN_AGE_RANGE, hint)
+
+
 def load_config(
     environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
 ) -> Config:
@@ -416,4 +465,8 @@ def load_config(
         update_backlog=_parse_int(values, "UPDATE_BACKLOG", 20_000, 100, 1_000_000),
         paid_answers_after=_parse_paid_answers_after(values),
         paid_answers_per_day=_parse_int(values, "PAID_ANSWERS_PER_DAY", 1000, 1, 10_000_000),
+        desk_url=_parse_desk_url(values.get("DESK_URL", "")),
+        desk_port=_parse_desk_port(values),
+        desk_listen=values.get("DESK_LISTEN", "").strip() or "127.0.0.1",
+        desk_login_age=_parse_desk_login_age(values),
     )

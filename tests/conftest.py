@@ -409,10 +409,12 @@ async def serving(
     flood_guard: FloodGuard | None = None,
     telegram: FakeTelegram | None = None,
     feed_options: dict[str, Any] | None = None,
+    pacer: Pacer | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Run the real Application, ADMIN as organizer, against a fresh local Bot API (or the
-    fake one over HTTP, when `telegram` is given). Feeds are off unless `feed_interval` is set."""
+    fake one over HTTP, when `telegram` is given). Feeds are off unless `feed_interval` is set;
+    sends are paced by `pacer`, else at 1,000 a second."""
     api = telegram.api if telegram is not None else LocalBotAPI()
     defaults: dict[str, Any] = {"admins": frozenset({ADMIN}), "feed_interval": 0.0}
     if telegram is not None:
@@ -426,7 +428,7 @@ async def serving(
         request=LocalRequest(api) if telegram is None else None,
         sender_options=FAST_SENDER,
         flood_guard=flood_guard,
-        pacer=fast_pacer(),
+        pacer=pacer or fast_pacer(),
         feed_options=feed_options,
     )
     async with running(application):

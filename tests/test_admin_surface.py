@@ -35,6 +35,7 @@ COMMANDS = [
     "/export rafah",
     "/link flyer",
     "/reload",
+    "/dashboard",
 ]
 BUTTON_ACTIONS = ["send", "cancel", "stop", "halt", "keep"]
 

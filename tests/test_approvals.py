@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import texts
-from bot.handlers.approvals import APPROVAL_TTL
+from bot.organizing.asking import APPROVAL_TTL
 from bot.preview.local_api import media_update, message_update
 from bot.storage import Storage
 from tests.fake_telegram import FakeTelegram

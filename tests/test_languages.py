@@ -16,9 +16,9 @@ from bot import i18n, texts
 from bot.campaign.content import ContentError, load_campaigns
 from bot.delivery.reminders import Reminders, starts_at
 from bot.delivery.sender import duration
-from bot.handlers.admin import split_languages
 from bot.handlers.flood import FloodGuard
 from bot.handlers.language_choices import LanguageChoices
+from bot.organizing.sending import split_languages
 from bot.preview.local_api import inline_query_update
 from bot.schedule import describe_lead
 from bot.storage import Storage

@@ -14,7 +14,7 @@ from bot.campaign.content import load_campaigns
 from bot.config import Config, load_config
 from bot.preview.local_api import LocalBotAPI, LocalRequest, message_update, with_id
 from bot.server.app import build_application, running
-from bot.server.metrics_server import MetricsPortError, serving_metrics
+from bot.server.metrics_server import PortError, serving_metrics
 from bot.server.webhook import SECRET_HEADER, web_app
 
 from .conftest import ADMIN, ANA, CAMPAIGNS, open_storage, until
@@ -77,7 +77,7 @@ async def test_the_metrics_port_serves_the_page_and_refuses_a_taken_port() -> No
         ):
             assert answer.status == 200
             assert "solidarity_updates_skipped_total" in await answer.text()
-        with pytest.raises(MetricsPortError, match=f"cannot listen on 127.0.0.1:{port} for"):
+        with pytest.raises(PortError, match=f"cannot listen on 127.0.0.1:{port} for"):
             async with serving_metrics("127.0.0.1", port):
                 pass
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import logging
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from telegram import (
@@ -17,9 +15,9 @@ from telegram import (
     InputFile,
     Message,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
 
 from bot import i18n, texts
 from bot.campaign import links, render
@@ -31,18 +29,19 @@ from bot.delivery.posts import (
     Uncopyable,
     album,
     from_message,
-    message_count,
     send_part,
     with_caption,
 )
-from bot.delivery.sender import duration, progress_bar, stop_button
+from bot.delivery.sender import progress_bar
 from bot.handlers import reports
-from bot.handlers.approvals import held_for_approval
 from bot.handlers.context import BotContext
-from bot.handlers.presses import organizer_press
+from bot.handlers.presses import answer_refusal, organizer_of, organizer_press
 from bot.i18n import gettext as _
-from bot.schedule import ScheduleError, describe, split_schedule
-from bot.storage import Audience, Progress, version_for
+from bot.organizing import broadcasts, sending
+from bot.organizing.asking import Refused
+from bot.organizing.broadcasts import correctable
+from bot.organizing.desk_menu import place_menu_buttons
+from bot.storage import Audience, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -85,93 +84,12 @@ async def _read_options(
 ) -> tuple[dt.datetime | None, Audience, str] | None:
     """Take a leading schedule and audience off a command's text; None (answered) if wrong."""
     try:
-        send_at, body = split_schedule(body, context.storage.clock(), context.services.config.zone)
-        audience, body = split_audience(body, campaign)
-    except ScheduleError as error:
-        await chat.send_message(_(texts.SCHEDULE_PROBLEM).format(problem=escape(str(error))))
-        return None
-    except AudienceError as error:
-        await chat.send_message(str(error))
-        return None
-    return send_at, audience, body
-
-
-_OPTION = re.compile(r"^(topic|lang):(\S*)(?:[ \t]+|\n|$)")
-# A line "[ar]" starts the text for readers of that language.
-_SECTION = re.compile(r"^\[([a-z]{2,3}(?:-[a-z0-9]{2,8})*)\][ \t]*$", re.MULTILINE)
-
-
-class AudienceError(ValueError):
-    """A topic or language option that names nothing the campaign has."""
-
-
-def split_audience(body: str, campaign: Campaign) -> tuple[Audience, str]:
-    """Take leading topic:NAME and lang:CODE options off a broadcast's text."""
-    options: dict[str, str] = {}
-    while found := _OPTION.match(body):
-        options[found.group(1)] = found.group(2)
-        body = body[found.end() :]
-    topic, language = options.get("topic"), options.get("lang")
-    if topic is not None and campaign.topic(topic) is None:
-        listed = ", ".join(t.id for t in campaign.topics) or "—"
-        raise AudienceError(
-            _(texts.UNKNOWN_TOPIC).format(
-                topic=escape(topic), campaign=escape(campaign.id), topics=escape(listed)
-            )
+        return sending.read_options(
+            body, campaign, context.storage.clock(), context.services.config.zone
         )
-    tag = i18n.normalize(language)
-    if language is not None and tag is None:
-        raise AudienceError(_(texts.BAD_LANGUAGE).format(language=escape(language)))
-    return Audience(topic, tag, campaign.base.language), body
-
-
-def split_languages(body: str, main_language: str) -> dict[str, str]:
-    """Split a broadcast's text at "[xx]" lines into one text per language.
-
-    The text before the first such line is in the main language; the main language comes
-    first (else the first written does, for readers of languages not written). Two texts for
-    one language are joined, not dropped.
-    """
-    pieces = _SECTION.split(body)
-    texts_in_order = _close_tags([piece.strip() for piece in pieces[0::2]])
-    found = list(zip([main_language, *pieces[1::2]], texts_in_order, strict=True))
-    written: dict[str, str] = {}
-    for language, text in sorted(found, key=lambda item: item[0] != main_language):
-        if _TAG.sub("", text).strip():  # words, not only tags
-            written[language] = f"{written[language]}\n\n{text}" if language in written else text
-    return written
-
-
-_TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
-
-
-def _close_tags(pieces: list[str]) -> list[str]:
-    """Return HTML pieces cut from one text, each closing the tags it leaves open and opening
-    the ones it starts inside (bold across an "[ar]" line), so Telegram can read each."""
-    balanced = []
-    still_open: list[tuple[str, str]] = []  # (name, opening tag as written)
-    for piece in pieces:
-        opening = "".join(tag for _name, tag in still_open)
-        for found in _TAG.finditer(piece):
-            if found.group(1):
-                if still_open and still_open[-1][0] == found.group(2):
-                    still_open.pop()
-            else:
-                still_open.append((found.group(2), found.group(0)))
-        closing = "".join(f"</{name}>" for name, _tag in reversed(still_open))
-        balanced.append(opening + piece + closing)
-    return balanced
-
-
-def _readers(
-    counts: dict[str | None, int], versions: Mapping[str, Sequence[Part]]
-) -> Counter[str]:
-    """Return how many recipients read each version, from how many read each language."""
-    main, *others = versions
-    readers: Counter[str] = Counter()
-    for code, count in counts.items():
-        readers[version_for(code, others) or main] += count
-    return readers
+    except Refused as refused:
+        await chat.send_message(refused.text)
+        return None
 
 
 async def _offer(
@@ -186,32 +104,19 @@ async def _offer(
     """Show the broadcast exactly as subscribers will see it, in each of its languages."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
-    storage = context.storage
-    languages = await storage.recipient_languages(campaign.id, audience)
-    count = sum(languages.values())
-    if count == 0:
-        await chat.send_message(
-            _(texts.BROADCAST_NO_RECIPIENTS).format(campaign=escape(campaign.id))
+    try:
+        prepared = await sending.prepare(
+            context.storage, organizer_of(user), campaign, kind, versions, send_at, audience
         )
+    except Refused as refused:
+        await chat.send_message(refused.text)
         return
-    (_main, parts), *others = versions.items()
-    broadcast_id = await storage.create_broadcast(
-        campaign.id,
-        kind,
-        parts,
-        user.id,
-        send_at,
-        audience=audience,
-        translations=dict(others),
-        report_language=i18n.interface_language(),
-    )
-    await storage.audit(user.id, f"{kind}_preview", f"broadcast {broadcast_id} to {campaign.id}")
-    readers = _readers(languages, versions)
-    for language, version in versions.items():
+    broadcast_id = prepared.broadcast_id
+    for language, version in prepared.versions.items():
         if len(versions) > 1:
             await chat.send_message(
                 _(texts.BROADCAST_VERSION).format(
-                    language=i18n.spoken_name(language), count=readers[language]
+                    language=i18n.spoken_name(language), count=prepared.readers[language]
                 )
             )
         for part in version:  # sent as subscribers will get it
@@ -234,8 +139,8 @@ async def _offer(
     text = _(texts.BROADCAST_PREVIEW).format(
         campaign=escape(campaign.id),
         target=_target(campaign, audience),
-        parts=max(sum(map(message_count, version)) for version in versions.values()),
-        count=count,
+        parts=prepared.messages,
+        count=prepared.count,
         question=question,
     )
     await chat.send_message(text, reply_markup=markup)
@@ -254,9 +159,7 @@ def _target(campaign: Campaign, audience: Audience) -> str:
 
 
 def _describe(context: BotContext, when: dt.datetime) -> str:
-    zone = context.services.config.zone
-    left = (when - context.storage.clock()).total_seconds()
-    return _(texts.SCHEDULED_FOR).format(when=describe(when, zone), left=duration(left))
+    return sending.describe_when(context.storage, context.services.config, when)
 
 
 async def broadcast(update: Update, context: BotContext) -> None:
@@ -286,7 +189,7 @@ async def broadcast(update: Update, context: BotContext) -> None:
             await message.chat.send_message(str(refused))
             return
     else:
-        written = split_languages(reply.text_html if reply else body, main)
+        written = sending.split_languages(reply.text_html if reply else body, main)
         if not (args or reply) or not written:
             ids = ", ".join(c.id for c in context.content)
             await message.chat.send_message(_(texts.BROADCAST_USAGE).format(campaigns=ids))
@@ -336,7 +239,7 @@ def localized(part: Part, main_language: str) -> dict[str, list[Part]]:
     if isinstance(part, str) or part["type"] == "poll":
         return {main_language: [part]}
     files = part["items"] if part["type"] == "album" else [part]
-    written = [split_languages(f.get("caption") or "", main_language) for f in files]
+    written = [sending.split_languages(f.get("caption") or "", main_language) for f in files]
     languages = list(dict.fromkeys([main_language, *(code for w in written for code in w)]))
     versions: dict[str, list[Part]] = {}
     for language in languages:
@@ -397,46 +300,41 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     if pressed is None:
         return
     query, message, user, action, broadcast_id = pressed
-    storage = context.storage
-    if action == "cancel":
-        if not await storage.cancel_draft(broadcast_id):
-            # Leave the message alone: it may hold the final report of a sent broadcast.
-            await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
-            return
+    services = context.services
+    organizer = organizer_of(user)
+    try:
+        if action == "cancel":
+            await sending.cancel(services.storage, organizer, broadcast_id)
+            sent = None
+        else:
+
+            async def here() -> tuple[int, int]:
+                return message.chat.id, message.message_id
+
+            sent = await sending.send(
+                services.storage,
+                services.config,
+                context.bot,
+                services.sender,
+                organizer,
+                broadcast_id,
+                here,
+            )
+    except Refused as refused:
+        # Leave the message alone: it may hold the final report of a sent broadcast.
+        await answer_refusal(query, message, refused)
+        return
+    if sent is None:
         await query.answer()
-        await storage.audit(user.id, "broadcast_cancel", f"broadcast {broadcast_id}")
         await context.bot.edit_message_text(
             _(texts.BROADCAST_CANCELLED), message.chat.id, message.message_id
         )
-        return
-    if await held_for_approval(query, context, message, user, broadcast_id):
-        return
-    total = await storage.start_broadcast(broadcast_id, message.chat.id, message.message_id)
-    if total is None:
-        await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
-        return
-    draft = await storage.broadcast(broadcast_id)
-    if draft is not None and draft.send_at is not None:
+    elif sent.outcome == "queued":
+        await query.answer(_(texts.BROADCAST_QUEUED).format(total=sent.total))
+    elif sent.outcome == "scheduled":
         await query.answer(_(texts.BROADCAST_SCHEDULED_ALERT))
-        await storage.audit(user.id, "broadcast_schedule", f"broadcast {broadcast_id}")
-        await context.bot.edit_message_text(
-            _(texts.BROADCAST_SCHEDULED).format(
-                id=broadcast_id,
-                campaign=escape(draft.campaign_id),
-                when=_describe(context, draft.send_at),
-                total=total,
-            ),
-            message.chat.id,
-            message.message_id,
-            reply_markup=stop_button(broadcast_id, texts.BUTTON_UNSCHEDULE),
-        )
-        return
-    await query.answer(_(texts.BROADCAST_QUEUED).format(total=total))
-    await storage.audit(user.id, "broadcast_send", f"broadcast {broadcast_id}: {total} recipients")
-    # From here the sender alone edits the status message: an edit from this handler could
-    # land after the sender's final report and hide it.
-    if context.services.sender is not None:
-        context.services.sender.wake(broadcast_id)
+    else:
+        await query.answer()
 
 
 async def test_button(update: Update, context: BotContext) -> None:
@@ -446,24 +344,18 @@ async def test_button(update: Update, context: BotContext) -> None:
     if pressed is None:
         return
     query, message, user, _action, broadcast_id = pressed
-    draft = await context.storage.broadcast(broadcast_id)
-    if draft is None:
-        await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
+    services = context.services
+    test_chat = services.config.test_chat
+    try:
+        failed = await sending.send_test(
+            services.storage, services.config, context.bot, organizer_of(user), broadcast_id
+        )
+    except Refused as refused:
+        await answer_refusal(query, message, refused)
         return
-    await context.storage.audit(user.id, "broadcast_test", f"broadcast {broadcast_id}")
-    test_chat = context.services.config.test_chat
     await query.answer(_(texts.TEST_SENT_TO_CHAT) if test_chat else _(texts.TEST_SENT_ALERT))
-    parts = draft.parts_for(i18n.interface_language())
-    for chat_id in dict.fromkeys([message.chat.id, *([test_chat] if test_chat else [])]):
-        try:
-            await context.bot.send_message(chat_id, _(texts.TEST_SENT).format(id=broadcast_id))
-            for part in parts:
-                await send_part(context.bot, chat_id, part)
-        except TelegramError as error:
-            await context.bot.send_message(
-                message.chat.id,
-                _(texts.TEST_FAILED).format(chat=chat_id, error=escape(error.message)),
-            )
+    for sentence in failed:
+        await context.bot.send_message(message.chat.id, sentence)
 
 
 async def stop_button_pressed(update: Update, context: BotContext) -> None:
@@ -507,25 +399,14 @@ async def stop_button_pressed(update: Update, context: BotContext) -> None:
             _(texts.STOP_KEPT).format(id=broadcast_id), message.chat.id, message.message_id
         )
         return
-    before = await storage.stop_broadcast(broadcast_id)
-    if before is None:
-        await query.answer(_(texts.BROADCAST_ALREADY), show_alert=True)
+    try:
+        text = await sending.stop(
+            storage, context.bot, context.services.sender, organizer_of(user), broadcast_id
+        )
+    except Refused as refused:
+        await answer_refusal(query, message, refused)
         return
     await query.answer()
-    await storage.audit(user.id, "broadcast_stop", f"broadcast {broadcast_id} ({before})")
-    if before == "scheduled":
-        text = _(texts.UNSCHEDULED).format(id=broadcast_id)
-        progress = await storage.progress(broadcast_id)
-        if progress is not None and progress.status_message_id is not None:
-            # Nothing was sent, so the sender never reports on it: say so in its status too.
-            with contextlib.suppress(TelegramError):
-                await context.bot.edit_message_text(
-                    text, progress.status_chat_id, progress.status_message_id
-                )
-    else:
-        text = _(texts.STOPPING).format(id=broadcast_id)
-        if context.services.sender is not None:
-            context.services.sender.wake(broadcast_id)  # its final report says what went out
     await context.bot.edit_message_text(text, message.chat.id, message.message_id)
 
 
@@ -534,13 +415,13 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     await context.storage.audit(user.id, "broadcasts")
-    found = await context.storage.recent_broadcasts()
+    found = await broadcasts.listing(context.storage)
     if not found:
         await chat.send_message(_(texts.BROADCASTS_NONE))
         return
     lines = [_(texts.BROADCASTS_TITLE)]
     buttons = []
-    for progress in found:
+    for progress in (entry.progress for entry in found):
         lines.append(_broadcast_line(context, progress))
         if progress.state in ("scheduled", "sending"):
             label = (
@@ -563,15 +444,10 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
     )
 
 
-def reached_anyone(progress: Progress) -> bool:
-    """Tell whether a broadcast has copies in chats (or may have soon: it is being sent)."""
-    return progress.sent > 0 or progress.state == "sending"
-
-
 def correction_buttons(progress: Progress) -> list[InlineKeyboardButton]:
     """Return Edit and Delete (bot/handlers/corrections.py) for a broadcast that reached
     someone, else nothing."""
-    if progress.state not in ("sending", "done", "cancelled") or not reached_anyone(progress):
+    if not correctable(progress):
         return []
     number = progress.broadcast_id
     return [
@@ -663,6 +539,20 @@ async def export(update: Update, context: BotContext) -> None:
     )
 
 
+async def dashboard(update: Update, context: BotContext) -> None:
+    """Answer with a button that opens the desk inside Telegram (an inline web_app button:
+    a reply-keyboard one would open it without the initData that says who is asking)."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    url = context.services.config.desk_url
+    if url is None:
+        await chat.send_message(_(texts.DASHBOARD_OFF))
+        return
+    await context.storage.audit(user.id, "dashboard")
+    button = InlineKeyboardButton(_(texts.DASHBOARD_BUTTON), web_app=WebAppInfo(url))
+    await chat.send_message(_(texts.DASHBOARD_OPEN), reply_markup=InlineKeyboardMarkup([[button]]))
+
+
 async def reload(update: Update, context: BotContext) -> None:
     """Re-read the campaign files; on any problem keep the previous content."""
     chat, user = update.effective_chat, update.effective_user
@@ -686,6 +576,7 @@ async def reload_campaigns(context: BotContext, organizer: int) -> ContentError 
         return error
     services.content = content
     await channels.sync(context.bot, services.storage, content)
+    await place_menu_buttons(context.bot, services.storage, services.config)
     await services.storage.audit(organizer, "reload", render.summary(content))
     return None
 

@@ -32,14 +32,13 @@ from bot import i18n, texts
 from bot.campaign.markup import pack_messages, telegram_length
 from bot.delivery.corrections import DELETE_WINDOW
 from bot.delivery.posts import Part, ShapeError, corrected_parts, send_part
-from bot.handlers.admin import (
-    reached_anyone,
-    split_languages,
-)
-from bot.handlers.approvals import APPROVAL_TTL, correction_held, tell, who
+from bot.handlers.approvals import correction_held, tell, who
 from bot.handlers.context import BotContext
 from bot.handlers.presses import CONFIRMATION_TTL, organizer_press
 from bot.i18n import gettext as _
+from bot.organizing.asking import APPROVAL_TTL
+from bot.organizing.broadcasts import reached_anyone
+from bot.organizing.sending import split_languages
 from bot.storage import BroadcastDraft, CorrectionRecord, Progress, text_of, version_for
 
 logger = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from telegram import CallbackQuery, MaybeInaccessibleMessage, Update, User
 from bot import texts
 from bot.handlers.context import BotContext
 from bot.i18n import gettext as _
+from bot.organizing.asking import Organizer, Refused
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +45,19 @@ async def organizer_press(
         logger.info("refused an expired confirmation (%s)", query.data)
         return None
     return query, query.message, user, action, int(number)
+
+
+def organizer_of(user: User) -> Organizer:
+    """Return the organizer a chat update comes from (checked against BOT_ADMINS already)."""
+    return Organizer(user.id, user.first_name)
+
+
+async def answer_refusal(
+    query: CallbackQuery, message: MaybeInaccessibleMessage, refused: Refused
+) -> None:
+    """Answer a press an operation refused: as an alert on the button, or in the chat."""
+    if refused.alert:
+        await query.answer(refused.text, show_alert=True)
+        return
+    await query.answer()
+    await message.chat.send_message(refused.text)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
-from collections import Counter
 from typing import TextIO
 
-from bot import i18n, texts
+from bot import texts
 from bot.campaign.content import Content
 from bot.campaign.markup import escape
 from bot.handlers import charts
 from bot.i18n import gettext as _
+from bot.organizing import broadcasts, overview
 from bot.storage import Storage
 
 CSV_COLUMNS = (
@@ -28,71 +28,59 @@ CSV_COLUMNS = (
 )
 
 
-def _by_language(counts: dict[str | None, int]) -> list[tuple[str, int]]:
-    """Return readers per language name (es-419 counted as es), most read first, then by name."""
-    named: Counter[str] = Counter()
-    for code, count in counts.items():
-        tag = i18n.normalize(code)
-        base = tag.split("-")[0] if tag else None
-        named[i18n.spoken_name(base) if base else _(texts.STATS_LANGUAGE_UNKNOWN)] += count
-    return sorted(named.items(), key=lambda item: (-item[1], item[0]))
-
-
 async def stats_html(
     storage: Storage, content: Content | None, paid_per_day: int | None = None
 ) -> str:
     """Return subscribers per campaign, sign-ups by source, and the last broadcasts (and,
-    with `paid_per_day`, the answers that took the paid lane today)."""
+    with `paid_per_day`, the answers that took the paid lane today): the desk's numbers."""
+    found = await overview.overviews(storage, content)
+    counted = [o for o in found if o.counted]
     lines = [_(texts.STATS_TITLE)]
-    rows = await storage.stats()
-    if not rows:
+    if not counted:
         lines.append(_(texts.STATS_NONE))
-    for row in rows:
+    for o in counted:
         lines.append(
             _(texts.STATS_LINE).format(
-                campaign=escape(row.campaign_id),
-                private=row.active_private,
-                groups=row.active_groups,
-                new=row.new_last_7_days,
-                unsubscribed=row.unsubscribed,
-                blocked=row.blocked,
+                campaign=escape(o.campaign_id),
+                private=o.private,
+                groups=o.groups,
+                new=o.new_last_7_days,
+                unsubscribed=o.unsubscribed,
+                blocked=o.blocked,
             )
         )
-    if rows:
+    if counted:
         lines += ["", _(texts.STATS_LANGUAGES)]
-        for row in rows:
-            readers = _by_language(await storage.recipient_languages(row.campaign_id))
-            listed = " · ".join(f"{name} {count}" for name, count in readers)
+        for o in counted:
+            listed = " · ".join(f"{name} {count}" for name, count in o.languages)
             lines.append(
                 _(texts.STATS_LANGUAGE_LINE).format(
-                    campaign=escape(row.campaign_id), languages=escape(listed)
+                    campaign=escape(o.campaign_id), languages=escape(listed)
                 )
             )
-    sources = await storage.signups_by_source()
-    if sources:
+    if any(o.sources for o in found):
         lines += ["", _(texts.STATS_SOURCES)]
         lines.extend(
             _(texts.STATS_SOURCE_LINE).format(
-                campaign=escape(campaign),
-                source=escape(source) if source else _(texts.STATS_NO_SOURCE),
-                active=active,
-                total=total,
+                campaign=escape(o.campaign_id),
+                source=escape(s.source) if s.source else _(texts.STATS_NO_SOURCE),
+                active=s.active,
+                total=s.total,
             )
-            for campaign, source, active, total in sources
+            for o in found
+            for s in o.sources
         )
-    pledges = await storage.pledge_counts()
-    if pledges and content is not None:  # None: `stats` could not read the campaign files
+    if any(count for o in found for _title, count in o.pledges):
         lines += ["", _(texts.STATS_PLEDGES)]
-        for campaign in content:
-            for action in campaign.actions:
-                count = pledges.get((campaign.id, campaign.action_key(action)), 0)
-                lines.append(
-                    _(texts.STATS_PLEDGE_LINE).format(
-                        campaign=escape(campaign.id), title=escape(action.title), count=count
-                    )
-                )
-    broadcasts = await storage.recent_broadcasts()
-    if broadcasts:
+        lines.extend(
+            _(texts.STATS_PLEDGE_LINE).format(
+                campaign=escape(o.campaign_id), title=escape(title), count=count
+            )
+            for o in found
+            for title, count in o.pledges
+        )
+    recent = await broadcasts.listing(storage)
+    if recent:
         lines += ["", _(texts.STATS_BROADCASTS)]
         lines.extend(
             _(texts.STATS_BROADCAST_LINE).format(
@@ -105,7 +93,7 @@ async def stats_html(
                 blocked=p.blocked,
                 failed=p.failed,
             )
-            for p in broadcasts
+            for p in (entry.progress for entry in recent)
         )
     if paid_per_day is not None:
         spent = await storage.paid_answers_today()

@@ -204,6 +204,7 @@ class LocalBotAPI:
         self.chats: dict[int, dict[str, Any]] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}  # by scope_key(scope)
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}  # by chat (None: default)
         self.member_status: dict[tuple[int, int], str] = {}
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}
@@ -400,6 +401,18 @@ class LocalBotAPI:
 
     def _getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return self.commands.get(scope_key(params.get("scope")), [])
+
+    def _setchatmenubutton(self, params: dict[str, Any]) -> bool:
+        chat = params.get("chat_id")
+        self.menu_buttons[None if chat is None else int(chat)] = params.get(
+            "menu_button", {"type": "default"}
+        )
+        return True
+
+    def _getchatmenubutton(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = params.get("chat_id")
+        found = self.menu_buttons.get(None if chat is None else int(chat))
+        return found or self.menu_buttons.get(None) or {"type": "commands"}
 
     def _sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         text = str(params.get("text", ""))

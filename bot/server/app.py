@@ -49,6 +49,7 @@ from bot.handlers import admin, approvals, corrections, drafts, inline, preferen
 from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.flood import FloodGuard
 from bot.i18n import gettext as _
+from bot.organizing.desk_menu import place_menu_buttons
 from bot.server import updates
 from bot.server.forgetter import Forgetter
 from bot.server.intake import (
@@ -88,6 +89,7 @@ ORGANIZER = {
     "export": admin.export,
     "link": admin.link,
     "reload": admin.reload,
+    "dashboard": admin.dashboard,
 }
 
 
@@ -308,6 +310,7 @@ async def start_services(application: BotApplication) -> None:
         services.languages.keep_loading(), name="languages"
     )
     await publish_commands(application, services.config)
+    await place_menu_buttons(application.bot, services.storage, services.config)
     services.sender_task = asyncio.create_task(_send_while_elected(application), name="sender")
     services.sender_task.add_done_callback(_sender_stopped)
     _start_answering(application)

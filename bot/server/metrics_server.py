@@ -1,4 +1,5 @@
-"""The /metrics page for Prometheus: beside the webhook, or on its own port when polling."""
+"""The /metrics page for Prometheus, beside the webhook or on its own port when polling; and
+the one way our own ports are listened on."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from aiohttp import web
 from bot.metrics import exposition
 
 
-class MetricsPortError(Exception):
-    """The metrics port cannot be listened on; says which and why."""
+class PortError(Exception):
+    """A port of ours (/metrics, the desk) cannot be listened on; says which and why."""
 
 
 async def metrics_page(request: web.Request) -> web.Response:
@@ -21,20 +22,36 @@ async def metrics_page(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
-@contextlib.asynccontextmanager
-async def serving_metrics(listen: str, port: int) -> AsyncIterator[None]:
-    """Serve /metrics on `listen`:`port` while in the block, or raise MetricsPortError."""
+def metrics_app() -> web.Application:
+    """Return /metrics alone, for its own port."""
     app = web.Application()
     app.router.add_get("/metrics", metrics_page)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def serving_metrics(listen: str, port: int) -> AsyncIterator[None]:
+    """Serve /metrics on `listen`:`port` while in the block, or raise PortError."""
+    settings = "METRICS_LISTEN and METRICS_PORT, or unset METRICS_PORT"
+    async with serving_site(metrics_app(), listen, port, "/metrics", settings):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serving_site(
+    app: web.Application, listen: str, port: int, purpose: str, settings: str
+) -> AsyncIterator[None]:
+    """Serve `app` on `listen`:`port` while in the block, or raise PortError naming the
+    `settings` to change."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         try:
             await web.TCPSite(runner, listen, port).start()
         except OSError as error:
-            raise MetricsPortError(
-                f"cannot listen on {listen}:{port} for /metrics: {_reason(error)} "
-                "(set METRICS_LISTEN and METRICS_PORT, or unset METRICS_PORT)"
+            raise PortError(
+                f"cannot listen on {listen}:{port} for {purpose}: {_reason(error)} "
+                f"(set {settings})"
             ) from None
         yield
     finally:

@@ -13,15 +13,23 @@ import contextlib
 import logging
 import signal
 
+from aiohttp import web
+
+from bot.desk.api import desk_app
 from bot.handlers.context import BotApplication
 from bot.server.app import intake_of, running
-from bot.server.metrics_server import serving_metrics
+from bot.server.metrics_server import serving_metrics, serving_site
 
 logger = logging.getLogger(__name__)
 
 
-async def poll(application: BotApplication, metrics: tuple[str, int] | None = None) -> None:
-    """Run the bot by long polling until SIGINT or SIGTERM; serve /metrics if asked."""
+async def poll(
+    application: BotApplication,
+    metrics: tuple[str, int] | None = None,
+    desk: tuple[str, int] | None = None,
+) -> None:
+    """Run the bot by long polling until SIGINT or SIGTERM; serve /metrics and the desk (at
+    /desk/) where asked."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -29,6 +37,11 @@ async def poll(application: BotApplication, metrics: tuple[str, int] | None = No
     async with contextlib.AsyncExitStack() as stack:
         if metrics is not None:
             await stack.enter_async_context(serving_metrics(*metrics))
+        if desk is not None:
+            site = web.Application()
+            site.add_subapp("/desk/", desk_app(application))
+            settings = "DESK_LISTEN and DESK_PORT"
+            await stack.enter_async_context(serving_site(site, *desk, "the desk", settings))
         # Polling has one process: its dispatcher answers again at once what a killed one was
         # answering (bot/server/intake.py, Dispatcher `alone`).
         await stack.enter_async_context(running(application))

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 
 from bot.config import Webhook
+from bot.desk.api import desk_app
 from bot.handlers.context import BotApplication
 from bot.server.app import intake_of, running
 from bot.server.intake import arrival_of, is_empty
@@ -41,13 +42,15 @@ class ListenError(Exception):
 
 
 def web_app(application: BotApplication, webhook: Webhook) -> web.Application:
-    """Return the HTTP side: updates at the webhook's path, /healthz and /metrics."""
+    """Return the HTTP side: updates at the webhook's path, /healthz, /metrics and the desk."""
     app = web.Application()
     app[_APPLICATION] = application
     app[_SECRET] = webhook.secret
     app.router.add_post(webhook.path, _receive)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/metrics", metrics_page)
+    if application.bot_data["services"].config.desk_url is not None:
+        app.add_subapp("/desk/", desk_app(application))
     return app
 
 

@@ -389,6 +389,20 @@ class Broadcasts(Database):
             )
         return await self._progress_of(current + finished)
 
+    async def failure_reasons(self, broadcast_id: int) -> list[tuple[str, str, int]]:
+        """Return (outcome, Telegram's reason, recipients) for a broadcast's blocked and failed
+        recipients, most first (the reasons of rows deleted by retention are gone)."""
+        d = Delivery
+        async with self._session() as session:
+            rows = await session.execute(
+                select(d.status, d.error, func.count())
+                .where(d.broadcast_id == broadcast_id)
+                .where(d.status.in_((Outcome.BLOCKED, Outcome.FAILED)))
+                .group_by(d.status, d.error)
+                .order_by(func.count().desc(), d.status)
+            )
+            return [(status, reason or "", count) for status, reason, count in rows]
+
 
 def progress_from_row(row: Broadcast, counts: dict[str, int]) -> Progress:
     if row.kept_counts:  # its delivery rows are gone: the counts kept in their place

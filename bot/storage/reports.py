@@ -99,3 +99,41 @@ class Reports(Database):
                 .order_by(s.campaign_id, func.count().desc(), s.source)
             )
             return [(c, source, active, total) for c, source, active, total in rows]
+
+    async def daily_changes(self, since: dt.datetime) -> list[tuple[str, dt.date, int, int]]:
+        """Return (campaign, day, subscriptions begun, subscriptions ended) for each day (UTC)
+        from `since` on which something changed, oldest first.
+
+        A subscription ended when it was left, blocked or unsubscribed: its last change
+        (updated_at) is when. One taken again counts from its new beginning.
+        """
+        s = Subscription
+        begun = func.date(s.subscribed_at)
+        ended = func.date(s.updated_at)
+        async with self._session() as session:
+            joins = await session.execute(
+                select(s.campaign_id, begun, func.count())
+                .where(s.subscribed_at >= since)
+                .group_by(s.campaign_id, begun)
+            )
+            leaves = await session.execute(
+                select(s.campaign_id, ended, func.count())
+                .where(s.status != Status.ACTIVE, s.updated_at >= since)
+                .group_by(s.campaign_id, ended)
+            )
+            days: dict[tuple[str, dt.date], list[int]] = {}
+            for index, rows in enumerate((joins, leaves)):
+                for campaign_id, day, count in rows:
+                    # SQLite's date() answers text, PostgreSQL's a date.
+                    key = (campaign_id, dt.date.fromisoformat(str(day)))
+                    days.setdefault(key, [0, 0])[index] += count
+        return [(c, day, j, left) for (c, day), (j, left) in sorted(days.items())]
+
+    async def latest_audited(self, actions: tuple[str, ...]) -> dict[int, str]:
+        """Return, per organizer, the latest of `actions` in the audit log."""
+        a = AuditEntry
+        async with self._session() as session:
+            rows = await session.execute(
+                select(a.admin_id, a.action).where(a.action.in_(actions)).order_by(a.id)
+            )
+            return {admin: action for admin, action in rows if admin is not None}

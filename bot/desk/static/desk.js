@@ -1,0 +1,355 @@
+// The organizers' desk: reads the bot's JSON API with the initData Telegram opened it with.
+"use strict";
+
+const app = window.Telegram && window.Telegram.WebApp;
+const initData = app ? app.initData : "";
+const REFRESH_SENDING = 1500; // ms between readings while a broadcast goes out
+const REFRESH_IDLE = 15000;
+let words = {};
+
+// A word from the bot's catalogs, its {placeholders} (format specs too: {sent:,}) filled in.
+function say(key, values) {
+  const given = values || {};
+  return (words[key] || key).replace(/\{(\w+)(?::[^}]*)?\}/g,
+    (whole, name) => (name in given ? String(given[name]) : whole));
+}
+
+async function call(path, body) {
+  const request = { headers: { Authorization: "tma " + initData } };
+  if (body !== undefined) {
+    request.method = "POST";
+    request.headers["Content-Type"] = "application/json";
+    request.body = JSON.stringify(body);
+  }
+  const answer = await fetch("api/" + path, request);
+  const found = await answer.json().catch(() => ({}));
+  if (!answer.ok) {
+    const error = new Error(found.message || found.reason || answer.statusText);
+    error.status = answer.status;
+    error.refusal = found;
+    throw error;
+  }
+  return found;
+}
+
+function element(tag, attributes, ...children) {
+  const made = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (name === "text") made.textContent = value;
+    else made.setAttribute(name, value);
+  }
+  for (const child of children) if (child) made.append(child);
+  return made;
+}
+
+function tile(label, value) {
+  return element("div", { class: "tile" }, element("b", { text: String(value) }),
+    element("span", { text: label }));
+}
+
+function signed(number) {
+  return number > 0 ? "+" + number : String(number);
+}
+
+// A bar chart of the last 30 days: joins up, leaves down, drawn as SVG (no library).
+function chart(days) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  const top = Math.max(1, ...days.map((d) => Math.max(d.joins, d.leaves)));
+  const width = 300, height = 100, middle = height / 2, step = width / days.length;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  const total = (key) => days.reduce((sum, d) => sum + d[key], 0);
+  svg.setAttribute("aria-label", `${say("DESK_CHART")}: ${total("joins")} ${say("DESK_JOINED")}, `
+    + `${total("leaves")} ${say("DESK_LEFT")}`);
+  days.forEach((day, index) => {
+    for (const [key, up] of [["joins", true], ["leaves", false]]) {
+      const size = (day[key] / top) * (middle - 2);
+      if (!size) continue;
+      const bar = document.createElementNS(ns, "rect");
+      bar.setAttribute("x", String(index * step + 1));
+      bar.setAttribute("width", String(Math.max(1, step - 2)));
+      bar.setAttribute("y", String(up ? middle - size : middle));
+      bar.setAttribute("height", String(size));
+      bar.setAttribute("class", key);
+      const title = document.createElementNS(ns, "title");
+      title.textContent = `${day.day}: ${day[key]} ${say(up ? "DESK_JOINED" : "DESK_LEFT")}`;
+      bar.append(title);
+      svg.append(bar);
+    }
+  });
+  return svg;
+}
+
+function list(title, rows) {
+  if (!rows.length) return null;
+  const items = rows.map(([name, count]) => element("li", { text: `${name}: ${count}` }));
+  return element("div", {}, element("h3", { text: title }), element("ul", {}, ...items));
+}
+
+function showOverview(overviews) {
+  const section = document.getElementById("overview");
+  section.replaceChildren();
+  for (const o of overviews) {
+    const sources = o.sources.map((s) => [s.source || say("STATS_NO_SOURCE"), `${s.active} / ${s.total}`]);
+    const parts = [
+      element("h2", { text: o.title }),
+      element("div", { class: "tiles" },
+        tile(say("DESK_PEOPLE"), o.private), tile(say("DESK_GROUPS"), o.groups),
+        tile(say("DESK_NET_7"), signed(o.net_7_days)), tile(say("DESK_NET_30"), signed(o.net_30_days))),
+      element("h3", { text: say("DESK_CHART") }), chart(o.days),
+      list(say("DESK_SOURCES"), sources), list(say("DESK_LANGUAGES"), o.languages),
+      list(say("DESK_TOPICS"), o.topics), list(say("DESK_PLEDGES"), o.pledges)];
+    section.append(...parts.filter(Boolean));
+  }
+  section.hidden = false;
+}
+
+function showBroadcasts(broadcasts) {
+  const section = document.getElementById("broadcasts");
+  section.replaceChildren(element("h2", { text: say("DESK_BROADCASTS") }));
+  if (!broadcasts.length) section.append(element("p", { class: "hint", text: say("BROADCASTS_NONE") }));
+  for (const b of broadcasts) {
+    const share = b.total ? Math.round((100 * b.done) / b.total) : 0;
+    const bar = element("div", { role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+      "aria-valuenow": String(share), "aria-label": `#${b.broadcast_id}`, class: "bar" }, element("div"));
+    bar.firstChild.style.width = share + "%";
+    const counts = say("BROADCAST_COUNTS", { sent: b.sent, blocked: b.blocked, failed: b.failed });
+    const notes = [say("DESK_STATE_" + b.state.toUpperCase()), `${b.done} / ${b.total}`];
+    if (b.rate) notes.push(say("DESK_RATE", { rate: b.rate.toFixed(1) }));
+    if (b.approved_by) notes.push(say("DESK_APPROVED_BY", { who: b.approved_by }));
+    const failures = b.failures.map((f) => element("li", { text: `${f.count}: ${f.reason || f.outcome}` }));
+    const buttons = element("div", { class: "actions" });
+    const act = (label, action) => {
+      const made = element("button", { type: "button", "data-action": action, text: `${say(label)} #${b.broadcast_id}` });
+      made.addEventListener("click", () => decide(b.broadcast_id, action));
+      buttons.append(made);
+    };
+    if (b.state === "sending") act("BUTTON_STOP", "stop");
+    if (b.state === "scheduled") act("BUTTON_UNSCHEDULE", "stop");
+    if (b.state === "awaiting") {
+      act("BUTTON_APPROVE", "approve");
+      act("BUTTON_REJECT", "reject");
+    }
+    const stopButton = buttons.childElementCount ? buttons : null;
+    section.append(element("article", { class: "broadcast", "data-id": String(b.broadcast_id) },
+      element("b", { text: `#${b.broadcast_id} ${b.campaign_id}` }), bar,
+      element("p", { class: "hint", text: notes.join(" · ") }),
+      element("p", { text: counts }), failures.length ? element("ul", {}, ...failures) : null,
+      stopButton));
+  }
+  section.hidden = false;
+  return broadcasts.some((b) => b.state === "sending");
+}
+
+
+// The message as subscribers will see it: Telegram's HTML, only the tags Telegram knows,
+// rebuilt node by node (never innerHTML), so nothing in it can run.
+const KEPT = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL", "CODE", "PRE",
+  "BLOCKQUOTE", "TG-SPOILER", "SPAN"]);
+
+function rendered(html) {
+  const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
+  const copy = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.textContent);
+    if (node.nodeType !== Node.ELEMENT_NODE) return null;
+    let made;
+    if (node.tagName === "A" && /^(https?:|tg:)/.test(node.getAttribute("href") || "")) {
+      made = element("a", { href: node.getAttribute("href"), rel: "noopener", target: "_blank" });
+    } else if (KEPT.has(node.tagName)) {
+      made = document.createElement(node.tagName === "TG-SPOILER" ? "span" : node.tagName);
+    } else {
+      made = document.createDocumentFragment();
+    }
+    for (const child of node.childNodes) {
+      const kept = copy(child);
+      if (kept) made.append(kept);
+    }
+    return made;
+  };
+  const bubble = element("div", { class: "bubble" });
+  for (const child of parsed.body.childNodes) {
+    const kept = copy(child);
+    if (kept) bubble.append(kept);
+  }
+  return bubble;
+}
+
+let prepared = null; // the broadcast shown in the preview, waiting for Send
+let me = null;
+
+function composeStatus(text, refusal) {
+  const status = document.getElementById("compose-status");
+  status.textContent = text || "";
+  status.className = refusal ? "refusal" : "hint";
+}
+
+function fillTopics() {
+  const campaign = me.campaigns.find((c) => c.id === document.getElementById("campaign").value);
+  const topic = document.getElementById("topic");
+  topic.replaceChildren(element("option", { value: "", text: say("DESK_TOPIC_ALL") }));
+  for (const t of (campaign ? campaign.topics : [])) {
+    topic.append(element("option", { value: t.id, text: t.title }));
+  }
+}
+
+function showComposer() {
+  for (const node of document.querySelectorAll("[data-word]")) node.textContent = say(node.dataset.word);
+  document.getElementById("compose-title").textContent = say("DESK_COMPOSE");
+  const select = document.getElementById("campaign");
+  select.replaceChildren(...me.campaigns.map((c) => element("option", { value: c.id, text: c.title })));
+  document.getElementById("campaign-field").hidden = me.campaigns.length < 2;
+  select.addEventListener("change", fillTopics);
+  fillTopics();
+  document.getElementById("compose").addEventListener("submit", (event) => {
+    event.preventDefault();
+    preview();
+  });
+  document.getElementById("test-button").addEventListener("click", test);
+  document.getElementById("send-button").addEventListener("click", confirmSend);
+  document.getElementById("cancel-button").addEventListener("click", cancel);
+  if (app && app.MainButton) app.MainButton.onClick(confirmSend);
+  document.getElementById("composer").hidden = false;
+}
+
+function hidePreview() {
+  prepared = null;
+  document.getElementById("preview").hidden = true;
+  if (app && app.MainButton) app.MainButton.hide();
+}
+
+async function preview() {
+  const form = document.getElementById("compose");
+  const body = Object.fromEntries(new FormData(form).entries());
+  composeStatus("");
+  try {
+    prepared = await call("broadcasts", body);
+  } catch (error) {
+    hidePreview();
+    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+    return;
+  }
+  const versions = document.getElementById("versions");
+  versions.replaceChildren();
+  for (const version of prepared.versions) {
+    if (prepared.versions.length > 1) {
+      versions.append(element("h3", { text: say("DESK_VERSION", { language: version.name, count: version.readers }) }));
+    }
+    for (const part of version.parts) {
+      versions.append(typeof part === "string" ? rendered(part) : element("div", { class: "bubble", text: `[${part.type}]` }));
+    }
+  }
+  document.getElementById("recipients").textContent =
+    say("DESK_RECIPIENTS", { count: prepared.count, messages: prepared.messages });
+  const label = say(prepared.send_at ? "BUTTON_SCHEDULE" : "BUTTON_SEND");
+  document.getElementById("send-button").textContent = label;
+  document.getElementById("preview").hidden = false;
+  if (app && app.MainButton) app.MainButton.setText(label).show();
+}
+
+async function test() {
+  if (!prepared) return;
+  try {
+    const answer = await call(`broadcasts/${prepared.broadcast_id}/test`, {});
+    composeStatus(answer.failed.length ? answer.failed.join(" ") : say("DESK_TEST_SENT"), answer.failed.length > 0);
+  } catch (error) {
+    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+  }
+}
+
+function confirmSend() {
+  if (!prepared) return;
+  const question = say("DESK_CONFIRM_SEND", { id: prepared.broadcast_id, count: prepared.count });
+  if (app && app.showConfirm) app.showConfirm(question, (ok) => { if (ok) send(); });
+  else if (window.confirm(question)) send();
+}
+
+async function send() {
+  if (!prepared) return;
+  const number = prepared.broadcast_id;
+  try {
+    const sent = await call(`broadcasts/${number}/send`, {});
+    hidePreview();
+    document.getElementById("compose").reset();
+    if (sent.outcome === "held") composeStatus(say("DESK_HELD"));
+    else if (sent.outcome === "scheduled") composeStatus(say("DESK_SCHEDULED", { id: number, when: sent.send_at }));
+    else composeStatus(say("BROADCAST_QUEUED", { total: sent.total }));
+  } catch (error) {
+    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+  }
+  refreshSoon();
+}
+
+async function cancel() {
+  if (!prepared) return;
+  try {
+    const answer = await call(`broadcasts/${prepared.broadcast_id}/cancel`, {});
+    composeStatus(answer.message);
+  } catch (error) {
+    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+  }
+  hidePreview();
+}
+
+async function decide(number, action) {
+  try {
+    const answer = await call(`broadcasts/${number}/${action}`, {});
+    composeStatus(answer.message);
+  } catch (error) {
+    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+  }
+  refreshSoon();
+}
+
+function refuse(error) {
+  const status = document.getElementById("status");
+  status.className = "refusal";
+  const refusal = error.refusal || {};
+  status.textContent = refusal.message || say("DESK_UNREACHABLE");
+  for (const id of ["composer", "overview", "broadcasts"]) document.getElementById(id).hidden = true;
+}
+
+let timer = null;
+
+function refreshSoon() {
+  clearTimeout(timer);
+  timer = setTimeout(refresh, 300);
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  let sending = false;
+  try {
+    const [overviews, broadcasts] = await Promise.all([call("overview"), call("broadcasts")]);
+    showOverview(overviews);
+    sending = showBroadcasts(broadcasts);
+    document.getElementById("status").textContent = "";
+  } catch (error) {
+    refuse(error);
+    if (error.status === 401 || error.status === 403) return;
+  }
+  timer = setTimeout(refresh, sending ? REFRESH_SENDING : REFRESH_IDLE);
+}
+
+async function start() {
+  if (app) {
+    app.ready();
+    app.expand();
+  }
+  try {
+    me = await call("me");
+    words = me.words;
+    document.documentElement.lang = me.language;
+    document.documentElement.dir = me.direction;
+    document.title = say("DASHBOARD_BUTTON");
+  } catch (error) {
+    refuse(error);
+    return;
+  }
+  document.getElementById("status").textContent = say("DESK_LOADING");
+  showComposer();
+  await refresh();
+}
+
+start();
