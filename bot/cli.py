@@ -28,6 +28,7 @@ from bot.config import (
 )
 from bot.handlers import reports
 from bot.logs import configure_logging
+from bot.organizing import exports
 from bot.preview.console import to_terminal
 from bot.storage import Storage, sqlite_file
 from bot.storage.schema import SchemaError
@@ -338,7 +339,7 @@ async def export(config: Config, campaign_id: str | None) -> None:
             if campaign_id not in known:
                 names = ", ".join(sorted(known)) or "none could be read"
                 raise Failure(f"unknown campaign {campaign_id!r} (campaigns: {names})")
-        await reports.write_csv(storage, sys.stdout, campaign_id)
+        await exports.write_csv(storage, sys.stdout, campaign_id)
     finally:
         await storage.close()
 

@@ -586,3 +586,14 @@ DESK_STATE_SCHEDULED = N_("scheduled")
 DESK_STATE_SENDING = N_("sending")
 DESK_STATE_DONE = N_("sent")
 DESK_STATE_CANCELLED = N_("stopped")
+DESK_CORRECTED_HERE = N_(
+    "✏️ Broadcast #{id}, corrected from the desk: its progress shows here too."
+)
+DESK_CORRECTING = N_(
+    "Started: every copy is being corrected. The progress shows in your chat too."
+)
+DESK_CORRECTION_AWAITING = N_("A change of this broadcast waits for a second organizer.")
+DESK_EDIT_TITLE = N_("Correct broadcast #{id}")
+DESK_DRAFTS = N_("Drafts from the feed")
+DESK_EXPORT = N_("Download the subscriber list (CSV)")
+DESK_LINK_EXPIRED = N_("This download link has expired: ask for the list again in the desk.")

@@ -100,6 +100,14 @@
         postEvent("web_app_open_popup", { message, buttons: [{ id: "ok", type: "ok" }, { id: "cancel", type: "cancel" }] });
       },
       downloadFile(params) { postEvent("web_app_request_file_download", params); },
+      isVersionAtLeast(wanted) {
+        const have = (launch.tgWebAppVersion || "6.0").split(".").map(Number);
+        const need = String(wanted).split(".").map(Number);
+        for (let i = 0; i < Math.max(have.length, need.length); i += 1) {
+          if ((have[i] || 0) !== (need[i] || 0)) return (have[i] || 0) > (need[i] || 0);
+        }
+        return true;
+      },
       onEvent(type, callback) { onEvent(type, callback); },
     },
   };

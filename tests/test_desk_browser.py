@@ -4,9 +4,11 @@ stand-in (tests/telegram_web_app_stub.js), and nothing leaves loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -183,8 +185,9 @@ async def test_an_organizer_composes_and_sends_from_the_desk(browser: Browser, d
     crowd = range(6000, 6030)
     await subscribe(bot, *crowd)
     page = await open_desk(browser, desk, init_data())
-    await page.get_by_label(texts.DESK_MESSAGE).fill("Meet at <b>gate 3</b>")
-    await page.get_by_role("button", name=texts.DESK_PREVIEW).click()
+    composer = page.locator("#compose")
+    await composer.get_by_label(texts.DESK_MESSAGE).fill("Meet at <b>gate 3</b>")
+    await composer.get_by_role("button", name=texts.DESK_PREVIEW).click()
     recipients = texts.DESK_RECIPIENTS.format(count=30, messages=1)
     await expect(page.locator("#recipients")).to_have_text(recipients)
     await expect(page.locator("#versions .bubble b")).to_have_text("gate 3")
@@ -230,3 +233,60 @@ async def test_a_colleague_approves_a_broadcast_in_the_desk(
             "aria-valuenow", "100", timeout=30_000
         )
         assert [bot.texts(p).count("Big news") for p in (ANA, 3001)] == [1, 1]
+
+
+async def test_an_organizer_fixes_a_typo_in_a_sent_broadcast(browser: Browser, desk: Desk) -> None:
+    """Edit in the desk: the sent text to correct, the corrected one shown with its count, Apply;
+    every subscriber's copy is edited once, in place."""
+    bot = desk.bot
+    people = (ANA, BEN, 3001)
+    await subscribe(bot, *people)
+    await bot.command("/broadcast rafah Meet at gate 4", user=ADMIN)
+    preview = int(bot.last(ADMIN)["message_id"])
+    await bot.press(bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=preview)
+    await bot.report(ADMIN, preview)
+    page = await open_desk(browser, desk, init_data())
+    article = page.locator('article[data-id="1"]')
+    await article.get_by_role("button", name=f"{texts.BUTTON_EDIT} #1").click()
+    editor = page.locator("#editor")
+    text = editor.get_by_label(texts.DESK_MESSAGE)
+    await expect(text).to_have_value("Meet at gate 4")
+    assert ("web_app_setup_back_button", {"is_visible": True}) in await events(page)
+    await text.fill("Meet at gate 3")
+    await editor.get_by_role("button", name=texts.DESK_PREVIEW).click()
+    question = texts.EDIT_PREVIEW.format(id=1, count=3)
+    await expect(page.locator("#edit-question")).to_have_text(question)
+    await expect(page.locator("#edit-versions .bubble")).to_have_text("Meet at gate 3")
+    await editor.get_by_role("button", name=texts.BUTTON_APPLY).click()
+    await expect(page.get_by_role("alert")).to_have_text(texts.DESK_CORRECTING)
+    await expect(article).to_contain_text(texts.EDIT_DONE.format(id=1), timeout=30_000)
+    for person in people:
+        (copy,) = [m for m in bot.sent_to(person) if "gate" in str(m.get("text"))]
+        assert copy["text"] == "Meet at gate 3"
+    edited = [c for c in bot.api.calls_to("editMessageText") if c.params["chat_id"] in people]
+    assert len(edited) == 3
+
+
+async def test_the_subscriber_list_is_handed_to_telegram_to_download(
+    browser: Browser, desk: Desk
+) -> None:
+    """The export button asks Telegram to download the list (downloadFile) by a link that
+    gives the CSV on its own."""
+    await subscribe(desk.bot, ANA, BEN)
+    page = await open_desk(browser, desk, init_data())
+    await page.get_by_role("button", name=texts.DESK_EXPORT).click()
+    deadline = time.monotonic() + 10
+    while not await _downloads(page):
+        assert time.monotonic() < deadline, "the page never asked Telegram to download"
+        await asyncio.sleep(0.05)
+    (asked,) = await _downloads(page)
+    assert asked["file_name"] == "subscribers-rafah.csv"
+    async with desk.session.get(asked["url"]) as answer:
+        assert answer.status == 200
+        rows = (await answer.text()).splitlines()
+    assert rows[0].startswith("chat_id,")
+    assert len(rows) == 3
+
+
+async def _downloads(page: Page) -> list[Any]:
+    return [data for kind, data in await events(page) if kind == "web_app_request_file_download"]

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import io
 
-from bot.handlers import reports
+from bot.organizing import exports
 from bot.storage import MAX_ATTEMPTS, Outcome, Result, Storage, SubscriptionRecord
 
 from .conftest import cells_holding
@@ -142,7 +142,7 @@ async def test_csv_export_has_no_names_and_every_row(storage: Storage) -> None:
     await storage.subscribe(GROUP, "rafah", chat_type="supergroup")
     await storage.set_topics(ANA, "rafah", frozenset({"london", "statements"}))
     out = io.StringIO()
-    assert await reports.write_csv(storage, out, "rafah") == 2
+    assert await exports.write_csv(storage, out, "rafah") == 2
     lines = out.getvalue().splitlines()
     assert lines[0] == (
         "chat_id,chat_type,campaign,status,source,language_code,subscribed_at,updated_at,topics"

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from bot import i18n, texts
-from bot.desk.init_data import InitDataError, Opener, check, claimed_language
-from bot.handlers.context import BotApplication, Services
+from bot.delivery.feed_watch import stored_draft
+from bot.desk import actions, downloads
+from bot.desk.calls import APPLICATION, ORGANIZER, as_json, opener, refusal, services
+from bot.desk.init_data import InitDataError, check, claimed_language
+from bot.handlers.context import BotApplication
 from bot.i18n import gettext as _
-from bot.organizing import broadcasts, overview, sending
-from bot.organizing.asking import Organizer, Refused
+from bot.organizing import broadcasts, drafts, overview
+from bot.storage import CorrectionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +41,13 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-APPLICATION = web.AppKey("application", BotApplication)
-ORGANIZER = web.RequestKey("organizer", Opener)  # who a checked call comes from
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def desk_app(application: BotApplication) -> web.Application:
     """Return the desk: the page at /, its files under /static/, the API under /api/."""
     app = web.Application(middlewares=[_headers])
+    app[APPLICATION] = application
     app.router.add_get("/", _page)
     app.router.add_static("/static/", STATIC, append_version=False)
     api = web.Application(middlewares=[_organizers_only])
@@ -56,10 +55,9 @@ def desk_app(application: BotApplication) -> web.Application:
     api.router.add_get("/me", _me)
     api.router.add_get("/overview", _overview)
     api.router.add_get("/broadcasts", _broadcasts)
-    api.router.add_post("/broadcasts", _compose)
-    api.router.add_post(
-        r"/broadcasts/{id:\d{1,12}}/{action:test|send|cancel|stop|approve|reject}", _act
-    )
+    api.router.add_get("/drafts", _drafts)
+    actions.add_routes(api)
+    downloads.add_routes(api, app)
     app.add_subapp("/api/", api)
     return app
 
@@ -115,13 +113,21 @@ WORDS = (
     "BUTTON_REJECT",
     "BROADCAST_QUEUED",
     "BROADCAST_CANCELLED",
+    "BUTTON_EDIT",
+    "BUTTON_DELETE",
+    "BUTTON_APPLY",
+    "BUTTON_DELETE_YES",
+    "BUTTON_DRAFT_ADD",
+    "BUTTON_DRAFT_IGNORE",
+    "DESK_EDIT_TITLE",
+    "DESK_CORRECTION_AWAITING",
+    "DESK_DRAFTS",
+    "DESK_EXPORT",
+    "EDITING",
+    "DELETING",
+    "EDIT_DONE",
+    "DELETE_DONE",
 )
-
-
-def refusal(status: int, error: str, reason: str, message: str) -> web.Response:
-    """Answer a refused call: what was refused, why, and what to tell the person."""
-    body = {"error": error, "reason": reason, "message": message}
-    return web.json_response(body, status=status)
 
 
 @web.middleware
@@ -151,41 +157,19 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
         again = _(texts.DESK_OPEN_AGAIN)
         if not raw:
             return refusal(401, "unauthorized", "no initData (Authorization: tma ...)", again)
-        services = _services(request)
+        found = services(request)
         token = request.app[APPLICATION].bot.token
         now = dt.datetime.now(dt.UTC)
         try:
-            opener = check(raw, token, now, services.config.desk_login_age)
+            checked = check(raw, token, now, found.config.desk_login_age)
         except InitDataError as error:
             return refusal(401, "unauthorized", str(error), again)
-        if opener.user_id not in services.config.admins:  # as they stand now, at every call
+        if checked.user_id not in found.config.admins:  # as they stand now, at every call
             logger.warning("refused the desk to a non-organizer")
             not_organizer = _(texts.DESK_NOT_ORGANIZER)
             return refusal(403, "forbidden", "not in BOT_ADMINS", not_organizer)
-        request[ORGANIZER] = opener
+        request[ORGANIZER] = checked
         return await handler(request)
-
-
-def _services(request: web.Request) -> Services:
-    services: Services = request.app[APPLICATION].bot_data["services"]
-    return services
-
-
-def _organizer(request: web.Request) -> Opener:
-    opener: Opener = request[ORGANIZER]
-    return opener
-
-
-def _json(value: Any) -> web.Response:
-    return web.json_response(value, dumps=lambda v: json.dumps(v, default=_plain))
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 async def _page(request: web.Request) -> web.StreamResponse:
@@ -193,11 +177,11 @@ async def _page(request: web.Request) -> web.StreamResponse:
 
 
 async def _me(request: web.Request) -> web.Response:
-    services = _services(request)
+    found = services(request)
     language = i18n.interface_language()
-    return _json(
+    return as_json(
         {
-            "id": _organizer(request).user_id,
+            "id": opener(request).user_id,
             "language": language,
             "direction": "rtl" if i18n.is_rtl(language) else "ltr",
             "campaigns": [
@@ -206,7 +190,7 @@ async def _me(request: web.Request) -> web.Response:
                     "title": c.title,
                     "topics": [{"id": t.id, "title": t.title} for t in c.topics],
                 }
-                for c in services.content
+                for c in found.content
             ],
             "words": {name: _(getattr(texts, name)) for name in WORDS},
         }
@@ -214,14 +198,14 @@ async def _me(request: web.Request) -> web.Response:
 
 
 async def _overview(request: web.Request) -> web.Response:
-    services = _services(request)
-    return _json(await overview.overviews(services.storage, services.content))
+    found = services(request)
+    return as_json(await overview.overviews(found.storage, found.content))
 
 
 async def _broadcasts(request: web.Request) -> web.Response:
-    services = _services(request)
-    listed = await broadcasts.listing(services.storage)
-    return _json(
+    found = services(request)
+    listed = await broadcasts.listing(found.storage)
+    return as_json(
         [
             {
                 **dataclasses.asdict(entry.progress),
@@ -230,133 +214,40 @@ async def _broadcasts(request: web.Request) -> web.Response:
                 "failures": entry.failures,
                 "rate": entry.rate,
                 "correctable": entry.correctable,
+                "correction": _correction(entry.correction),
             }
             for entry in listed
         ]
     )
 
 
-async def _form(request: web.Request) -> dict[str, Any]:
-    """Return a call's JSON object, or raise a 400 saying it is not one."""
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad_request", "reason": "the body is not a JSON object"}),
-            content_type="application/json",
-            headers={"Cache-Control": "no-store"},
+def _correction(record: CorrectionRecord | None) -> dict[str, object] | None:
+    if record is None:
+        return None
+    return {
+        "correction_id": record.correction_id,
+        "kind": record.kind,
+        "state": record.state,
+        "created_by": record.created_by,
+    }
+
+
+async def _drafts(request: web.Request) -> web.Response:
+    """Return the feed's drafts waiting for a decision, newest first."""
+    found = services(request)
+    listed = []
+    for post in await drafts.waiting(found.storage):
+        assert post.draft is not None
+        draft = stored_draft(post.draft)
+        listed.append(
+            {
+                "item_id": post.item_id,
+                "campaign_id": post.campaign_id,
+                "title": draft.title,
+                "date": draft.date,
+                "body": draft.body[:600],
+                "source": draft.source,
+                "seen_at": post.seen_at,
+            }
         )
-    return body
-
-
-def _refused(refused: Refused) -> web.Response:
-    """Answer an operation's refusal: 409, in the words the chat uses."""
-    return web.json_response({"error": "refused", "message": refused.text}, status=409)
-
-
-async def _compose(request: web.Request) -> web.Response:
-    """Prepare a broadcast from the composer: stored, counted, shown; Send comes next."""
-    services = _services(request)
-    form = await _form(request)
-    campaign = services.content.get(str(form.get("campaign", "")))
-    if campaign is None:
-        return refusal(400, "bad_request", "no such campaign", _(texts.DESK_NO_CAMPAIGN))
-    try:
-        composed = sending.compose(
-            campaign,
-            str(form.get("text", "")),
-            services.storage.clock(),
-            services.config.zone,
-            schedule=str(form.get("schedule") or ""),
-            topic=str(form.get("topic") or "") or None,
-            language=str(form.get("language") or "") or None,
-        )
-        prepared = await sending.prepare(
-            services.storage,
-            _acting(request),
-            campaign,
-            "broadcast",
-            composed.versions,
-            composed.send_at,
-            composed.audience,
-        )
-    except Refused as refused:
-        return _refused(refused)
-    return _json(
-        {
-            "broadcast_id": prepared.broadcast_id,
-            "campaign_id": prepared.campaign_id,
-            "count": prepared.count,
-            "messages": prepared.messages,
-            "send_at": prepared.send_at,
-            "versions": [
-                {
-                    "language": language,
-                    "name": i18n.spoken_name(language),
-                    "readers": prepared.readers[language],
-                    "parts": parts,
-                }
-                for language, parts in prepared.versions.items()
-            ],
-        }
-    )
-
-
-async def _act(request: web.Request) -> web.Response:
-    """Test, Send, Cancel, Stop, Approve or Reject a broadcast, as the chat's buttons do."""
-    services = _services(request)
-    bot = request.app[APPLICATION].bot
-    organizer = _acting(request)
-    broadcast_id = int(request.match_info["id"])
-    action = request.match_info["action"]
-    try:
-        if action == "test":
-            failed = await sending.send_test(
-                services.storage, services.config, bot, organizer, broadcast_id
-            )
-            return _json({"failed": failed})
-        if action == "cancel":
-            await sending.cancel(services.storage, organizer, broadcast_id)
-            return _json({"message": _(texts.BROADCAST_CANCELLED)})
-        if action in ("approve", "reject"):
-            text = await sending.decide(
-                services.storage,
-                bot,
-                services.sender,
-                organizer,
-                broadcast_id,
-                approve=action == "approve",
-            )
-            return _json({"message": text})
-        if action == "stop":
-            text = await sending.stop(
-                services.storage, bot, services.sender, organizer, broadcast_id
-            )
-            return _json({"message": text})
-
-        async def status() -> tuple[int, int]:
-            # Sent from the desk: its progress shows in the organizer's chat as well.
-            where = _(texts.DESK_SENT_HERE).format(id=broadcast_id)
-            message = await bot.send_message(organizer.id, where)
-            return message.chat.id, message.message_id
-
-        sent = await sending.send(
-            services.storage,
-            services.config,
-            bot,
-            services.sender,
-            organizer,
-            broadcast_id,
-            status,
-        )
-    except Refused as refused:
-        return _refused(refused)
-    return _json(sent)
-
-
-def _acting(request: web.Request) -> Organizer:
-    """Return the organizer making a call, as the operations take them."""
-    opener = _organizer(request)
-    return Organizer(opener.user_id, opener.first_name)
+    return as_json(listed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -21,9 +20,8 @@ from telegram.constants import ChatType
 
 from bot import i18n, texts
 from bot.campaign import links, render
-from bot.campaign.content import Campaign, ContentError, load_campaigns
+from bot.campaign.content import Campaign, ContentError
 from bot.campaign.markup import escape, pack_messages
-from bot.delivery import channels
 from bot.delivery.posts import (
     Part,
     Uncopyable,
@@ -37,10 +35,9 @@ from bot.handlers import reports
 from bot.handlers.context import BotContext
 from bot.handlers.presses import answer_refusal, organizer_of, organizer_press
 from bot.i18n import gettext as _
-from bot.organizing import broadcasts, sending
+from bot.organizing import broadcasts, campaigns, exports, sending
 from bot.organizing.asking import Refused
 from bot.organizing.broadcasts import correctable
-from bot.organizing.desk_menu import place_menu_buttons
 from bot.storage import Audience, Progress
 
 logger = logging.getLogger(__name__)
@@ -529,13 +526,10 @@ async def export(update: Update, context: BotContext) -> None:
     if campaign_id is not None and context.content.get(campaign_id) is None:
         await _ask_which(update, context, "export")
         return
-    buffer = io.StringIO()
-    count = await reports.write_csv(context.storage, buffer, campaign_id)
-    await context.storage.audit(user.id, "export", f"{count} rows of {campaign_id or 'all'}")
-    name = f"subscribers-{campaign_id or 'all'}-{dt.date.today():%Y%m%d}.csv"
+    written = await exports.export(context.storage, user.id, campaign_id)
     await chat.send_document(
-        InputFile(buffer.getvalue().encode("utf-8"), filename=name),
-        caption=_(texts.EXPORT_CAPTION).format(count=count),
+        InputFile(written.data, filename=written.file_name),
+        caption=_(texts.EXPORT_CAPTION).format(count=written.rows),
     )
 
 
@@ -557,34 +551,17 @@ async def reload(update: Update, context: BotContext) -> None:
     """Re-read the campaign files; on any problem keep the previous content."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
-    error = await reload_campaigns(context, user.id)
-    if error is not None:
-        await chat.send_message(_(texts.RELOAD_FAILED).format(problems=problem_list(error)))
+    services = context.services
+    try:
+        services.content = await campaigns.reload(
+            services.storage, context.bot, services.config, user.id
+        )
+    except ContentError as error:
+        problems = campaigns.problem_list(error)
+        await chat.send_message(_(texts.RELOAD_FAILED).format(problems=problems))
         return
     summary = render.summary(context.content)
     await chat.send_message(_(texts.RELOADED).format(summary=escape(summary)))
-
-
-async def reload_campaigns(context: BotContext, organizer: int) -> ContentError | None:
-    """Re-read the campaign files and serve them; on a problem keep the previous content and
-    return what is wrong. Audited either way."""
-    services = context.services
-    try:
-        content = load_campaigns(services.config.campaigns_dir)
-    except ContentError as error:
-        await services.storage.audit(organizer, "reload_failed", f"{len(error.problems)} problems")
-        return error
-    services.content = content
-    await channels.sync(context.bot, services.storage, content)
-    await place_menu_buttons(context.bot, services.storage, services.config)
-    await services.storage.audit(organizer, "reload", render.summary(content))
-    return None
-
-
-def problem_list(error: ContentError) -> str:
-    """Return the first problems of the campaign files, located, for a message."""
-    problems = "\n".join(escape(str(p)) for p in error.problems[:20])
-    return f"<code>{problems}</code>"
 
 
 async def refuse(update: Update, context: BotContext) -> None:

@@ -1,11 +1,9 @@
-"""Organizer reports: subscriber numbers and the subscriber list as CSV."""
+"""Organizer reports: subscriber numbers as text, and the sign-ups chart."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
-from typing import TextIO
 
 from bot import texts
 from bot.campaign.content import Content
@@ -14,18 +12,6 @@ from bot.handlers import charts
 from bot.i18n import gettext as _
 from bot.organizing import broadcasts, overview
 from bot.storage import Storage
-
-CSV_COLUMNS = (
-    "chat_id",
-    "chat_type",
-    "campaign",
-    "status",
-    "source",
-    "language_code",
-    "subscribed_at",
-    "updated_at",
-    "topics",  # the topics followed, space-separated; empty for all
-)
 
 
 async def stats_html(
@@ -112,26 +98,3 @@ async def signups_chart(storage: Storage) -> bytes | None:
         return None
     # Drawing takes a few hundred milliseconds of CPU: off the event loop, so nobody waits.
     return await asyncio.to_thread(charts.render_png, data)
-
-
-async def write_csv(storage: Storage, out: TextIO, campaign_id: str | None = None) -> int:
-    """Write subscriptions as CSV, streamed from the database; return the row count."""
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    count = 0
-    async for row in storage.subscriptions(campaign_id):
-        writer.writerow(
-            (
-                row.chat_id,
-                row.chat_type,
-                row.campaign_id,
-                row.status,
-                row.source or "",
-                row.language_code or "",
-                row.subscribed_at.isoformat(timespec="seconds"),
-                row.updated_at.isoformat(timespec="seconds"),
-                " ".join(sorted(row.topics)) if row.topics is not None else "",
-            )
-        )
-        count += 1
-    return count

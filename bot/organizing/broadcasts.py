@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.storage import Progress, Storage
+from bot.storage import CorrectionRecord, Progress, Storage
 
 LISTED = 5  # finished broadcasts listed after the open ones, as /broadcasts has always shown
 
@@ -27,6 +27,7 @@ class Listed:
     approved_by: int | None
     failures: list[Failure]
     rate: float | None  # messages a second since it began; None before it began
+    correction: CorrectionRecord | None = None  # its latest edit or retraction confirmed
 
     @property
     def correctable(self) -> bool:
@@ -59,10 +60,14 @@ async def listing(storage: Storage, limit: int = LISTED) -> list[Listed]:
     newest first."""
     now = storage.clock()
     listed = []
-    for progress in await storage.recent_broadcasts(limit):
+    recent = await storage.recent_broadcasts(limit)
+    corrections = await storage.latest_corrections([p.broadcast_id for p in recent])
+    for progress in recent:
         approved_by, _asked = await storage.approval_of(progress.broadcast_id)
         failures = [
             Failure(*found) for found in await storage.failure_reasons(progress.broadcast_id)
         ]
-        listed.append(Listed(progress, approved_by, failures, sending_rate(progress, now)))
+        rate = sending_rate(progress, now)
+        correction = corrections.get(progress.broadcast_id)
+        listed.append(Listed(progress, approved_by, failures, rate, correction))
     return listed

@@ -122,6 +122,24 @@ class Corrections(Database):
             row = await session.get(Correction, correction_id)
         return None if row is None else _record(row)
 
+    async def latest_corrections(
+        self, broadcast_ids: Sequence[int]
+    ) -> dict[int, CorrectionRecord]:
+        """Return each of these broadcasts' latest confirmed edit or retraction (not a draft),
+        by broadcast id."""
+        if not broadcast_ids:
+            return {}
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(Correction)
+                .where(
+                    Correction.broadcast_id.in_(broadcast_ids),
+                    Correction.state != CorrectionState.DRAFT,
+                )
+                .order_by(Correction.id)
+            )
+            return {row.broadcast_id: _record(row) for row in rows}
+
     async def correction_asked_in(self, chat_id: int, message_id: int) -> CorrectionRecord | None:
         """Return the draft edit whose question is this message (the organizer replied), or
         None."""

@@ -198,6 +198,17 @@ class Feeds(Database):
             )
             return [_post(row) for row in rows]
 
+    async def drafted_feed_posts(self, limit: int = 20) -> list[FeedPost]:
+        """Return the drafts waiting for an organizer's decision, newest first."""
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(FeedItem)
+                .where(FeedItem.state == FeedItemState.DRAFTED.value, FeedItem.draft.is_not(None))
+                .order_by(FeedItem.id.desc())
+                .limit(limit)
+            )
+            return [_post(row) for row in rows]
+
     async def feed_post(self, item_id: int) -> FeedPost | None:
         """Return a post seen in a feed, by its id, or None."""
         async with self._session() as session:

@@ -132,6 +132,29 @@ function showBroadcasts(broadcasts) {
       act("BUTTON_APPROVE", "approve");
       act("BUTTON_REJECT", "reject");
     }
+    const fix = b.correction;
+    if (fix) notes.push(correctionNote(b.broadcast_id, fix));
+    if (fix && fix.state === "awaiting") {
+      const fixing = (label, action) => {
+        const made = element("button", { type: "button", "data-action": `correction-${action}`,
+          text: `${say(label)} #${b.broadcast_id}` });
+        made.addEventListener("click", () => decideCorrection(fix.correction_id, action));
+        buttons.append(made);
+      };
+      if (fix.created_by === me.id) fixing("BUTTON_CANCEL", "cancel");
+      else {
+        fixing("BUTTON_APPROVE", "approve");
+        fixing("BUTTON_REJECT", "reject");
+      }
+    } else if (b.correctable && !(fix && fix.state === "running")) {
+      const offer = (label, action, handler) => {
+        const made = element("button", { type: "button", "data-action": action, text: `${say(label)} #${b.broadcast_id}` });
+        made.addEventListener("click", () => handler(b.broadcast_id));
+        buttons.append(made);
+      };
+      offer("BUTTON_EDIT", "edit", openEditor);
+      offer("BUTTON_DELETE", "delete", offerDelete);
+    }
     const stopButton = buttons.childElementCount ? buttons : null;
     section.append(element("article", { class: "broadcast", "data-id": String(b.broadcast_id) },
       element("b", { text: `#${b.broadcast_id} ${b.campaign_id}` }), bar,
@@ -140,7 +163,38 @@ function showBroadcasts(broadcasts) {
       stopButton));
   }
   section.hidden = false;
-  return broadcasts.some((b) => b.state === "sending");
+  return broadcasts.some((b) => b.state === "sending" || (b.correction && b.correction.state === "running"));
+}
+
+function correctionNote(number, fix) {
+  if (fix.state === "awaiting") return say("DESK_CORRECTION_AWAITING");
+  const edit = fix.kind === "edit";
+  if (fix.state === "running") return plain(say(edit ? "EDITING" : "DELETING", { id: number }));
+  if (fix.state === "done") return plain(say(edit ? "EDIT_DONE" : "DELETE_DONE", { id: number }));
+  return "";
+}
+
+function showDrafts(drafts) {
+  const section = document.getElementById("drafts");
+  section.replaceChildren();
+  if (!drafts.length) {
+    section.hidden = true;
+    return;
+  }
+  section.append(element("h2", { text: say("DESK_DRAFTS") }));
+  for (const d of drafts) {
+    const buttons = element("div", { class: "actions" });
+    for (const [label, action] of [["BUTTON_DRAFT_ADD", "add"], ["BUTTON_DRAFT_IGNORE", "ignore"]]) {
+      const made = element("button", { type: "button", "data-action": `draft-${action}`, text: say(label) });
+      made.addEventListener("click", () => decideDraft(d.item_id, action));
+      buttons.append(made);
+    }
+    section.append(element("article", { class: "broadcast", "data-draft": String(d.item_id) },
+      element("b", { text: d.title || "…" }),
+      element("p", { class: "hint", text: [d.campaign_id, d.date].filter(Boolean).join(" · ") }),
+      element("p", { class: "excerpt", text: d.body }), buttons));
+  }
+  section.hidden = false;
 }
 
 
@@ -149,7 +203,18 @@ function showBroadcasts(broadcasts) {
 const KEPT = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL", "CODE", "PRE",
   "BLOCKQUOTE", "TG-SPOILER", "SPAN"]);
 
+// The words of a message without its tags (for a line of notes).
+function plain(html) {
+  return new DOMParser().parseFromString(`<body>${html}</body>`, "text/html").body.textContent;
+}
+
 function rendered(html) {
+  const bubble = element("div", { class: "bubble" });
+  bubble.append(...richText(html));
+  return bubble;
+}
+
+function richText(html) {
   const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
   const copy = (node) => {
     if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.textContent);
@@ -168,21 +233,26 @@ function rendered(html) {
     }
     return made;
   };
-  const bubble = element("div", { class: "bubble" });
+  const kept = [];
   for (const child of parsed.body.childNodes) {
-    const kept = copy(child);
-    if (kept) bubble.append(kept);
+    const made = copy(child);
+    if (made) kept.push(made);
   }
-  return bubble;
+  return kept;
 }
 
 let prepared = null; // the broadcast shown in the preview, waiting for Send
 let me = null;
 
+// Say what became of an action (the bot's words may carry Telegram's tags: drawn safely).
 function composeStatus(text, refusal) {
   const status = document.getElementById("compose-status");
-  status.textContent = text || "";
+  status.replaceChildren(...richText(text || ""));
   status.className = refusal ? "refusal" : "hint";
+}
+
+function failed(error) {
+  composeStatus((error.refusal && error.refusal.message) || error.message, true);
 }
 
 function fillTopics() {
@@ -254,7 +324,7 @@ async function test() {
     const answer = await call(`broadcasts/${prepared.broadcast_id}/test`, {});
     composeStatus(answer.failed.length ? answer.failed.join(" ") : say("DESK_TEST_SENT"), answer.failed.length > 0);
   } catch (error) {
-    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+    failed(error);
   }
 }
 
@@ -276,7 +346,7 @@ async function send() {
     else if (sent.outcome === "scheduled") composeStatus(say("DESK_SCHEDULED", { id: number, when: sent.send_at }));
     else composeStatus(say("BROADCAST_QUEUED", { total: sent.total }));
   } catch (error) {
-    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+    failed(error);
   }
   refreshSoon();
 }
@@ -287,7 +357,7 @@ async function cancel() {
     const answer = await call(`broadcasts/${prepared.broadcast_id}/cancel`, {});
     composeStatus(answer.message);
   } catch (error) {
-    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+    failed(error);
   }
   hidePreview();
 }
@@ -297,9 +367,156 @@ async function decide(number, action) {
     const answer = await call(`broadcasts/${number}/${action}`, {});
     composeStatus(answer.message);
   } catch (error) {
-    composeStatus((error.refusal && error.refusal.message) || error.message, true);
+    failed(error);
   }
   refreshSoon();
+}
+
+let correction = null; // the edit shown in the editor, waiting for Apply
+
+async function openEditor(number) {
+  let found;
+  try {
+    found = await call(`broadcasts/${number}/text`);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  closeEditor();
+  document.getElementById("editor-title").textContent = say("DESK_EDIT_TITLE", { id: number });
+  const text = document.getElementById("edit-text");
+  text.value = found.text;
+  text.dataset.broadcast = String(number);
+  document.getElementById("editor").hidden = false;
+  if (app && app.BackButton) app.BackButton.show();
+  text.focus();
+}
+
+function closeEditor() {
+  correction = null;
+  document.getElementById("editor").hidden = true;
+  document.getElementById("edit-preview").hidden = true;
+  document.getElementById("edit-status").textContent = "";
+  if (app && app.BackButton) app.BackButton.hide();
+}
+
+async function previewEdit() {
+  const text = document.getElementById("edit-text");
+  const status = document.getElementById("edit-status");
+  status.replaceChildren();
+  try {
+    correction = await call(`broadcasts/${text.dataset.broadcast}/edit`, { text: text.value });
+  } catch (error) {
+    correction = null;
+    document.getElementById("edit-preview").hidden = true;
+    status.className = "refusal";
+    status.replaceChildren(...richText((error.refusal && error.refusal.message) || error.message));
+    return;
+  }
+  const versions = document.getElementById("edit-versions");
+  versions.replaceChildren();
+  for (const version of correction.versions) {
+    versions.append(element("h3", { text: say("DESK_VERSION", { language: version.name, count: version.readers }) }));
+    for (const part of version.parts) {
+      versions.append(typeof part === "string" ? rendered(part) : rendered(part.caption || `[${part.type}]`));
+    }
+  }
+  document.getElementById("edit-question").replaceChildren(...richText(correction.question));
+  document.getElementById("edit-preview").hidden = false;
+}
+
+async function applyCorrection(found) {
+  try {
+    const answer = await call(`corrections/${found.correction_id}/apply`, {});
+    composeStatus(answer.message);
+  } catch (error) {
+    failed(error);
+  }
+  refreshSoon();
+}
+
+async function applyEdit() {
+  if (!correction) return;
+  const found = correction;
+  closeEditor();
+  await applyCorrection(found);
+}
+
+async function cancelEdit() {
+  const found = correction;
+  closeEditor();
+  if (found) await call(`corrections/${found.correction_id}/cancel`, {}).catch(() => null);
+}
+
+async function offerDelete(number) {
+  let found;
+  try {
+    found = await call(`broadcasts/${number}/delete`, {});
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  const question = plain(found.question);
+  const answer = (ok) => {
+    if (ok) applyCorrection(found);
+    else call(`corrections/${found.correction_id}/cancel`, {}).catch(() => null);
+  };
+  if (app && app.showConfirm) app.showConfirm(question, answer);
+  else answer(window.confirm(question));
+}
+
+async function decideCorrection(number, action) {
+  try {
+    const answer = await call(`corrections/${number}/${action}`, {});
+    composeStatus(answer.message);
+  } catch (error) {
+    failed(error);
+  }
+  refreshSoon();
+}
+
+async function decideDraft(number, action) {
+  try {
+    const answer = await call(`drafts/${number}/${action}`, {});
+    composeStatus(answer.message);
+  } catch (error) {
+    failed(error);
+  }
+  refreshSoon();
+}
+
+// Telegram downloads the list itself (downloadFile): the link carries a short-lived grant,
+// since Telegram's download sends no initData.
+async function download() {
+  const campaign = me.campaigns.length === 1 ? me.campaigns[0].id : document.getElementById("campaign").value;
+  let link;
+  try {
+    link = await call("export", { campaign });
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  const url = new URL(link.path, window.location.href).href;
+  if (app && app.downloadFile && app.isVersionAtLeast && app.isVersionAtLeast("8.0")) {
+    app.downloadFile({ url, file_name: link.file_name });
+  } else {
+    window.location.assign(url);
+  }
+}
+
+function showTools() {
+  document.getElementById("edit-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    previewEdit();
+  });
+  document.getElementById("apply-button").addEventListener("click", applyEdit);
+  document.getElementById("edit-cancel-button").addEventListener("click", cancelEdit);
+  document.getElementById("close-editor").addEventListener("click", cancelEdit);
+  if (app && app.BackButton) app.BackButton.onClick(cancelEdit);
+  const exporting = document.getElementById("export-button");
+  exporting.textContent = say("DESK_EXPORT");
+  exporting.addEventListener("click", download);
+  document.getElementById("export").hidden = false;
 }
 
 function refuse(error) {
@@ -307,7 +524,9 @@ function refuse(error) {
   status.className = "refusal";
   const refusal = error.refusal || {};
   status.textContent = refusal.message || say("DESK_UNREACHABLE");
-  for (const id of ["composer", "overview", "broadcasts"]) document.getElementById(id).hidden = true;
+  for (const id of ["composer", "editor", "overview", "broadcasts", "drafts", "export"]) {
+    document.getElementById(id).hidden = true;
+  }
 }
 
 let timer = null;
@@ -321,9 +540,11 @@ async function refresh() {
   clearTimeout(timer);
   let sending = false;
   try {
-    const [overviews, broadcasts] = await Promise.all([call("overview"), call("broadcasts")]);
+    const [overviews, broadcasts, drafts] = await Promise.all(
+      [call("overview"), call("broadcasts"), call("drafts")]);
     showOverview(overviews);
     sending = showBroadcasts(broadcasts);
+    showDrafts(drafts);
     document.getElementById("status").textContent = "";
   } catch (error) {
     refuse(error);
@@ -349,6 +570,7 @@ async function start() {
   }
   document.getElementById("status").textContent = say("DESK_LOADING");
   showComposer();
+  showTools();
   await refresh();
 }
 
