@@ -98,6 +98,12 @@ class Corrector:
                 for correction_id in await self.storage.running_corrections():
                     await self.apply(correction_id)
             except Exception:  # the worker must not die: corrections would stall silently
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Cancelled, and then storing what was done failed (the database busy):
+                    # that error must not hide the cancel, or the worker never stops.
+                    logger.warning("corrections stopped before what was done was stored")
+                    raise asyncio.CancelledError from None
                 logger.exception("cannot apply corrections; retrying in %.0f s", self.idle_poll)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.idle_poll):  # not wait_for: see intake.py
