@@ -54,7 +54,7 @@ from bench.common import (
     wait_until_started,
 )
 from bench.telegram_limits import FREE_RATE, PAID_RATE, LimitedTelegram
-from bot.preview.local_api import message_update
+from bot.preview.updates import message_update
 from bot.storage import Storage
 
 PROBES = 15

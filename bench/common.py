@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from bench.telegram_limits import LimitedTelegram
 from bot.config import new_id_key, parse_id_key
-from bot.preview.local_api import callback_update, media_update, message_update
+from bot.preview.updates import callback_update, media_update, message_update
 from bot.storage import Storage, SubscriptionRecord, metadata
 from bot.storage.sealing import sealer_of
 from tests.fake_telegram import TOKEN

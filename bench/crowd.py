@@ -62,7 +62,7 @@ from bench.common import (  # noqa: E402
 from bench.storm import drop_tables, prepare_postgres, stop  # noqa: E402
 from bench.telegram_limits import FREE_RATE, LimitedTelegram  # noqa: E402
 from bench.webhook import SECRET, free_port, healthy  # noqa: E402
-from bot.preview.local_api import callback_update, message_update, with_id  # noqa: E402
+from bot.preview.updates import callback_update, message_update, with_id  # noqa: E402
 from bot.server.webhook import SECRET_HEADER  # noqa: E402
 from tests.fake_telegram import TOKEN  # noqa: E402
 

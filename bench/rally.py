@@ -54,7 +54,7 @@ from bench.crowd import WebhookBots  # noqa: E402
 from bench.storm import drop_tables, prepare_postgres  # noqa: E402
 from bench.telegram_limits import FREE_RATE, LimitedTelegram  # noqa: E402
 from bench.webhook import SECRET  # noqa: E402
-from bot.preview.local_api import message_update, with_id  # noqa: E402
+from bot.preview.updates import message_update, with_id  # noqa: E402
 from bot.server.webhook import SECRET_HEADER  # noqa: E402
 
 FIRST_USER = 20_000_000

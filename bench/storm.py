@@ -37,7 +37,8 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bot import texts  # noqa: E402
 from bot.config import new_id_key, parse_id_key  # noqa: E402
-from bot.preview.local_api import LocalBotAPI, message_update  # noqa: E402
+from bot.preview.local_api import LocalBotAPI  # noqa: E402
+from bot.preview.updates import message_update  # noqa: E402
 from bot.storage import Storage, async_url  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web
 
-from bot.preview.local_api import ApiError
+from bot.preview.refusals import ApiError
 from tests.fake_telegram import FakeTelegram, _params
 
 FREE_RATE, PAID_RATE = 30.0, 1000.0

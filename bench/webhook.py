@@ -41,7 +41,7 @@ from bench.storm import (  # noqa: E402
     stop,
     storm,
 )
-from bot.preview.local_api import with_id  # noqa: E402
+from bot.preview.updates import with_id  # noqa: E402
 from bot.server.webhook import SECRET_HEADER  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 

@@ -70,7 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate = commands.add_parser("validate", help="check campaign files")
     validate.add_argument("directory", nargs="?", type=Path, help="default: CAMPAIGNS_DIR")
-    commands.add_parser("preview", help="try the bot in this terminal, offline")
+    preview = commands.add_parser("preview", help="try the bot in this terminal, offline")
+    preview.add_argument(
+        "--desk",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also serve the organizers' desk on 127.0.0.1 (default: when typing at a terminal)",
+    )
+    preview.add_argument(
+        "--desk-port", type=int, default=0, metavar="PORT", help="the desk's port (default: free)"
+    )
     statement = commands.add_parser(
         "import", help="make a statement's YAML from its web page, a feed or a saved file"
     )
@@ -130,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "preview":
             from bot.preview.run import run_preview
 
-            asyncio.run(run_preview(config, load_or_fail(config.campaigns_dir)))
+            content = load_or_fail(config.campaigns_dir)
+            asyncio.run(run_preview(config, content, desk=args.desk, desk_port=args.desk_port))
         elif args.command == "import":
             asyncio.run(import_statement(config, args.source, args.campaign))
         elif args.command == "export":

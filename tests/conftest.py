@@ -24,7 +24,8 @@ from bot.delivery.pacing import Pacer
 from bot.handlers.context import BotApplication
 from bot.handlers.flood import FloodGuard
 from bot.logs import configure_logging
-from bot.preview.local_api import Call, LocalBotAPI, LocalRequest, callback_update, message_update
+from bot.preview.local_api import Call, LocalBotAPI, LocalRequest
+from bot.preview.updates import callback_update, message_update
 from bot.server.app import build_application, running
 from bot.storage import Storage, metadata
 from bot.storage.sealing import Sealer, sealer_of

@@ -9,7 +9,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from bot.preview.local_api import ApiError, LocalBotAPI, Upload
+from bot.preview.local_api import LocalBotAPI
+from bot.preview.messages import Upload
+from bot.preview.refusals import ApiError
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

@@ -18,7 +18,8 @@ import pytest
 from bot import texts
 from bot.handlers.flood import FloodGuard
 from bot.handlers.presses import CONFIRMATION_TTL
-from bot.preview.local_api import GROUP_ANONYMOUS_BOT, callback_update, message_update
+from bot.preview.telegram_objects import GROUP_ANONYMOUS_BOT
+from bot.preview.updates import callback_update, message_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, GROUP, Harness, serving

@@ -10,7 +10,7 @@ import pytest
 
 from bot import texts
 from bot.organizing.asking import APPROVAL_TTL
-from bot.preview.local_api import media_update, message_update
+from bot.preview.updates import media_update, message_update
 from bot.storage import Storage
 from tests.fake_telegram import FakeTelegram
 

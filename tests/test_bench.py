@@ -67,3 +67,14 @@ def test_sealing_bench_keeps_every_row_through_migration_and_rotations() -> None
     assert "migrate 0010 -> 0011:" in out
     assert "rotate-key a key -> none:" in out
     assert out.rstrip().endswith("every row kept at every step")
+
+
+def test_desk_bench_reads_the_desk_and_broadcasts_beside_it() -> None:
+    """bench/desk.py, small: both readings answer, and the broadcast beside the open desk
+    reaches everyone once with no 429."""
+    out = bench("bench/desk.py", "latency", "--quick")
+    assert "SQLite: GET /desk/api/overview: median" in out
+    assert "SQLite: GET /desk/api/broadcasts: median" in out
+    out = bench("bench/desk.py", "broadcast", "--quick")
+    assert "desk open, run 1:" in out
+    assert "429s 0, duplicates 0, missed 0" in out

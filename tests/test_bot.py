@@ -15,7 +15,7 @@ import pytest
 from bot import texts
 from bot.campaign.content import campaign_key, load_campaigns
 from bot.campaign.markup import MESSAGE_LIMIT, telegram_length
-from bot.preview.local_api import my_chat_member_update
+from bot.preview.updates import my_chat_member_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, GROUP, Harness, serving
@@ -246,7 +246,7 @@ async def test_blocking_stops_updates_until_the_user_starts_again(bot: Harness) 
 
 async def test_group_migration_keeps_the_subscription(bot: Harness) -> None:
     """A group upgraded to a supergroup keeps its subscription under the new id."""
-    from bot.preview.local_api import migrate_update
+    from bot.preview.updates import migrate_update
 
     await bot.storage.subscribe(-555, "rafah", chat_type="group")
     await bot.feed(migrate_update(old_chat_id=-555, new_chat_id=GROUP, user_id=BEN))
@@ -313,7 +313,7 @@ async def test_broadcast_keeps_the_organizers_formatting(bot: Harness) -> None:
         {"type": "bold", "offset": 11, "length": 4},
         {"type": "text_link", "offset": 16, "length": 4, "url": "https://example.org/"},
     ]
-    from bot.preview.local_api import message_update
+    from bot.preview.updates import message_update
 
     update = message_update(text, user_id=ADMIN)
     update["message"]["entities"] = entities
@@ -455,7 +455,7 @@ async def test_updates_of_one_chat_are_handled_in_order() -> None:
 
     from telegram import Update
 
-    from bot.preview.local_api import message_update
+    from bot.preview.updates import message_update
     from bot.server.app import PerChatOrder
 
     done: list[str] = []
@@ -482,7 +482,7 @@ async def test_an_update_waiting_for_its_chat_holds_no_slot() -> None:
 
     from telegram import Update
 
-    from bot.preview.local_api import message_update
+    from bot.preview.updates import message_update
     from bot.server.app import PerChatOrder
 
     done: list[str] = []
@@ -590,7 +590,7 @@ async def test_organizers_say_which_campaign_when_there_are_several(
 
 async def test_edited_commands_and_channel_posts_do_nothing(bot: Harness) -> None:
     """Editing an old command does not run it again; a channel post is ignored without error."""
-    from bot.preview.local_api import message_update
+    from bot.preview.updates import message_update
 
     edited = message_update("/subscribe", user_id=ANA)
     await bot.feed({"edited_message": {**edited["message"], "edit_date": 1}})

@@ -14,7 +14,8 @@ from PIL import Image
 from bot import i18n, texts
 from bot.campaign.content import load_campaigns
 from bot.handlers import inline
-from bot.preview.local_api import Upload, inline_query_update
+from bot.preview.messages import Upload
+from bot.preview.updates import inline_query_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, ROOT, campaign_folder, serving

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.preview.local_api import callback_update, message_update
+from bot.preview.updates import callback_update, message_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, BEN, CAMPAIGNS, ROOT, until

@@ -21,7 +21,8 @@ from bot import texts
 from bot.delivery.corrections import correction_text
 from bot.delivery.posts import ShapeError, corrected_parts, planned_edits
 from bot.delivery.sender import duration
-from bot.preview.local_api import bot_dict, callback_update, chat_dict, message_update
+from bot.preview.telegram_objects import bot_dict, chat_dict
+from bot.preview.updates import callback_update, message_update
 from bot.storage import CorrectionOutcome, CorrectionRecord, CorrectionTally, Fix, Storage
 from bot.storage.sealing import Sealer
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from bench.telegram_limits import LimitedTelegram
-from bot.preview.local_api import callback_update, message_update
+from bot.preview.updates import callback_update, message_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, POSTGRES_URL, open_storage, until

@@ -13,9 +13,11 @@ from telegram import Bot
 
 from bot.delivery.http import AiohttpRequest
 from bot.delivery.pacing import PAID_RATE, PacedRequest, Pacer
-from bot.delivery.sender import Sender
+from bot.delivery.posts import album, file_part
+from bot.delivery.sender import Sender, send_in_turn
+from bot.delivery.turns import BroadcastTurn
 from bot.preview.local_api import LocalBotAPI, LocalRequest
-from bot.storage import Storage
+from bot.storage import Outcome, Storage
 from bot.storage.sealing import sealer_of
 
 from .conftest import ADMIN, FAST_SENDER, fast_pacer, until
@@ -309,11 +311,40 @@ async def test_a_broadcast_send_uses_the_slot_its_sender_took() -> None:
         started = time.monotonic()
         await bot.send_message(PEOPLE[0], "an answer")
         await bot.get_me()  # puts nothing in a chat: not paced
+        assert pacer.free.next_slot == pytest.approx(started + 0.1, abs=0.05)
+        turn = BroadcastTurn(pacer)
+        await turn.take()  # the sender's, before it starts the delivery
         booked = pacer.free.next_slot
-        assert booked == pytest.approx(started + 0.1, abs=0.05)
-        with pacer.prepaid(paid=False):
+        with turn.sending():
             await bot.send_message(PEOPLE[1], "a broadcast")
         assert pacer.free.next_slot == booked
+
+
+async def test_each_message_takes_one_slot_also_when_its_chat_made_it_wait(
+    storage: Storage,
+) -> None:
+    """Each message of a broadcast takes one overall slot (an album one per item), also when
+    its chat's pace made it wait; a slot its sender took before such a wait went by meanwhile,
+    and a fresh one is taken."""
+    api = LocalBotAPI()
+    now = 1000.0  # a clock that stands still: the lane's bookings count the slots taken
+    pacer = Pacer(rate=1000.0, catch_up=0.0, chat_interval=0.02, chat_burst=1, clock=lambda: now)
+
+    def slots() -> int:
+        return round((pacer.free.next_slot - now) * pacer.free.rate)
+
+    photos = album([file_part("photo", "poster-1"), file_part("photo", "poster-2")])
+    async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
+        turn = BroadcastTurn(pacer)
+        await turn.take()  # the sender's, before it starts the delivery
+        for part in ["one", photos, "three"]:  # the second and third wait for the chat
+            assert await send_in_turn(bot, turn, storage, PEOPLE[0], part) == (Outcome.SENT, None)
+        assert slots() == 4
+        turn = BroadcastTurn(pacer)  # the next broadcast, to the same chat
+        await turn.take()
+        assert await send_in_turn(bot, turn, storage, PEOPLE[0], "four") == (Outcome.SENT, None)
+        assert slots() == 6
+    assert len(api.sent_to(PEOPLE[0])) == 5
 
 
 async def test_paid_broadcasts_ask_telegram_for_paid_delivery(

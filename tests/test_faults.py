@@ -159,7 +159,7 @@ async def test_telegram_away_for_30_seconds(tmp_path: Path) -> None:
         api = telegram.api
         await bot.start()
         try:
-            from bot.preview.local_api import callback_update, message_update
+            from bot.preview.updates import callback_update, message_update
 
             api.push_update(message_update("/broadcast Outage test", user_id=ADMIN))
             await until(lambda: "Send it?" in "".join(api.texts_to(ADMIN)), "the preview")

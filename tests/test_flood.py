@@ -14,7 +14,7 @@ from telegram import Update
 
 from bot import texts
 from bot.handlers.flood import FloodGuard
-from bot.preview.local_api import message_update
+from bot.preview.updates import message_update
 
 from .conftest import Harness, until
 

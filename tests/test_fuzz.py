@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from bot import texts
 from bot.campaign.content import ContentError, load_campaign
 from bot.handlers.flood import FloodGuard
-from bot.preview.local_api import GROUP_ANONYMOUS_BOT, callback_update, message_update
+from bot.preview.telegram_objects import GROUP_ANONYMOUS_BOT
+from bot.preview.updates import callback_update, message_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, CAMPAIGNS, Harness, serving

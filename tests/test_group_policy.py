@@ -6,7 +6,8 @@ import pytest
 
 from bot import texts
 from bot.config import ConfigError, load_config
-from bot.preview.local_api import GROUP_ANONYMOUS_BOT, my_chat_member_update
+from bot.preview.telegram_objects import GROUP_ANONYMOUS_BOT
+from bot.preview.updates import my_chat_member_update
 from bot.storage import Storage
 
 from .conftest import ADMIN, BEN, GROUP, Harness, serving

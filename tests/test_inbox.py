@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bot.delivery.pacing import Kind, Pacer, answer_kind, answering
-from bot.preview.local_api import callback_update, message_update, with_id
+from bot.preview.updates import callback_update, message_update, with_id
 from bot.storage import Storage
 from bot.storage.inbox import Arrival, without_names
 from bot.storage.models import InboxLane

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.preview.local_api import inline_query_update
+from bot.preview.updates import inline_query_update
 from bot.storage import Storage
 
 from .conftest import ANA, CAMPAIGNS, Harness, serving

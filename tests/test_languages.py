@@ -19,7 +19,7 @@ from bot.delivery.sender import duration
 from bot.handlers.flood import FloodGuard
 from bot.handlers.language_choices import LanguageChoices
 from bot.organizing.sending import split_languages
-from bot.preview.local_api import inline_query_update
+from bot.preview.updates import inline_query_update
 from bot.schedule import describe_lead
 from bot.storage import Storage
 

@@ -33,10 +33,9 @@ from telegram.error import (
     RetryAfter,
 )
 
-from bot.preview.local_api import (
-    ApiError,
-    LocalBotAPI,
-    LocalRequest,
+from bot.preview.local_api import LocalBotAPI, LocalRequest
+from bot.preview.refusals import ApiError
+from bot.preview.updates import (
     callback_update,
     message_update,
     migrate_update,

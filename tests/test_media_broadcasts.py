@@ -18,7 +18,7 @@ import pytest
 
 from bench.telegram_limits import LimitedTelegram
 from bot import texts
-from bot.preview.local_api import callback_update, media_update, message_update, poll_update
+from bot.preview.updates import callback_update, media_update, message_update, poll_update
 from bot.storage import Storage
 from tests.fake_telegram import FakeTelegram
 

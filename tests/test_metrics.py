@@ -12,7 +12,8 @@ from prometheus_client import REGISTRY
 
 from bot.campaign.content import load_campaigns
 from bot.config import Config, load_config
-from bot.preview.local_api import LocalBotAPI, LocalRequest, message_update, with_id
+from bot.preview.local_api import LocalBotAPI, LocalRequest
+from bot.preview.updates import message_update, with_id
 from bot.server.app import build_application, running
 from bot.server.metrics_server import PortError, serving_metrics
 from bot.server.webhook import SECRET_HEADER, web_app

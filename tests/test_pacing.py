@@ -12,9 +12,10 @@ from telegram.error import NetworkError, TimedOut
 
 from bot.delivery.http import Unreachable
 from bot.delivery.pacing import PacedRequest, Pacer
+from bot.delivery.turns import BroadcastTurn
 from bot.preview.local_api import LocalBotAPI, LocalRequest
 
-from .conftest import ANA, BEN, GROUP
+from .conftest import ANA, BEN, GROUP, until
 from .fake_telegram import TOKEN
 
 RETRY_AFTER_1 = ("Too Many Requests: retry after 1", {"retry_after": 1})
@@ -199,7 +200,9 @@ async def test_an_answer_that_timed_out_is_not_sent_twice_but_a_broadcast_is_ret
             await bot.send_message(ANA, "an answer")
         assert api.texts_to(ANA) == ["an answer"]  # it did arrive, once
     async with Bot(TOKEN, request=PacedRequest(TimesOutOnce(api), pacer)) as bot:
-        with pacer.prepaid(paid=False):
+        turn = BroadcastTurn(pacer)
+        await turn.take()
+        with turn.sending():
             await bot.send_message(BEN, "a broadcast")
     assert api.texts_to(BEN) == ["a broadcast", "a broadcast"]  # the price of not missing it
 
@@ -209,12 +212,38 @@ async def test_a_broadcast_send_waits_out_a_pause_that_began_after_its_slot() ->
     api = LocalBotAPI()
     pacer = Pacer(chat_interval=0.0)
     async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
-        await pacer.broadcast_slot()
+        turn = BroadcastTurn(pacer)
+        await turn.take()
         await pacer.pause(0.5)
         started = time.monotonic()
-        with pacer.prepaid(paid=False):
+        with turn.sending():
             await bot.send_message(ANA, "after the pause")
     assert time.monotonic() - started >= 0.45
+
+
+async def test_a_broadcasts_retry_after_a_429_takes_a_fresh_slot_behind_the_answers() -> None:
+    """The slot a broadcast's sender took serves its first try only: refused with a 429, it
+    is tried again in a new slot, after the answers that waited through the pause."""
+    api = LocalBotAPI()
+    api.fail_next(429, *RETRY_AFTER_1, chat_id=BEN)
+    pacer = Pacer(rate=10.0, catch_up=0.0, chat_interval=0.0)
+    async with Bot(TOKEN, request=PacedRequest(LocalRequest(api), pacer)) as bot:
+        turn = BroadcastTurn(pacer)
+        await turn.take()
+
+        async def broadcast() -> None:
+            with turn.sending():
+                await bot.send_message(BEN, "a broadcast")
+
+        sending = asyncio.create_task(broadcast())
+        await until(lambda: bool(api.calls_to("sendMessage")), "the broadcast is refused")
+        answers = [asyncio.create_task(bot.send_message(ANA, f"answer {n}")) for n in range(3)]
+        await asyncio.gather(sending, *answers)
+    tries = api.calls_to("sendMessage")
+    assert [call.params["chat_id"] for call in tries] == [BEN, ANA, ANA, ANA, BEN]
+    assert tries[0].error == 429
+    assert tries[-1].at - tries[0].at >= 0.99
+    assert api.texts_to(BEN) == ["a broadcast"]
 
 
 async def test_the_paid_lane_does_not_wait_for_a_free_broadcast() -> None:

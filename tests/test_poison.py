@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import TypeHandler
 
 from bot.delivery.http import AiohttpRequest
-from bot.preview.local_api import message_update
+from bot.preview.updates import message_update
 from bot.server.updates import SkipUnparsable, count_update, without_unparsable_body
 from bot.storage import Storage
 

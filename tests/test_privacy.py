@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from bot import texts
-from bot.preview.local_api import my_chat_member_update
+from bot.preview.updates import my_chat_member_update
 from bot.storage import Storage
 from bot.storage.sealing import sealer_of
 

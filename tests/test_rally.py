@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from bench.telegram_limits import LimitedTelegram
-from bot.preview.local_api import message_update
+from bot.preview.updates import message_update
 
 from .conftest import ADMIN, POSTGRES_URL, ROOT, open_storage, until
 from .test_cli import RunningBot, bot_command

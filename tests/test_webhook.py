@@ -19,13 +19,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Config, ConfigError, load_config
-from bot.preview.local_api import (
-    LocalBotAPI,
-    LocalRequest,
-    callback_update,
-    message_update,
-    with_id,
-)
+from bot.preview.local_api import LocalBotAPI, LocalRequest
+from bot.preview.updates import callback_update, message_update, with_id
 from bot.server.app import build_application
 from bot.server.webhook import SECRET_HEADER, web_app
 from bot.storage import Storage, SubscriptionRecord

@@ -35,6 +35,7 @@ from telegram.request._requestparameter import RequestParameter
 
 from bot import metrics
 from bot.delivery.http import Unreachable, WrappedRequest
+from bot.delivery.turns import BroadcastTurn, broadcast_turn, queued
 from bot.storage.shared_pace import SharedPace
 
 logger = logging.getLogger(__name__)
@@ -63,9 +64,6 @@ _PACED_PREFIXES = ("send", "copy", "forward", "edit", "deletemessage")
 _PAYABLE_PREFIXES = ("send", "copy")
 # Methods that answer a person without a chat message: not paced, but tried again the same way.
 _ANSWERS = frozenset({"answercallbackquery", "answerinlinequery"})
-
-# Set around a broadcast's send, whose overall slot its sender took already.
-_prepaid: contextvars.ContextVar[str | None] = contextvars.ContextVar("prepaid", default=None)
 
 
 class Kind(IntEnum):
@@ -406,12 +404,10 @@ class Pacer:
 
     @contextlib.contextmanager
     def prepaid(self, *, paid: bool) -> Iterator[None]:
-        """Mark the sends in this block as a broadcast's, whose slot was taken already."""
-        token = _prepaid.set("paid" if paid else "broadcast")
-        try:
+        """Make the calls in this block a broadcast's, the first in the slot and chat turn its
+        caller took already (bot/delivery/corrections.py takes them so)."""
+        with BroadcastTurn(self, paid=paid, held=True).sending():
             yield
-        finally:
-            _prepaid.reset(token)
 
 
 class PacedRequest(WrappedRequest):
@@ -441,8 +437,8 @@ class PacedRequest(WrappedRequest):
         name = api_method.lower()
         paced = name.startswith(_PACED_PREFIXES)
         retried = paced or name in _ANSWERS
-        prepaid = _prepaid.get()
-        lane = prepaid or ("answer" if paced else "unpaced")
+        turn = broadcast_turn()
+        lane = turn.lane if turn else ("answer" if paced else "unpaced")
         chat_id = _chat_of(request_data) if paced else None
         messages = _messages_of(request_data)
         kind = answer_kind() if lane == "answer" else Kind.BROADCAST
@@ -450,14 +446,14 @@ class PacedRequest(WrappedRequest):
         too_many = 0
         while True:
             paid = await self._wait_turn(
-                lane,
+                turn,
                 chat_id,
-                prepaid=prepaid is not None,
+                paced=paced,
                 messages=messages,
                 kind=kind,
                 may_pay=name.startswith(_PAYABLE_PREFIXES),
             )
-            prepaid, chat_id = None, None  # a retry takes a new slot, in the same chat turn
+            chat_id = None  # a retry takes a new slot, in the same chat turn
             # An answer that waited too long goes in the paid lane.
             data = with_paid_broadcast(request_data) if paid else request_data
             try:
@@ -496,35 +492,25 @@ class PacedRequest(WrappedRequest):
 
     async def _wait_turn(
         self,
-        lane: str,
+        turn: BroadcastTurn | None,
         chat_id: int | None,
         *,
-        prepaid: bool,
+        paced: bool,
         messages: int = 1,
         kind: Kind = Kind.FIRST,
         may_pay: bool = False,
     ) -> bool:
-        """Wait for the call's slot in its lane, counting the queue and the wait; return True
-        if an answer is to go in the paid lane (only a send `may_pay`).
-
-        A broadcast's first try uses the slot its sender took, unless a pause began since.
-        """
-        if lane == "unpaced":
+        """Wait for the call's slot: a broadcast's from its turn, an answer's in `kind`'s
+        order; a call that is not paced waits only for a pause to end. Return True if an
+        answer is to go in the paid lane (only a send `may_pay`)."""
+        if turn is not None:
+            await turn.for_try()
+            return False
+        if not paced:
             await self.pacer.wait_out_pause()
             return False
-        if prepaid and self.pacer.paused_for() <= 0:
-            return False
-        queued = metrics.QUEUED.labels(lane)
-        queued.inc()
-        started = time.monotonic()
-        try:
-            if lane == "answer":
-                return await self.pacer.answer_slot(chat_id, messages, kind, may_pay=may_pay)
-            await self.pacer.broadcast_slot(paid=lane == "paid")
-            return False
-        finally:
-            queued.dec()
-            metrics.WAIT.labels(lane).observe(time.monotonic() - started)
+        with queued("answer"):
+            return await self.pacer.answer_slot(chat_id, messages, kind, may_pay=may_pay)
 
     def _may_retry(self, failure: NetworkError, lane: str) -> bool:
         """Tell whether a failed call may be made again without showing anything twice.

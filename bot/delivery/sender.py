@@ -24,6 +24,7 @@ from bot import i18n, metrics, texts
 from bot.campaign.markup import escape
 from bot.delivery.pacing import Pacer
 from bot.delivery.posts import Part, message_count, send_part
+from bot.delivery.turns import BroadcastTurn
 from bot.i18n import gettext as _
 from bot.storage import BroadcastDraft, BroadcastState, Job, Outcome, Progress, Result, Storage
 
@@ -40,22 +41,33 @@ async def send_paced(
     paid: bool = False,
     sent: list[int] | None = None,
 ) -> tuple[Outcome, str | None]:
-    """Send one part whose first overall slot is taken, and sort Telegram's answer into an
-    outcome; the ids of the messages it became are added to `sent`.
+    """Send one part in the broadcast slot its caller took (the pledge reminders do), as
+    `send_in_turn` does."""
+    turn = BroadcastTurn(pacer, paid=paid, held=True)
+    return await send_in_turn(bot, turn, storage, chat_id, part, sent=sent)
 
-    An album counts as its messages in the chat's pace and takes a slot for each. The transport
-    (bot/delivery/pacing.py) waits out 429s and tries Telegram again through network blips;
-    what reaches here is final. A person who blocked the bot is marked so. ChatMigrated is the
-    caller's.
+
+async def send_in_turn(
+    bot: Bot,
+    turn: BroadcastTurn,
+    storage: Storage,
+    chat_id: int,
+    part: Part,
+    *,
+    sent: list[int] | None = None,
+) -> tuple[Outcome, str | None]:
+    """Send one part of a broadcast in its turn, and sort Telegram's answer into an outcome;
+    the ids of the messages it became are added to `sent`.
+
+    The turn takes the slots (an album takes one for each of its messages, and counts them all
+    in the chat's pace). The transport (bot/delivery/pacing.py) waits out 429s and tries
+    Telegram again through network blips; what reaches here is final. A person who blocked
+    the bot is marked so. ChatMigrated is the caller's.
     """
-    messages = message_count(part)
-    if await pacer.chat_turn(chat_id, messages):  # a group's 20 a minute, a person's 1 a second
-        await pacer.broadcast_slot(paid=paid)
-    for _more in range(messages - 1):
-        await pacer.broadcast_slot(paid=paid)
+    await turn.wait_for_chat(chat_id, message_count(part))
     try:
-        with pacer.prepaid(paid=paid):
-            ids = await send_part(bot, chat_id, part, paid=paid)
+        with turn.sending():
+            ids = await send_part(bot, chat_id, part, paid=turn.paid)
     except RetryAfter:
         return Outcome.FAILED, "rate limited repeatedly (429)"
     except Forbidden as error:
@@ -180,9 +192,11 @@ class Sender:
                 await self._mark_sending()
                 continue
             await self._slots.acquire()
-            await self.pacer.broadcast_slot(paid=self.paid)
+            # Its first slot is taken here: no more deliveries start than the lane has slots.
+            turn = BroadcastTurn(self.pacer, paid=self.paid)
+            await turn.take()
             job = self._ready.popleft()
-            task = asyncio.create_task(self._deliver(job))
+            task = asyncio.create_task(self._deliver(job, turn))
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
 
@@ -277,8 +291,8 @@ class Sender:
         draft = self._drafts[job.broadcast_id]
         return draft.parts_for(job.language) if draft else []
 
-    async def _deliver(self, job: Job) -> None:
-        """Send one recipient every part of its broadcast; the first slot is already taken."""
+    async def _deliver(self, job: Job, turn: BroadcastTurn) -> None:
+        """Send one recipient every part of its broadcast, in its turn."""
         chat_id = job.chat_id
         outcome: Outcome | None = Outcome.SENT
         error: str | None = None
@@ -287,10 +301,8 @@ class Sender:
         try:
             parts = await self._parts_of(job)
             revision = self._revisions.get(job.broadcast_id)  # of these parts: no await between
-            for index, part in enumerate(parts):
-                if index:
-                    await self.pacer.broadcast_slot(paid=self.paid)
-                chat_id, outcome, error = await self._send_part(job, chat_id, part, sent)
+            for part in parts:
+                chat_id, outcome, error = await self._send_part(job, turn, chat_id, part, sent)
                 if outcome is not Outcome.SENT:
                     break
         except Exception as unexpected:  # the one broad catch: every recipient gets an outcome
@@ -307,7 +319,7 @@ class Sender:
         self._touched.add(job.broadcast_id)
 
     async def _send_part(
-        self, job: Job, chat_id: int, part: Part, sent: list[int]
+        self, job: Job, turn: BroadcastTurn, chat_id: int, part: Part, sent: list[int]
     ) -> tuple[int, Outcome | None, str | None]:
         """Send one message of a broadcast; return the final chat id and the outcome.
 
@@ -316,14 +328,8 @@ class Sender:
         """
         while True:
             try:
-                outcome, error = await send_paced(
-                    self.bot,
-                    self.pacer,
-                    self.storage,
-                    chat_id,
-                    part,
-                    paid=self.paid,
-                    sent=sent,
+                outcome, error = await send_in_turn(
+                    self.bot, turn, self.storage, chat_id, part, sent=sent
                 )
                 return chat_id, outcome, error
             except ChatMigrated as migrated:
@@ -336,7 +342,6 @@ class Sender:
                 if job.broadcast_id in duplicates:
                     return migrated.new_chat_id, None, None
                 chat_id = migrated.new_chat_id
-                await self.pacer.broadcast_slot(paid=self.paid)
 
     async def _flush_periodically(self) -> None:
         while not self._stopping.is_set():

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
+import secrets
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -23,10 +26,10 @@ from bot.feeds.fetch import FeedError, looks_like_feed
 from bot.handlers.context import BotApplication, Services
 from bot.handlers.flood import FloodGuard
 from bot.preview.console import to_terminal
-from bot.preview.local_api import (
-    LocalBotAPI,
-    LocalRequest,
-    Upload,
+from bot.preview.desk import PreviewDesk, listening_socket, serving_desk, url_of
+from bot.preview.local_api import LocalBotAPI, LocalRequest
+from bot.preview.messages import Upload
+from bot.preview.updates import (
     callback_update,
     inline_query_update,
     media_update,
@@ -38,7 +41,9 @@ from bot.storage import Storage
 
 PREVIEW_USER = 10001
 PREVIEW_GROUP = -1001000000001
-PREVIEW_TOKEN = "0:preview-needs-no-token"
+# Seconds between looks, while nobody types, for what the bot sends on its own: a broadcast
+# sent from the desk, a scheduled one going out.
+IDLE_LOOK = 0.25
 
 BANNER = """\
 solidarity-bot preview: the real bot, offline (no token, no network).
@@ -53,6 +58,12 @@ Send the bot a file as you would in Telegram: :photo PATH [caption] (or :video, 
 also answers a question of the bot's (the corrected text, after Edit in /broadcasts).
 A \\n in what you type is a line break (for a broadcast with [ar] or [es] lines).
 """
+DESK_BANNER = """\
+The organizers' desk (the Mini App a "Dashboard" button opens in Telegram) is served too;
+open this address in a browser on this computer (:desk gives a fresh one, to sign in again):
+{address}
+What you send from it arrives here, once you have subscribed (/subscribe).
+"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,18 +73,27 @@ class _Button:
     label: str
     data: str | None
     url: str | None
+    web_app: bool = False  # opens a Mini App (the desk), as /dashboard's button does
 
 
 class Console:
     """Feeds typed lines to the application as updates and prints what the bot sends."""
 
     def __init__(
-        self, application: BotApplication, api: LocalBotAPI, out: TextIO, *, color: bool
+        self,
+        application: BotApplication,
+        api: LocalBotAPI,
+        out: TextIO,
+        *,
+        color: bool,
+        desk: PreviewDesk | None = None,
     ) -> None:
         self.application = application
         self.api = api
         self.out = out
         self.color = color
+        self.desk = desk
+        self.at_prompt = False  # the "> " prompt is shown, waiting for a line
         self.chat_id = PREVIEW_USER
         self.chat_type = "private"
         self.buttons: list[_Button] = []
@@ -105,6 +125,9 @@ class Console:
             return True
         if line.startswith(":feed"):
             await self.read_feed(Path(line.partition(" ")[2].strip()))
+            return True
+        if line == ":desk":
+            self.open_desk()
             return True
         if line.startswith(OWN_MESSAGES):
             await self.send_own(line)
@@ -204,6 +227,9 @@ class Console:
             self.say(f"(no button {number})")
             return
         button = self.buttons[number - 1]
+        if button.web_app:
+            self.open_desk()
+            return
         if button.data is None:
             self.say(f"(a link button: it opens {button.url})")
             return
@@ -267,15 +293,29 @@ class Console:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.05)
 
+    def open_desk(self) -> None:
+        """Print the desk's address, signed now for the preview user in the app's language."""
+        if self.desk is None:
+            self.say("(no desk in this preview: it is served when you type at a terminal)")
+            return
+        address = self.desk.address(PREVIEW_USER, self.language_code)
+        self.say(f"(open the desk in a browser on this computer: {address})")
+
     def say(self, text: str) -> None:
         """Print a line of the console's own."""
+        if self.at_prompt:  # the bot spoke while the prompt waited: below it, not after it
+            print(file=self.out)
+            self.at_prompt = False
         print(text, file=self.out)
 
-    def show_new_calls(self) -> None:
-        """Print every Bot API call the bot made since the last look."""
-        for call in self.api.calls[self.seen :]:
+    def show_new_calls(self) -> bool:
+        """Print every Bot API call the bot made since the last look; return whether there
+        was any."""
+        new = self.api.calls[self.seen :]
+        for call in new:
             self.show(call.method.lower(), call.params, call.result)
-        self.seen = len(self.api.calls)
+        self.seen += len(new)
+        return bool(new)
 
     def show(self, method: str, params: dict[str, Any], result: Any) -> None:
         """Print one call the way a Telegram user would see its effect."""
@@ -355,7 +395,10 @@ class Console:
             labels = []
             for button in row:
                 data, url = button.get("callback_data"), button.get("url")
-                self.buttons.append(_Button(chat_id, message_id, button["text"], data, url))
+                web_app = "web_app" in button
+                self.buttons.append(
+                    _Button(chat_id, message_id, button["text"], data, url, web_app)
+                )
                 labels.append(f"[{len(self.buttons)}] {button['text']}")
             self.say("   " + "   ".join(labels))
 
@@ -403,17 +446,60 @@ def _read_lines(stdin: TextIO) -> asyncio.Queue[str]:
     return queue
 
 
+async def _next_line(lines: asyncio.Queue[str], console: Console, *, prompt: bool) -> str:
+    """Return the next input line; while it is awaited, print what the bot sends on its own
+    (a broadcast sent from the desk), prompting again after it."""
+    while True:
+        if prompt and not console.at_prompt:
+            print("> ", end="", file=console.out, flush=True)
+            console.at_prompt = True
+        try:
+            async with asyncio.timeout(IDLE_LOOK):
+                line = await lines.get()
+        except TimeoutError:
+            if console.show_new_calls():
+                console.out.flush()
+            continue
+        console.at_prompt = False  # the line typed ended with its own newline
+        return line
+
+
+def _desk_socket(wanted: bool, port: int, out: TextIO) -> socket.socket | None:
+    """Return a socket for the desk to listen on, or None (not wanted, or the port is taken:
+    the chat works without it)."""
+    if not wanted:
+        return None
+    try:
+        return listening_socket(port)
+    except (OSError, OverflowError) as error:  # taken, not allowed, or no such port
+        number = getattr(error, "errno", None)  # socket words it "... (while attempting ...)"
+        reason = os.strerror(number) if number else str(error).rstrip(".")
+        print(f"(the desk cannot listen on 127.0.0.1:{port}: {reason}; it is left out)", file=out)
+        return None
+
+
 async def run_preview(
     config: Config,
     content: Content,
     *,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    desk: bool | None = None,
+    desk_port: int = 0,
 ) -> None:
-    """Run the console until the input ends or the user types :quit."""
+    """Run the console until the input ends or the user types :quit; serve the organizers'
+    desk on 127.0.0.1:`desk_port` (0: a free port) if `desk`, by default when the input is a
+    terminal (piped input is a script: no port, the same output every time)."""
     interactive = stdin.isatty()
     color = stdout.isatty() and "NO_COLOR" not in os.environ
-    with tempfile.TemporaryDirectory(prefix="solidarity-preview-") as scratch:
+    # A token of this run's own: the desk's initData is signed with it, so only who sees the
+    # address printed here can sign in, not anyone on this computer who read this file.
+    token = f"0:preview-{secrets.token_urlsafe(24)}"
+    listening = _desk_socket(interactive if desk is None else desk, desk_port, stdout)
+    desk_url = None if listening is None else url_of(listening)
+    # The socket is closed however the preview ends, even before the desk serves on it.
+    held = contextlib.nullcontext() if listening is None else contextlib.closing(listening)
+    with held, tempfile.TemporaryDirectory(prefix="solidarity-preview-") as scratch:
         # Always a throwaway database: the preview's sender "delivers" to the stand-in, so
         # pointed at a real database it would mark real broadcasts sent.
         storage = await Storage.open(f"sqlite:///{scratch}/preview.db")
@@ -428,26 +514,32 @@ async def run_preview(
             admins=config.admins | {PREVIEW_USER},
             campaigns_dir=campaigns,
             feed_interval=0,
+            # /dashboard and the menu button open this desk, never one DESK_URL names.
+            desk_url=desk_url,
         )
         application = build_application(
             preview_config,
             content,
             storage,
-            token=PREVIEW_TOKEN,
+            token=token,
             request=LocalRequest(api),
             sender_options={"flush_interval": 0.05, "idle_poll": 0.2, "progress_interval": 0.0},
             # Piped input arrives faster than any person types: let the one preview user through.
             flood_guard=FloodGuard(burst=10_000),
         )
         try:
-            async with running(application):
-                console = Console(application, api, stdout, color=color)
+            async with running(application), contextlib.AsyncExitStack() as stack:
+                served = None
+                if listening is not None:
+                    await stack.enter_async_context(serving_desk(application, listening))
+                    served = PreviewDesk(url_of(listening), token)
+                console = Console(application, api, stdout, color=color, desk=served)
                 console.say(BANNER.format(user=PREVIEW_USER))
+                if served is not None:
+                    console.say(DESK_BANNER.format(address=served.address(PREVIEW_USER)))
                 lines = _read_lines(stdin)
                 while True:
-                    if interactive:
-                        print("> ", end="", file=stdout, flush=True)
-                    line = await lines.get()
+                    line = await _next_line(lines, console, prompt=interactive)
                     if not line:
                         break
                     if not interactive:
