@@ -1,10 +1,10 @@
 """Indexes for the desk's readings: a campaign's audience and counts, a broadcast's outcomes.
 
-Issue 21: at 100,000 subscriptions and 1,000,000 delivery rows, the overview took 570 ms
-(SQLite) and the broadcast list 170 ms, each query reading the whole table and sorting it
-(bench/desk.py, docs/benchmarks.md). Building them takes about a second at that size; on
-PostgreSQL it holds writes to the two tables meanwhile (the migration runs in one transaction,
-so not CONCURRENTLY): run it with the bot stopped, as every migration.
+Issue 21: at 100,000 subscriptions and 1,000,000 delivery rows, the desk's overview took
+550 ms (SQLite, median) and its broadcast list 160 ms, most queries reading a whole table, row
+by row or sorted (bench/desk.py, docs/benchmarks.md). Building them takes under a second at
+that size; on PostgreSQL it holds writes to the two tables meanwhile (the migration runs in one
+transaction, so not CONCURRENTLY): run it with the bot stopped, as every migration.
 
 Revision ID: 0013
 Revises: 0012
