@@ -533,18 +533,26 @@ let timer = null;
 
 function refreshSoon() {
   clearTimeout(timer);
-  timer = setTimeout(refresh, 300);
+  timer = setTimeout(() => refresh(true), 300);
 }
 
-async function refresh() {
+let readAll = 0; // when the numbers and drafts were last read (ms)
+
+// While a broadcast goes out only its progress is re-read every REFRESH_SENDING; the numbers
+// and the drafts (the costly readings) at most every REFRESH_IDLE, or at once after an action.
+async function refresh(everything) {
   clearTimeout(timer);
   let sending = false;
+  const all = everything === true || Date.now() - readAll >= REFRESH_IDLE;
   try {
-    const [overviews, broadcasts, drafts] = await Promise.all(
-      [call("overview"), call("broadcasts"), call("drafts")]);
-    showOverview(overviews);
+    const [broadcasts, overviews, drafts] = await Promise.all(
+      [call("broadcasts"), all ? call("overview") : null, all ? call("drafts") : null]);
+    if (all) {
+      readAll = Date.now();
+      showOverview(overviews);
+      showDrafts(drafts);
+    }
     sending = showBroadcasts(broadcasts);
-    showDrafts(drafts);
     document.getElementById("status").textContent = "";
   } catch (error) {
     refuse(error);
