@@ -75,7 +75,6 @@ from bench.telegram_limits import FREE_RATE, LimitedTelegram  # noqa: E402
 from bot.campaign.content import Content, load_campaigns  # noqa: E402
 from bot.desk.init_data import sign  # noqa: E402
 from bot.organizing import broadcasts, overview  # noqa: E402
-from bot.storage import Audience as Target  # noqa: E402
 from bot.storage import Storage, metadata  # noqa: E402
 from tests.fake_telegram import TOKEN  # noqa: E402
 
@@ -637,20 +636,13 @@ async def breakdown(storage: Storage, content: Content, times: int) -> list[tupl
     """Return the median seconds of each storage call behind the two readings."""
     found = []
     since = storage.clock() - dt.timedelta(days=overview.DAYS)
+    audiences = functools.partial(storage.audience_tallies, [c.id for c in content])
     calls: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("overview: stats", storage.stats),
-        ("overview: signups_by_source", storage.signups_by_source),
+        ("overview: tallies (counts and sources)", storage.tallies),
+        ("overview: audience_tallies (topics and languages)", audiences),
         ("overview: pledge_counts", storage.pledge_counts),
         ("overview: daily_changes", lambda: storage.daily_changes(since)),
     ]
-    for campaign in content:
-        main = campaign.base.language
-        for topic in campaign.topics:
-            target = Target(topic.id, None, main)
-            name = f"overview: count_recipients {campaign.id}/{topic.id}"
-            calls.append((name, functools.partial(storage.count_recipients, campaign.id, target)))
-        name = f"overview: recipient_languages {campaign.id}"
-        calls.append((name, functools.partial(storage.recipient_languages, campaign.id)))
     recent = await storage.recent_broadcasts(broadcasts.LISTED)
     ids = [p.broadcast_id for p in recent]
 

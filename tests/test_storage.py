@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import random
+
+from sqlalchemy import func
 
 from bot.organizing import exports
-from bot.storage import MAX_ATTEMPTS, Outcome, Result, Storage, SubscriptionRecord
+from bot.storage import MAX_ATTEMPTS, Audience, Outcome, Result, Storage, SubscriptionRecord
+from bot.storage.audience import reader_language, select_recipients
 
 from .conftest import cells_holding
 
@@ -268,3 +272,70 @@ async def test_bulk_added_subscriptions_keep_their_topics(storage: Storage) -> N
     await storage.forget(ANA)
     assert await storage.add_subscriptions([record]) == 1
     assert await storage.topics_of(ANA, "rafah") == (True, frozenset({"london"}))
+
+
+async def test_the_overview_tallies_count_as_the_audience_queries_do(storage: Storage) -> None:
+    """One pass per tally gives every topic's reach and every language's readers, equal to
+    count_recipients and recipient_languages, and the counts equal stats and sources."""
+    rng = random.Random(7)
+    topic_choices = [
+        None,
+        frozenset(),
+        frozenset({"a"}),
+        frozenset({"b_c"}),
+        frozenset({"a", "b_c"}),
+    ]
+    expected: dict[str, list[int]] = {}
+    for number in range(80):
+        chat_id = 5000 + number
+        campaign_id = rng.choice(["rafah", "gaza"])
+        group = number % 9 == 0
+        await storage.subscribe(
+            -chat_id if group else chat_id,
+            campaign_id,
+            chat_type="supergroup" if group else "private",
+            language_code=None if group else rng.choice([None, "en", "AR", "pt-BR", "es"]),
+            source=rng.choice([None, "rally", "flyer"]),
+        )
+        chat_id = -chat_id if group else chat_id
+        await storage.set_topics(chat_id, campaign_id, rng.choice(topic_choices))
+        if rng.random() < 0.3:
+            await storage.set_language(chat_id, rng.choice(["ar", "es", "fr"]))
+        ended = rng.random()
+        if ended < 0.15:
+            await storage.unsubscribe(chat_id, campaign_id)
+        elif ended < 0.25:
+            await storage.mark_blocked(chat_id)
+        status = "unsubscribed" if ended < 0.15 else "blocked" if ended < 0.25 else "active"
+        counts = expected.setdefault(campaign_id, [0, 0, 0, 0])
+        counts[
+            ["private", "group", "unsubscribed", "blocked"].index(
+                status if status != "active" else "group" if group else "private"
+            )
+        ] += 1
+
+    tallies = await storage.audience_tallies(["gaza", "rafah", "nowhere"])
+    assert sorted(tallies) == ["gaza", "rafah"]
+    for campaign_id, tally in tallies.items():
+        for topic in (None, "a", "b_c", "nobody"):
+            audience = Audience(topic)
+            assert tally.reach(topic) == await storage.count_recipients(campaign_id, audience)
+        assert tally.languages() == await storage.recipient_languages(campaign_id)
+        # And as the recipients' own query reads them, one row at a time: chosen, else app.
+        reader = func.lower(reader_language())
+        query = select_recipients(campaign_id, Audience(), reader, func.count()).group_by(reader)
+        async with storage._session() as session:
+            by_reader = {code: count for code, count in await session.execute(query)}
+        assert tally.languages() == by_reader
+        assert tally.reach() == sum(by_reader.values())
+
+    counted = await storage.tallies()
+    assert {
+        row.campaign_id: [row.active_private, row.active_groups, row.unsubscribed, row.blocked]
+        for row in counted.stats
+    } == expected
+    for row in counted.stats:
+        sources = [s for s in counted.sources if s[0] == row.campaign_id]
+        assert sum(total for *_, total in sources) == sum(expected[row.campaign_id])
+        assert sum(active for *_, active, _ in sources) == row.active_private + row.active_groups
+        assert [total for *_, total in sources] == sorted((t for *_, t in sources), reverse=True)

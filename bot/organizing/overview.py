@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot import i18n, texts
 from bot.campaign.content import Campaign, Content
 from bot.i18n import gettext as _
-from bot.storage import Audience, CampaignStats, Storage
+from bot.storage import AudienceTally, CampaignStats, Storage
 
 DAYS = 30  # the daily chart's span
 
@@ -67,25 +67,25 @@ def readers_by_language(counts: dict[str | None, int]) -> list[tuple[str, int]]:
 async def overviews(storage: Storage, content: Content | None) -> list[Overview]:
     """Return the overview of every campaign with subscriptions, and of every campaign served
     (`content` is None when the campaign files could not be read: counts only)."""
-    counted = {row.campaign_id: row for row in await storage.stats()}
+    tallies = await storage.tallies()
+    counted = {row.campaign_id: row for row in tallies.stats}
     served = {campaign.id: campaign for campaign in content or ()}
-    ids = sorted(counted.keys() | served.keys())
-    sources = await storage.signups_by_source()
+    audiences = await storage.audience_tallies(sorted(counted))
     pledges = await storage.pledge_counts()
     today = storage.clock().date()
     since = dt.datetime.combine(today - dt.timedelta(days=DAYS - 1), dt.time(), dt.UTC)
     changes = await storage.daily_changes(since)
     return [
-        await _overview(
-            storage,
+        _overview(
             campaign_id,
             counted.get(campaign_id),
             served.get(campaign_id),
-            [Source(s, a, t) for c, s, a, t in sources if c == campaign_id],
+            [Source(s, a, t) for c, s, a, t in tallies.sources if c == campaign_id],
+            audiences.get(campaign_id, AudienceTally([], [])),
             pledges,
             _days(today, [(d, j, left) for c, d, j, left in changes if c == campaign_id]),
         )
-        for campaign_id in ids
+        for campaign_id in sorted(counted.keys() | served.keys())
     ]
 
 
@@ -95,12 +95,12 @@ async def overview(storage: Storage, content: Content, campaign_id: str) -> Over
     return found[0] if found else None
 
 
-async def _overview(
-    storage: Storage,
+def _overview(
     campaign_id: str,
     counts: CampaignStats | None,
     campaign: Campaign | None,
     sources: list[Source],
+    audience: AudienceTally,
     pledges: dict[tuple[str, str], int],
     days: list[Day],
 ) -> Overview:
@@ -109,10 +109,7 @@ async def _overview(
     topics = []
     actions = []
     if campaign is not None:
-        main = campaign.base.language
-        for topic in campaign.topics:
-            reached = await storage.count_recipients(campaign_id, Audience(topic.id, None, main))
-            topics.append((topic.title, reached))
+        topics = [(topic.title, audience.reach(topic.id)) for topic in campaign.topics]
         actions = [
             (action.title, pledges.get((campaign_id, campaign.action_key(action)), 0))
             for action in campaign.actions
@@ -129,7 +126,7 @@ async def _overview(
         net_7_days=sum(d.joins - d.leaves for d in days[-7:]),
         net_30_days=sum(d.joins - d.leaves for d in days),
         sources=sources,
-        languages=readers_by_language(await storage.recipient_languages(campaign_id)),
+        languages=readers_by_language(audience.languages()),
         topics=topics,
         pledges=actions,
         days=days,

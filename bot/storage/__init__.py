@@ -31,6 +31,7 @@ from bot.storage.outbox import MAX_ATTEMPTS, Job, Outbox, Result
 from bot.storage.pledges import Pledges
 from bot.storage.preferences import Preferences
 from bot.storage.privacy import Privacy, StoredAbout
+from bot.storage.recipients import AudienceTally, Recipients
 from bot.storage.reports import CampaignStats, Reports
 from bot.storage.retention import Forgotten, Periods, Retention
 from bot.storage.subscribers import Subscribers, SubscriptionRecord
@@ -39,6 +40,7 @@ from bot.storage.uploads import Uploads
 __all__ = [
     "MAX_ATTEMPTS",
     "Audience",
+    "AudienceTally",
     "BroadcastDraft",
     "BroadcastState",
     "CampaignStats",
@@ -75,6 +77,7 @@ class Storage(
     Preferences,
     Pledges,
     Broadcasts,
+    Recipients,
     Approvals,
     Outbox,
     Corrections,

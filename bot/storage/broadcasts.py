@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.audience import (
@@ -28,7 +26,6 @@ from bot.storage.models import (
     BroadcastState,
     Delivery,
     Outcome,
-    Preference,
     Subscription,
     UTCDateTime,
 )
@@ -156,56 +153,6 @@ class BroadcastDraft:
 
 class Broadcasts(Database):
     """A broadcast's life from draft to queued, and its counts by outcome."""
-
-    async def count_recipients(self, campaign_id: str, audience: Audience = Audience()) -> int:
-        """Return how many chats a broadcast to this campaign (and audience) would reach now."""
-        query = select_recipients(campaign_id, audience, func.count())
-        if audience.language is None:
-            # Only a language filter reads the chosen languages: without one, counted from
-            # ix_subscriptions_audience alone, not joined row by row (the desk's overview
-            # counts every topic of every campaign on each refresh, issue 21).
-            query = select(func.count()).select_from(Subscription).where(_conditions(query))
-        async with self._session() as session:
-            count = await session.scalar(query)
-        return count or 0
-
-    async def recipient_languages(
-        self, campaign_id: str, audience: Audience = Audience()
-    ) -> dict[str | None, int]:
-        """Return how many recipients a broadcast would have, by their language."""
-        if audience.language is None:
-            return await self._languages_counted_apart(campaign_id, audience)
-        reader = func.lower(reader_language(audience))
-        query = select_recipients(campaign_id, audience, reader, func.count()).group_by(reader)
-        async with self._session() as session:
-            rows = await session.execute(query)
-        return {code: count for code, count in rows}
-
-    async def _languages_counted_apart(
-        self, campaign_id: str, audience: Audience
-    ) -> dict[str | None, int]:
-        """Count recipients by their Telegram app's language, then move those who chose
-        another with /language: two index reads instead of a join on every recipient and a
-        sort (issue 21). The same counts as reader_language's, for an audience of any topic."""
-        s, chosen = Subscription, Preference.language
-        recipients = _conditions(select_recipients(campaign_id, audience))
-        by_app = select(s.language_code, func.count()).where(recipients).group_by(s.language_code)
-        moved = (
-            select(s.language_code, chosen, func.count())
-            .select_from(Preference)
-            .join(s, s.chat_id == Preference.chat_id)
-            .where(recipients, chosen.is_not(None))
-            .group_by(s.language_code, chosen)
-        )
-        main = audience.main_language
-        counts: Counter[str | None] = Counter()
-        async with self._session() as session:
-            for code, count in await session.execute(by_app):
-                counts[_lower(code or main)] += count
-            for code, language, count in await session.execute(moved):
-                counts[_lower(code or main)] -= count
-                counts[_lower(language)] += count
-        return {code: count for code, count in counts.items() if count > 0}
 
     async def create_broadcast(
         self,
@@ -439,18 +386,6 @@ class Broadcasts(Database):
                 .order_by(func.count().desc(), d.status)
             )
             return [(status, reason or "", count) for status, reason, count in rows]
-
-
-def _conditions(query: Select[Any]) -> ColumnElement[bool]:
-    """Return a query's WHERE clause, to ask the same of other tables or columns."""
-    where = query.whereclause
-    assert where is not None  # select_recipients always has its campaign and status
-    return where
-
-
-def _lower(code: str | None) -> str | None:
-    """Return a language code in lower case, as SQL's lower() writes it (codes are ASCII)."""
-    return None if code is None else code.lower()
 
 
 def progress_from_row(row: Broadcast, counts: dict[str, int]) -> Progress:

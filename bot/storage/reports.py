@@ -23,6 +23,14 @@ class CampaignStats:
     new_last_7_days: int
 
 
+@dataclass(frozen=True)
+class Tallies:
+    """Subscriber counts per campaign, and sign-ups per campaign and source."""
+
+    stats: list[CampaignStats]
+    sources: list[tuple[str, str | None, int, int]]  # campaign, source, still subscribed, all
+
+
 class Reports(Database):
     """The audit log and the counts behind /stats."""
 
@@ -50,27 +58,6 @@ class Reports(Database):
             )
             return [tuple(row) for row in rows]  # type: ignore[misc]
 
-    async def stats(self) -> list[CampaignStats]:
-        """Return subscriber counts per campaign."""
-        week_ago = self.clock() - dt.timedelta(days=7)
-        s = Subscription
-        active = s.status == Status.ACTIVE
-        is_private = s.chat_type == "private"
-        async with self._session() as session:
-            rows = await session.execute(
-                select(
-                    s.campaign_id,
-                    func.count().filter(active, is_private),
-                    func.count().filter(active, ~is_private),
-                    func.count().filter(s.status == Status.UNSUBSCRIBED),
-                    func.count().filter(s.status.in_((Status.BLOCKED, Status.LEFT))),
-                    func.count().filter(active, s.subscribed_at >= week_ago),
-                )
-                .group_by(s.campaign_id)
-                .order_by(s.campaign_id)
-            )
-            return [CampaignStats(*row) for row in rows]
-
     async def signups_per_day(self, since: dt.datetime) -> list[tuple[dt.date, int]]:
         """Return how many subscriptions began on each day (UTC) from `since`, oldest first."""
         day = func.date(Subscription.subscribed_at)
@@ -84,21 +71,48 @@ class Reports(Database):
             # SQLite's date() answers text, PostgreSQL's a date.
             return [(dt.date.fromisoformat(str(d)), count) for d, count in rows]
 
+    async def stats(self) -> list[CampaignStats]:
+        """Return subscriber counts per campaign."""
+        return (await self.tallies()).stats
+
     async def signups_by_source(self) -> list[tuple[str, str | None, int, int]]:
         """Return (campaign, source, still subscribed, all) for every source, most first."""
+        return (await self.tallies()).sources
+
+    async def tallies(self) -> Tallies:
+        """Return the counts per campaign and per source, from one pass over the
+        subscriptions (the desk's overview wants both on every refresh, issue 21)."""
+        week_ago = self.clock() - dt.timedelta(days=7)
         s = Subscription
+        active = s.status == Status.ACTIVE
+        is_private = s.chat_type == "private"
         async with self._session() as session:
             rows = await session.execute(
                 select(
                     s.campaign_id,
                     s.source,
-                    func.count().filter(s.status == Status.ACTIVE),
+                    func.count().filter(active, is_private),
+                    func.count().filter(active, ~is_private),
+                    func.count().filter(s.status == Status.UNSUBSCRIBED),
+                    func.count().filter(s.status.in_((Status.BLOCKED, Status.LEFT))),
+                    func.count().filter(active, s.subscribed_at >= week_ago),
                     func.count(),
-                )
-                .group_by(s.campaign_id, s.source)
-                .order_by(s.campaign_id, func.count().desc(), s.source)
+                ).group_by(s.campaign_id, s.source)
             )
-            return [(c, source, active, total) for c, source, active, total in rows]
+            found = list(rows)
+        stats: dict[str, list[int]] = {}
+        sources = []
+        for campaign_id, source, private, groups, unsubscribed, blocked, new, total in found:
+            counts = (private, groups, unsubscribed, blocked, new)
+            summed = stats.setdefault(campaign_id, [0] * len(counts))
+            summed[:] = [a + b for a, b in zip(summed, counts, strict=True)]
+            sources.append((campaign_id, source, private + groups, total))
+        # Sources most first, then by name with no source last (as PostgreSQL sorts NULL).
+        sources.sort(key=lambda row: (row[0], -row[3], row[1] is None, row[1] or ""))
+        return Tallies(
+            stats=[CampaignStats(c, *counts) for c, counts in sorted(stats.items())],
+            sources=sources,
+        )
 
     async def daily_changes(self, since: dt.datetime) -> list[tuple[str, dt.date, int, int]]:
         """Return (campaign, day, subscriptions begun, subscriptions ended) for each day (UTC)
