@@ -32,6 +32,7 @@ from bot.campaign.markup import escape
 from bot.delivery.pacing import Pacer
 from bot.delivery.posts import Part, delete_messages, edit_message, planned_edits
 from bot.delivery.sender import Sender, duration, progress_bar
+from bot.delivery.turns import BroadcastTurn
 from bot.i18n import gettext as _
 from bot.storage import (
     Copy,
@@ -203,8 +204,9 @@ class _Run:
                 self.fixes.append(calls)
                 continue
             await self.corrector.slots.acquire()
-            await self.pacer.broadcast_slot()
-            task = asyncio.create_task(self._fix(copy, calls))
+            turn = BroadcastTurn(self.pacer)
+            await turn.take()
+            task = asyncio.create_task(self._fix(copy, calls, turn))
             self.tasks.add(task)
             task.add_done_callback(self._task_done)
             await self._progress()
@@ -273,29 +275,25 @@ class _Run:
             return Fix(copy.delivery_id, CorrectionOutcome.UNCHANGED)
         return edits
 
-    async def _fix(self, copy: Copy, calls: list[tuple[int, Part]] | list[int]) -> None:
-        """Correct one copy (its first slot is taken) and keep how it ended."""
+    async def _fix(
+        self, copy: Copy, calls: list[tuple[int, Part]] | list[int], turn: BroadcastTurn
+    ) -> None:
+        """Correct one copy in its turn (its first slot taken) and keep how it ended."""
         try:
             if self.record.kind == "delete":
-                fix = await self._delete(copy, [int(c) for c in calls if isinstance(c, int)])
+                fix = await self._delete(copy, [int(c) for c in calls if isinstance(c, int)], turn)
             else:
-                fix = await self._edit(copy, [c for c in calls if isinstance(c, tuple)])
+                fix = await self._edit(copy, [c for c in calls if isinstance(c, tuple)], turn)
         except Exception as unexpected:  # every copy gets an outcome, as every recipient does
             logger.exception("unexpected error correcting delivery %d", copy.delivery_id)
             fix = Fix(copy.delivery_id, CorrectionOutcome.FAILED, type(unexpected).__name__)
         self.fixes.append(fix)
 
-    async def _turn(self, chat_id: int, first: bool) -> None:
-        """Wait for the chat's turn and (after the first call) an overall slot, as a send."""
-        waited = await self.pacer.chat_turn(chat_id)
-        if waited or not first:
-            await self.pacer.broadcast_slot()
-
-    async def _edit(self, copy: Copy, edits: list[tuple[int, Part]]) -> Fix:
-        for index, (message_id, content) in enumerate(edits):
-            await self._turn(copy.chat_id, first=index == 0)
+    async def _edit(self, copy: Copy, edits: list[tuple[int, Part]], turn: BroadcastTurn) -> Fix:
+        for message_id, content in edits:
+            await turn.wait_for_chat(copy.chat_id)
             try:
-                with self.pacer.prepaid(paid=False):
+                with turn.sending():
                     await edit_message(self.corrector.bot, copy.chat_id, message_id, content)
             except BadRequest as error:
                 if "not modified" in error.message:  # edited already (before a restart)
@@ -305,10 +303,10 @@ class _Run:
                 return _failed(copy, error)
         return Fix(copy.delivery_id, CorrectionOutcome.EDITED)
 
-    async def _delete(self, copy: Copy, message_ids: list[int]) -> Fix:
-        await self._turn(copy.chat_id, first=True)
+    async def _delete(self, copy: Copy, message_ids: list[int], turn: BroadcastTurn) -> Fix:
+        await turn.wait_for_chat(copy.chat_id)
         try:
-            with self.pacer.prepaid(paid=False):
+            with turn.sending():
                 await delete_messages(self.corrector.bot, copy.chat_id, message_ids)
         except BadRequest as error:
             if "not found" in error.message:

@@ -402,13 +402,6 @@ class Pacer:
         }
         self._forget_at = max(_FORGET_AFTER, 2 * max(len(self._chats), len(self._groups)))
 
-    @contextlib.contextmanager
-    def prepaid(self, *, paid: bool) -> Iterator[None]:
-        """Make the calls in this block a broadcast's, the first in the slot and chat turn its
-        caller took already (bot/delivery/corrections.py takes them so)."""
-        with BroadcastTurn(self, paid=paid, held=True).sending():
-            yield
-
 
 class PacedRequest(WrappedRequest):
     """The bot's transport: the one path every call to Telegram takes.

@@ -22,7 +22,8 @@ from bot import i18n, texts
 from bot.campaign import render
 from bot.campaign.content import Action, Content
 from bot.delivery.pacing import Pacer
-from bot.delivery.sender import send_paced
+from bot.delivery.sender import send_in_turn
+from bot.delivery.turns import BroadcastTurn
 from bot.i18n import gettext as _
 from bot.storage import Outcome, Storage
 
@@ -87,11 +88,12 @@ class Reminders:
         return sent
 
     async def _remind(self, chat_id: int, action: Action) -> int:
-        await self.pacer.broadcast_slot()
+        turn = BroadcastTurn(self.pacer)
+        await turn.take()
         text = _(texts.REMINDER).format(action=render.action(action))
         try:
             # The broadcasts' way: a 429 or Telegram out of reach waits and tries again.
-            outcome, error = await send_paced(self.bot, self.pacer, self.storage, chat_id, text)
+            outcome, error = await send_in_turn(self.bot, turn, self.storage, chat_id, text)
         except TelegramError as migrated:  # ChatMigrated: reminders go to people, not groups
             outcome, error = Outcome.FAILED, migrated.message
         if outcome is Outcome.FAILED:

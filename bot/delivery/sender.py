@@ -31,22 +31,6 @@ from bot.storage import BroadcastDraft, BroadcastState, Job, Outcome, Progress, 
 logger = logging.getLogger(__name__)
 
 
-async def send_paced(
-    bot: Bot,
-    pacer: Pacer,
-    storage: Storage,
-    chat_id: int,
-    part: Part,
-    *,
-    paid: bool = False,
-    sent: list[int] | None = None,
-) -> tuple[Outcome, str | None]:
-    """Send one part in the broadcast slot its caller took (the pledge reminders do), as
-    `send_in_turn` does."""
-    turn = BroadcastTurn(pacer, paid=paid, held=True)
-    return await send_in_turn(bot, turn, storage, chat_id, part, sent=sent)
-
-
 async def send_in_turn(
     bot: Bot,
     turn: BroadcastTurn,
