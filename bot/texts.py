@@ -451,6 +451,7 @@ APPROVED_BY_YOU = N_("✅ You approved broadcast #{id}: it goes to {total:,} rec
 APPROVED_NOTICE = N_("✅ Broadcast #{id} was approved by {who}: it goes to {total:,} recipients.")
 REJECTED_BY_YOU = N_("❌ You rejected broadcast #{id}: it will not be sent.")
 REJECTED_NOTICE = N_("❌ Broadcast #{id} was rejected by {who}: it will not be sent.")
+APPROVAL_WITHDRAWN = N_("↩️ Broadcast #{id} was withdrawn by {who}: it will not be sent.")
 BROADCAST_AWAITING = N_("waiting for a second organizer")
 CORRECTION_NOBODY = N_(
     "This would change {count:,} delivered copies, more than APPROVAL_THRESHOLD "
@@ -470,6 +471,7 @@ CORRECTION_ASK_DELETE = N_(
 )
 CORRECTION_APPROVED = N_("✅ {who} approved this change of broadcast #{id}.")
 CORRECTION_REJECTED = N_("❌ {who} rejected this change of broadcast #{id}: nothing was changed.")
+CORRECTION_WITHDRAWN = N_("↩️ {who} withdrew this change of broadcast #{id}: nothing was changed.")
 
 # Editing and deleting a sent broadcast (issue 13, items 4 to 6)
 BUTTON_EDIT = N_("✏️ Edit")

@@ -225,3 +225,63 @@ async def test_a_retraction_of_a_big_broadcast_can_be_rejected(bot: Harness) -> 
     await bot.settle()
     assert all(bot.texts(p) == ["Strike on Monday"] for p in PEOPLE)  # nothing deleted
     assert [c for c in bot.api.calls_to("deleteMessages") if c.error is None] == []
+
+
+THIRD = 44  # a third organizer, who is asked too
+
+
+@pytest.fixture
+async def three(storage: Storage, telegram: FakeTelegram) -> AsyncIterator[Harness]:
+    for person in PEOPLE:
+        await storage.subscribe(person, "rafah", chat_type="private")
+    admins = frozenset({ADMIN, SECOND, THIRD})
+    async with serving(storage, telegram=telegram, admins=admins, approval_threshold=2) as harness:
+        yield harness
+
+
+def asked(bot: Harness, organizer: int, message_id: int) -> tuple[str, object]:
+    """Return an approval request's message as it reads now, and its buttons (None: gone)."""
+    message = bot.api.messages[(organizer, message_id)]
+    return message["text"], message.get("reply_markup")
+
+
+async def test_every_organizer_asked_sees_what_became_of_a_request(three: Harness) -> None:
+    """Once one organizer decides, or the author withdraws, every message that asked says so,
+    its Approve / Reject buttons gone: a colleague is not left pressing a dead button."""
+    bot = three
+    await press_send(bot)
+    ask_ids = {who: int(bot.last(who)["message_id"]) for who in (SECOND, THIRD)}
+    assert bot.buttons(THIRD) == {texts.BUTTON_APPROVE: "ap:yes:1", texts.BUTTON_REJECT: "ap:no:1"}
+    await bot.press("ap:yes:1", user=SECOND, message_id=ask_ids[SECOND])
+    approved = texts.APPROVED_NOTICE.format(id=1, who=f"Person{SECOND} ({SECOND})", total=3)
+    assert asked(bot, THIRD, ask_ids[THIRD]) == (approved, None)
+    said = texts.APPROVED_BY_YOU.format(id=1, total=3)
+    assert asked(bot, SECOND, ask_ids[SECOND]) == (said, None)  # the one who pressed
+
+    status_id = await press_send(bot, "/broadcast rafah Strike again")  # broadcast #2
+    ask_ids = {who: int(bot.last(who)["message_id"]) for who in (SECOND, THIRD)}
+    await bot.press("bc:cancel:2", user=ADMIN, message_id=status_id)
+    withdrawn = texts.APPROVAL_WITHDRAWN.format(id=2, who=f"Person{ADMIN} ({ADMIN})")
+    for who in (SECOND, THIRD):
+        assert asked(bot, who, ask_ids[who]) == (withdrawn, None)
+    assert await bot.storage.take_asks("broadcast", 2) == []  # none kept once settled
+
+    await bot.settle()
+    await bot.press("fx:del:1", user=ADMIN)  # a retraction of #1, held: rejected by THIRD
+    confirm_id = int(bot.last(ADMIN)["message_id"])
+    await bot.press("fx:yes:1", user=ADMIN, message_id=confirm_id)
+    ask_ids = {who: int(bot.last(who)["message_id"]) for who in (SECOND, THIRD)}
+    await bot.press("ax:no:1", user=THIRD, message_id=ask_ids[THIRD])
+    rejected = texts.CORRECTION_REJECTED.format(who=f"Person{THIRD} ({THIRD})", id=1)
+    assert asked(bot, SECOND, ask_ids[SECOND]) == (rejected, None)
+
+
+async def test_an_organizer_who_erases_their_data_leaves_no_request_behind(
+    three: Harness,
+) -> None:
+    """The messages that asked an organizer are stored under their id: /forget erases them."""
+    bot = three
+    await press_send(bot)
+    assert await bot.storage.forget(THIRD) >= 1
+    found = await bot.storage.take_asks("broadcast", 1)
+    assert [who for who, _message in found] == [SECOND]

@@ -261,6 +261,25 @@ async def test_organizers_get_the_dashboard_button_and_lose_it_when_they_stop(
         assert bot.api.menu_buttons[BEN] == {"type": "default"}
 
 
+async def test_the_dashboard_button_speaks_the_organizers_language(storage: Storage) -> None:
+    """The menu button is labelled in the language an organizer chose with /language, else in
+    the one their /dashboard came in; choosing another relabels it."""
+    await storage.set_language(BEN, "ar")
+    admins = frozenset({ADMIN, BEN})
+    async with serving(storage, desk_url=DESK_URL, admins=admins) as bot:
+        assert bot.api.menu_buttons[BEN]["text"] == "لوحة التحكم"
+        assert bot.api.menu_buttons[ADMIN]["text"] == "Dashboard"
+        await bot.command("/dashboard", user=ADMIN, language_code="es")
+        assert bot.api.menu_buttons[ADMIN]["text"] == "Panel"
+        assert bot.last(ADMIN)["reply_markup"]["inline_keyboard"][0][0]["text"] == "Panel"
+        await bot.press("lang:auto", user=BEN, language_code="es")
+        assert bot.api.menu_buttons[BEN]["text"] == "Panel"
+        await bot.press("lang:ar", user=ANA)  # not an organizer: no button for them
+        assert ANA not in bot.api.menu_buttons
+        actions = [(who, action) for who, action, *_ in await bot.storage.audit_log()]
+    assert actions.count((ADMIN, "desk_menu_set")) == 1  # relabelled, not given again
+
+
 async def test_dashboard_answers_with_a_button_that_opens_the_desk(storage: Storage) -> None:
     """/dashboard gives an organizer an inline web_app button (which carries initData); without
     DESK_URL it says the desk is off; to anyone else it is an organizer command refused."""
@@ -449,10 +468,13 @@ async def test_a_colleagues_broadcast_is_approved_or_rejected_in_the_desk(
     settings = {"admins": frozenset({ADMIN, BEN}), "approval_threshold": 1}
     async with serving(storage, **settings) as bot, desk_of(bot) as desk:
         await subscribe_all(bot, ANA, 3001)
+        asks = []
         for text in ("First", "Second"):
             await bot.command(f"/broadcast rafah {text}", user=ADMIN)
             preview = int(bot.last(ADMIN)["message_id"])
             await bot.press(bot.buttons(ADMIN)[texts.BUTTON_SEND], user=ADMIN, message_id=preview)
+            asks.append(bot.api.messages[(BEN, int(bot.last(BEN)["message_id"]))])
+        assert all("reply_markup" in ask for ask in asks)  # Approve / Reject, in BEN's chat
         _, listed, _headers = await desk.get("api/broadcasts", init_data())
         assert [(b["broadcast_id"], b["state"]) for b in listed] == [
             (2, "awaiting"),
@@ -469,6 +491,12 @@ async def test_a_colleagues_broadcast_is_approved_or_rejected_in_the_desk(
         assert (status, rejected["message"]) == (200, texts.REJECTED_BY_YOU.format(id=2))
         await bot.settle()
         assert (bot.texts(ANA).count("First"), bot.texts(ANA).count("Second")) == (1, 0)
+        # Decided in the desk: BEN's chat no longer offers the buttons, and says what became.
+        who = f"Ana ({BEN})"
+        assert [(ask["text"], "reply_markup" in ask) for ask in asks] == [
+            (texts.APPROVED_NOTICE.format(id=1, who=who, total=2), False),
+            (texts.REJECTED_NOTICE.format(id=2, who=who), False),
+        ]
         actions = [(who, a) for who, a, *_ in await bot.storage.audit_log()]
         assert (BEN, "broadcast_approve") in actions
         assert (BEN, "broadcast_reject") in actions

@@ -145,6 +145,7 @@ async def test_a_big_edit_waits_for_a_colleague_who_approves_it_in_the_desk(
         assert (status, held["outcome"], held["message"]) == (200, "held", texts.DESK_HELD)
         ask = texts.CORRECTION_ASK_EDIT.format(who=f"Ana ({ADMIN})", id=1, count=3)
         assert bot.texts(BEN)[-1] == ask
+        asked = bot.api.messages[(BEN, int(bot.last(BEN)["message_id"]))]
         _, listed, _headers = await desk.get("api/broadcasts", init_data())
         assert listed[0]["correction"]["state"] == "awaiting"
         assert listed[0]["correction"]["created_by"] == ADMIN
@@ -156,7 +157,12 @@ async def test_a_big_edit_waits_for_a_colleague_who_approves_it_in_the_desk(
         )
         said = texts.CORRECTION_APPROVED.format(id=1, who=f"Ana ({BEN})")
         assert (status, approved["message"]) == (200, said)
-        await until(lambda: len(edits_per_message(bot)) == 3, "every copy edited")
+        assert (asked["text"], "reply_markup" in asked) == (said, False)  # BEN's chat knows
+
+        def copies_edited() -> int:
+            return len([chat for chat, _message in edits_per_message(bot) if chat != BEN])
+
+        await until(lambda: copies_edited() == 3, "every copy edited")
         actions = [(who, a) for who, a, *_ in await bot.storage.audit_log()]
         assert (BEN, "correction_approve") in actions
         assert (ADMIN, "correction_approval_asked") in actions

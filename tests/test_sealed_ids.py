@@ -382,6 +382,7 @@ def test_no_column_stores_an_id_in_the_clear() -> None:
         "audit_log.admin_id",
         "feed_items.decided_by",
         "inbox.chat",
+        "approval_asks.chat_id",
         "key_check.marker",
     }
     assert {f"{c.table.name}.{c.name}" for c in keys.sealed_payload_columns()} == {"inbox.payload"}

@@ -102,7 +102,7 @@ async def _act(request: web.Request) -> web.Response:
             )
             return as_json({"failed": failed})
         if action == "cancel":
-            await sending.cancel(found.storage, organizer, broadcast_id)
+            await sending.cancel(found.storage, bot, organizer, broadcast_id)
             return as_json({"message": _(texts.BROADCAST_CANCELLED)})
         if action in ("approve", "reject"):
             text = await sending.decide(
@@ -181,7 +181,7 @@ async def _fix(request: web.Request) -> web.Response:
     workers = Workers(found.sender, found.corrector)
     try:
         if action == "cancel":
-            await correcting.cancel(found.storage, organizer, correction_id)
+            await correcting.cancel(found.storage, bot, organizer, correction_id)
             return as_json({"message": _(texts.CORRECTION_CANCELLED)})
         if action in ("approve", "reject"):
             text = await correcting.decide(

@@ -35,7 +35,7 @@ from bot.handlers import reports
 from bot.handlers.context import BotContext
 from bot.handlers.presses import answer_refusal, organizer_of, organizer_press
 from bot.i18n import gettext as _
-from bot.organizing import broadcasts, campaigns, exports, sending
+from bot.organizing import broadcasts, campaigns, desk_menu, exports, sending
 from bot.organizing.asking import Refused
 from bot.organizing.broadcasts import correctable
 from bot.storage import Audience, Progress
@@ -301,7 +301,7 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     organizer = organizer_of(user)
     try:
         if action == "cancel":
-            await sending.cancel(services.storage, organizer, broadcast_id)
+            await sending.cancel(services.storage, context.bot, organizer, broadcast_id)
             sent = None
         else:
 
@@ -543,6 +543,10 @@ async def dashboard(update: Update, context: BotContext) -> None:
         await chat.send_message(_(texts.DASHBOARD_OFF))
         return
     await context.storage.audit(user.id, "dashboard")
+    # The menu button too, in the language this came in (placed at start in the one chosen
+    # with /language, if any: the bot keeps no other).
+    config = context.services.config
+    await desk_menu.give_menu_button(context.bot, context.storage, config, user.id)
     button = InlineKeyboardButton(_(texts.DASHBOARD_BUTTON), web_app=WebAppInfo(url))
     await chat.send_message(_(texts.DASHBOARD_OPEN), reply_markup=InlineKeyboardMarkup([[button]]))
 

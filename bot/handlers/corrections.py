@@ -64,7 +64,7 @@ async def correction_button(update: Update, context: BotContext) -> None:
             )
             return
         if action in ("cancel", "no"):
-            await correcting.cancel(storage, organizer, number)
+            await correcting.cancel(storage, context.bot, organizer, number)
             await query.answer()
             await tell(context, message, _(texts.CORRECTION_CANCELLED))
             return

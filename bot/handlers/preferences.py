@@ -6,6 +6,7 @@ import logging
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import i18n, texts
@@ -14,6 +15,7 @@ from bot.campaign.markup import escape
 from bot.handlers.context import BotContext
 from bot.handlers.public import may_manage_chat, show_menu, to_menu
 from bot.i18n import gettext as _
+from bot.organizing import desk_menu
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,9 @@ async def language_button(update: Update, context: BotContext) -> None:
     await context.services.languages.choose(chat.id, code)
     await speak_their_language(update, context)  # the new choice, from here on
     await query.answer()
+    if user is not None and chat.type == ChatType.PRIVATE:  # an organizer's Dashboard button
+        config = context.services.config
+        await desk_menu.give_menu_button(context.bot, context.storage, config, user.id)
     name = i18n.spoken_name(i18n.interface_language())
     reply = _(texts.LANGUAGE_CHOSEN if code else texts.LANGUAGE_AUTOMATIC).format(name=name)
     campaign = context.campaign()

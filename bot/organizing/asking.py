@@ -19,6 +19,7 @@ from bot.campaign.markup import escape
 from bot.config import Config
 from bot.delivery.posts import Part, send_part
 from bot.i18n import gettext as _
+from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +72,11 @@ async def ask_others(
     buttons: str,
     waiting: str,
     cancel: str,
-) -> None:
+) -> list[tuple[int, int]]:
     """Show every other organizer what would go out (`versions`, as subscribers will get it)
     and `question` with Approve / Reject (callback data `buttons` with yes or no in its {});
-    then put `waiting`, with a Cancel button, in the author's message at `where`."""
+    then put `waiting`, with a Cancel button, in the author's message at `where`. Return the
+    (chat, message id) of each question sent, for `settle_asks`."""
     decide = InlineKeyboardMarkup(
         [
             [
@@ -83,19 +85,33 @@ async def ask_others(
             ]
         ]
     )
-    reached = 0
+    asked = []
     for other in others(config, organizer):
         try:
             for version in versions:
                 for part in version:
                     await send_part(bot, other, part)
-            await bot.send_message(other, question, reply_markup=decide)
-            reached += 1
+            message = await bot.send_message(other, question, reply_markup=decide)
+            asked.append((other, message.message_id))
         except TelegramError as error:  # they never started a chat with the bot, say
             logger.warning("could not ask an organizer for approval: %s", error.message)
-    if not reached:
+    if not asked:
         waiting += "\n" + _(texts.APPROVAL_UNREACHABLE)
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(_(texts.BUTTON_CANCEL), callback_data=cancel)]]
     )
     await bot.edit_message_text(waiting, *where, reply_markup=markup)
+    return asked
+
+
+async def settle_asks(
+    storage: Storage, bot: Bot, subject: str, subject_id: int, outcome: str
+) -> None:
+    """Put what became of a request (`outcome`) in every message that asked for its
+    approval, in place of the Approve / Reject buttons: decided in the chat or the desk, or
+    withdrawn, the others see it there."""
+    for chat_id, message_id in await storage.take_asks(subject, subject_id):
+        try:
+            await bot.edit_message_text(outcome, chat_id, message_id)
+        except TelegramError as error:  # deleted by the organizer, say: nothing to show
+            logger.info("an approval request's message not updated: %s", error.message)

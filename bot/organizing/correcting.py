@@ -26,7 +26,15 @@ from bot.delivery.corrections import DELETE_WINDOW, Corrector
 from bot.delivery.posts import Part, ShapeError, corrected_parts
 from bot.delivery.sender import Sender
 from bot.i18n import gettext as _
-from bot.organizing.asking import APPROVAL_TTL, Organizer, Refused, ask_others, hours, others
+from bot.organizing.asking import (
+    APPROVAL_TTL,
+    Organizer,
+    Refused,
+    ask_others,
+    hours,
+    others,
+    settle_asks,
+)
 from bot.organizing.broadcasts import reached_anyone
 from bot.organizing.sending import Where, split_languages
 from bot.storage import BroadcastDraft, CorrectionRecord, Progress, Storage, text_of, version_for
@@ -187,11 +195,15 @@ def delete_question(offer: Offer) -> str:
     return question + (_(texts.DELETE_CONFIRM_SENDING) if offer.sending else "")
 
 
-async def cancel(storage: Storage, organizer: Organizer, correction_id: int) -> None:
-    """Drop a correction not confirmed yet (or one waiting for approval, by its author)."""
-    if not await storage.cancel_correction(correction_id):
+async def cancel(storage: Storage, bot: Bot, organizer: Organizer, correction_id: int) -> None:
+    """Drop a correction not confirmed yet (or one waiting for approval, by its author: the
+    organizers asked are told)."""
+    record = await storage.correction(correction_id)
+    if record is None or not await storage.cancel_correction(correction_id):
         raise Refused(_(texts.CORRECTION_ALREADY))
     await storage.audit(organizer.id, "correction_cancel", f"correction {correction_id}")
+    withdrawn = _(texts.CORRECTION_WITHDRAWN).format(id=record.broadcast_id, who=organizer.who)
+    await settle_asks(storage, bot, "correction", correction_id, withdrawn)
 
 
 async def confirm(
@@ -253,7 +265,7 @@ async def _ask_approval(
     await storage.audit(organizer.id, "correction_approval_asked", detail)
     corrected = record.corrected or {"parts": [], "translations": {}}  # a retraction: none
     ask = texts.CORRECTION_ASK_EDIT if record.kind == "edit" else texts.CORRECTION_ASK_DELETE
-    await ask_others(
+    asked = await ask_others(
         bot,
         config,
         organizer,
@@ -264,6 +276,7 @@ async def _ask_approval(
         waiting=_(texts.CORRECTION_WAITING).format(id=broadcast_id, count=copies, hours=hours()),
         cancel=f"fx:cancel:{cid}",
     )
+    await storage.record_asks("correction", cid, asked)
 
 
 async def _started(
@@ -310,6 +323,7 @@ async def decide(
             raise Refused(_(texts.CORRECTION_ALREADY))
         await storage.audit(organizer.id, "correction_reject", f"correction {correction_id}")
         rejected = _(texts.CORRECTION_REJECTED).format(id=broadcast_id, who=organizer.who)
+        await settle_asks(storage, bot, "correction", correction_id, rejected)
         with contextlib.suppress(TelegramError):
             await bot.edit_message_text(rejected, *where)
         return rejected
@@ -319,6 +333,7 @@ async def decide(
         raise Refused(_(texts.APPROVAL_EXPIRED).format(hours=hours()))
     await storage.audit(organizer.id, "correction_approve", f"correction {correction_id}")
     approved = _(texts.CORRECTION_APPROVED).format(id=broadcast_id, who=organizer.who)
+    await settle_asks(storage, bot, "correction", correction_id, approved)
     # The author's confirmation goes ahead, in the author's name and status message.
     started = await storage.start_correction(correction_id, *where)
     if started == "started":

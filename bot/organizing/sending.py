@@ -23,7 +23,15 @@ from bot.config import Config
 from bot.delivery.posts import Part, message_count, send_part
 from bot.delivery.sender import Sender, duration, stop_button
 from bot.i18n import gettext as _
-from bot.organizing.asking import APPROVAL_TTL, Organizer, Refused, ask_others, hours, others
+from bot.organizing.asking import (
+    APPROVAL_TTL,
+    Organizer,
+    Refused,
+    ask_others,
+    hours,
+    others,
+    settle_asks,
+)
 from bot.schedule import ScheduleError, describe, split_schedule
 from bot.storage import Audience, Storage, version_for
 
@@ -256,7 +264,7 @@ async def send(
                 organizer.id, "broadcast_approval_asked", f"broadcast {broadcast_id}: {count}"
             )
             campaign = escape(draft.campaign_id)
-            await ask_others(
+            asked = await ask_others(
                 bot,
                 config,
                 organizer,
@@ -271,6 +279,7 @@ async def send(
                 ),
                 cancel=f"bc:cancel:{broadcast_id}",
             )
+            await storage.record_asks("broadcast", broadcast_id, asked)
         return Sent("held", broadcast_id, count)
     total = await storage.start_broadcast(broadcast_id, *where)
     if total is None:
@@ -298,11 +307,14 @@ async def send(
     return Sent("queued", broadcast_id, total)
 
 
-async def cancel(storage: Storage, organizer: Organizer, broadcast_id: int) -> None:
-    """Drop a broadcast not sent yet (waiting for Send or for approval); Refused if it went."""
+async def cancel(storage: Storage, bot: Bot, organizer: Organizer, broadcast_id: int) -> None:
+    """Drop a broadcast not sent yet (waiting for Send or for approval; the organizers asked
+    are told); Refused if it went."""
     if not await storage.cancel_draft(broadcast_id):
         raise Refused(_(texts.BROADCAST_ALREADY))
     await storage.audit(organizer.id, "broadcast_cancel", f"broadcast {broadcast_id}")
+    withdrawn = _(texts.APPROVAL_WITHDRAWN).format(id=broadcast_id, who=organizer.who)
+    await settle_asks(storage, bot, "broadcast", broadcast_id, withdrawn)
 
 
 async def send_test(
@@ -371,6 +383,7 @@ async def decide(
             raise Refused(_(texts.BROADCAST_ALREADY))
         await storage.audit(organizer.id, "broadcast_reject", f"broadcast {broadcast_id}")
         notice = _(texts.REJECTED_NOTICE).format(id=broadcast_id, who=organizer.who)
+        await settle_asks(storage, bot, "broadcast", broadcast_id, notice)
         await _tell_author(storage, bot, broadcast_id, notice)
         return _(texts.REJECTED_BY_YOU).format(id=broadcast_id)
     total = await storage.approve(broadcast_id, organizer.id, storage.clock() - APPROVAL_TTL)
@@ -378,6 +391,7 @@ async def decide(
         raise Refused(_(texts.APPROVAL_EXPIRED).format(hours=hours()))
     await storage.audit(organizer.id, "broadcast_approve", f"broadcast {broadcast_id}: {total}")
     notice = _(texts.APPROVED_NOTICE).format(id=broadcast_id, who=organizer.who, total=total)
+    await settle_asks(storage, bot, "broadcast", broadcast_id, notice)
     if draft.send_at is not None:
         await _tell_author(storage, bot, broadcast_id, notice, stop_button(broadcast_id))
     else:

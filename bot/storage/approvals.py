@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.storage.broadcasts import start_claimed
 from bot.storage.engine import Database
-from bot.storage.models import Broadcast, BroadcastState, Correction, CorrectionState
+from bot.storage.models import (
+    ApprovalAsk,
+    Broadcast,
+    BroadcastState,
+    Correction,
+    CorrectionState,
+)
+
+# A request is decided, withdrawn or expired (a day) long before: its asks are dropped then.
+_ASKS_KEPT = dt.timedelta(days=2)
 
 
 class Approvals(Database):
@@ -127,3 +137,35 @@ class Approvals(Database):
                 .values(state=CorrectionState.CANCELLED, finished_at=self.clock())
             )
         return bool(getattr(result, "rowcount", 0))
+
+    async def record_asks(
+        self, subject: str, subject_id: int, messages: Sequence[tuple[int, int]]
+    ) -> None:
+        """Keep the (chat, message id) of each message that asked for `subject`'s approval
+        ("broadcast" or "correction"), and drop those of long-gone requests."""
+        now = self.clock()
+        async with self._session.begin() as session:
+            gone = ApprovalAsk.asked_at < now - _ASKS_KEPT
+            await session.execute(delete(ApprovalAsk).where(gone))
+            session.add_all(
+                ApprovalAsk(
+                    subject=subject,
+                    subject_id=subject_id,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    asked_at=now,
+                )
+                for chat_id, message_id in messages
+            )
+
+    async def take_asks(self, subject: str, subject_id: int) -> list[tuple[int, int]]:
+        """Return and forget the messages that asked for `subject`'s approval: once each, so
+        two deciders at once do not both edit them."""
+        a = ApprovalAsk
+        async with self._session.begin() as session:
+            rows = await session.execute(
+                delete(a)
+                .where(a.subject == subject, a.subject_id == subject_id)
+                .returning(a.chat_id, a.message_id)
+            )
+            return sorted((chat_id, message_id) for chat_id, message_id in rows)

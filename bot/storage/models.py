@@ -423,3 +423,21 @@ class PaidAnswersDay(Base):
 
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2026-12-07
     spent: Mapped[int] = mapped_column(Integer)
+
+
+class ApprovalAsk(Base):
+    """A message that asked an organizer to approve a broadcast or a correction (migration
+    0014), kept while the request waits: whoever decides, in the chat or the desk, or
+    withdraws it, every such message then says what became of it instead of offering buttons
+    that no longer work."""
+
+    __tablename__ = "approval_asks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(16))  # "broadcast" or "correction"
+    subject_id: Mapped[int] = mapped_column(Integer)
+    chat_id: Mapped[int] = mapped_column(SealedId)  # the organizer asked
+    message_id: Mapped[int] = mapped_column(Integer)
+    asked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_approval_asks_subject", "subject", "subject_id"),)

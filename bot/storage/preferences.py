@@ -31,6 +31,13 @@ class Preferences(Database):
                 )
             )
 
+    async def chosen_language(self, chat_id: int) -> str | None:
+        """Return the language a chat chose, or None."""
+        async with self._session() as session:
+            return await session.scalar(
+                select(Preference.language).where(Preference.chat_id == chat_id)
+            )
+
     async def chosen_languages(self) -> dict[int, str]:
         """Return every chat's chosen language."""
         async with self._session() as session:

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select, update
 
 from bot.storage.engine import Database
 from bot.storage.models import (
+    ApprovalAsk,
     AuditEntry,
     Broadcast,
     Correction,
@@ -95,6 +96,7 @@ class Privacy(Database):
                 delete(Pledge).where(Pledge.chat_id == user_id),
                 delete(Preference).where(Preference.chat_id == user_id),
                 delete(AuditEntry).where(AuditEntry.admin_id == user_id),
+                delete(ApprovalAsk).where(ApprovalAsk.chat_id == user_id),
                 update(Broadcast).where(Broadcast.created_by == user_id).values(created_by=None),
                 update(Broadcast).where(Broadcast.approved_by == user_id).values(approved_by=None),
                 update(Correction).where(Correction.created_by == user_id).values(created_by=None),
