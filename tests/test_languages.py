@@ -440,7 +440,10 @@ async def test_choices_cost_no_query_and_other_processes_choices_arrive(
         await bot.command("/statement", user=ANA)
         await bot.command("/slogans", user=BEN)
         event.remove(storage.engine.sync_engine, "before_cursor_execute", record)
-        assert not any("preferences" in s for s in statements)
+        # Reads only: the retention's first look, at start, may delete expired choices in
+        # this window when the machine is busy.
+        reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert not any("preferences" in s for s in reads)
         assert bot.texts(BEN)[-1].startswith(i18n.translate(texts.SLOGANS_TITLE, "en"))
         await bot.application.bot_data["services"].languages.load()  # the periodic re-read
         await bot.command("/slogans", user=BEN)
