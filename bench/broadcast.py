@@ -34,7 +34,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
-    ADMIN,
     CAMPAIGN,
     ROOT,
     Audience,
@@ -46,6 +45,7 @@ from bench.common import (
     median,
     prepare_broadcast,
     press_send,
+    received,
     seed,
     stop_on_sigterm,
     until,
@@ -276,22 +276,17 @@ async def _broadcast(
             with contextlib.suppress(asyncio.CancelledError):
                 await busy
 
-    received = [(at, chat) for at, chat in arrivals if chat != ADMIN]
-    counts = collections.Counter(chat for _, chat in received)
-    run.delivered = len(received)
-    run.duplicates = sum(1 for count in counts.values() if count > 1)
-    run.missed = len(audience.expected - counts.keys())
+    got = received(arrivals, audience.expected)
+    run.delivered, run.duplicates, run.missed = got.delivered, got.duplicates, got.missed
     run.too_many = dict(collections.Counter(telegram.too_many) - too_many_before)
     run.too_many_broadcast = sum(telegram.too_many_chats[chat] for chat in audience.expected)
-    if received:
-        # Sorted: arrivals are indexed when answered, which latency can reorder.
-        times = sorted(at for at, _ in received)
-        first, last = times[0], times[-1]
+    if got.times:
+        first, last = got.times[0], got.times[-1]
         run.start = first - pressed
         run.send_seconds = last - first
-        run.longest_gap = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+        run.longest_gap = max((b - a for a, b in itertools.pairwise(got.times)), default=0.0)
         if last > first:
-            run.rate = (len(times) - 1) / (last - first)
+            run.rate = got.rate
     run.cpu_per_1k = cpu / max(run.delivered, 1) * 1000
     if args.edit:
         await _edit(run, telegram, storage, audience, broadcast_id)

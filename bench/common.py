@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import os
@@ -10,7 +11,7 @@ import signal
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,15 +86,14 @@ async def fresh_database(
         await storage.close()
 
 
-async def _postgres_database(url: str) -> str:
-    """Return the URL of the bench's own database on that server, creating it if needed."""
+@contextlib.asynccontextmanager
+async def postgres_server(url: str) -> AsyncIterator[Any]:
+    """Connect to the maintenance database of the server `url` names, to create and drop the
+    bench's own databases."""
     import asyncpg
 
     parsed = make_url(url)
-    if parsed.get_backend_name() not in ("postgresql", "postgres"):
-        raise SystemExit(f"--database: expected a postgresql:// URL, got {parsed.drivername}")
-    parsed = parsed.set(drivername="postgresql", database=parsed.database or POSTGRES_DATABASE)
-    server = await asyncpg.connect(
+    connection = await asyncpg.connect(
         host=parsed.host or "127.0.0.1",
         port=parsed.port or 5432,
         user=parsed.username or "postgres",
@@ -101,14 +101,55 @@ async def _postgres_database(url: str) -> str:
         database="postgres",
     )
     try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def _postgres_database(url: str) -> str:
+    """Return the URL of the bench's own database on that server, creating it if needed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise SystemExit(f"--database: expected a postgresql:// URL, got {parsed.drivername}")
+    parsed = parsed.set(drivername="postgresql", database=parsed.database or POSTGRES_DATABASE)
+    async with postgres_server(url) as server:
         exists = await server.fetchval(
             "SELECT 1 FROM pg_database WHERE datname = $1", parsed.database
         )
         if not exists:
             await server.execute(f'CREATE DATABASE "{parsed.database}"')
-    finally:
-        await server.close()
     return parsed.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the subscribers expected got of one broadcast."""
+
+    delivered: int
+    duplicates: int  # chats that got it more than once
+    missed: int  # expected chats that never got it
+    times: list[float]  # when each copy arrived, sorted
+
+    @property
+    def rate(self) -> float:
+        """Return the messages per second from the first arrival to the last."""
+        times = self.times
+        if len(times) < 2 or times[-1] <= times[0]:
+            return float("nan")
+        return (len(times) - 1) / (times[-1] - times[0])
+
+
+def received(arrivals: Sequence[tuple[float, int]], expected: Collection[int]) -> Received:
+    """Tally a broadcast's arrivals (time, chat), the organizer's preview left out."""
+    chats = [(at, chat) for at, chat in arrivals if chat != ADMIN]
+    counts = collections.Counter(chat for _, chat in chats)
+    return Received(
+        delivered=len(chats),
+        duplicates=sum(1 for count in counts.values() if count > 1),
+        missed=len(set(expected) - counts.keys()),
+        # Sorted: arrivals are indexed when answered, which latency can reorder.
+        times=sorted(at for at, _ in chats),
+    )
 
 
 async def fetch_ints(storage: Storage, query: str, **params: Any) -> list[int]:

@@ -46,7 +46,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
 from sqlalchemy import Integer, String, bindparam, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -65,8 +64,10 @@ from bench.common import (  # noqa: E402
     BotProcess,
     inject_faults,
     median,
+    postgres_server,
     prepare_broadcast,
     press_send,
+    received,
     seed,
     stop_on_sigterm,
     wait_until_done,
@@ -207,27 +208,11 @@ def database_of(given: str, workdir: Path, suffix: str = "") -> Database:
     return Database("PostgreSQL", url.render_as_string(hide_password=False))
 
 
-@contextlib.asynccontextmanager
-async def _server(url: str) -> AsyncIterator[asyncpg.Connection]:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database="postgres",
-    )
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
 async def create_database(database: Database, template: Database | None = None) -> None:
     """Make the database anew: empty, or a copy of `template` (which nobody may be using)."""
     if database.postgres:
         name = make_url(database.url).database
-        async with _server(database.url) as server:
+        async with postgres_server(database.url) as server:
             await server.execute(f'DROP DATABASE IF EXISTS "{name}"')
             copy = "" if template is None else f' TEMPLATE "{make_url(template.url).database}"'
             await server.execute(f'CREATE DATABASE "{name}"{copy}')
@@ -244,7 +229,7 @@ async def drop_database(database: Database) -> None:
     """Remove the database."""
     if database.postgres:
         name = make_url(database.url).database
-        async with _server(database.url) as server:
+        async with postgres_server(database.url) as server:
             await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
         with contextlib.suppress(FileNotFoundError):
@@ -812,16 +797,11 @@ async def _broadcast(
             desk.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await desk
-    received = [(at, chat) for at, chat in arrivals if chat != ADMIN]
-    counts = collections.Counter(chat for _, chat in received)
-    run.delivered = len(received)
-    run.duplicates = sum(1 for count in counts.values() if count > 1)
-    run.missed = len(audience.expected - counts.keys())
+    got = received(arrivals, audience.expected)
+    run.delivered, run.duplicates, run.missed = got.delivered, got.duplicates, got.missed
+    run.rate = got.rate
     run.too_many = telegram.total_too_many() - too_many_before
     run.cpu_per_1k = cpu / max(run.delivered, 1) * 1000
-    times = sorted(at for at, _ in received)
-    if len(times) > 1 and times[-1] > times[0]:
-        run.rate = (len(times) - 1) / (times[-1] - times[0])
 
 
 async def broadcast_bench(args: argparse.Namespace, given: str) -> tuple[list[Run], list[str]]:
