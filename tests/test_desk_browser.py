@@ -165,6 +165,25 @@ async def test_the_arabic_desk_reads_right_to_left(browser: Browser, desk: Desk)
     assert first is not None
     assert second is not None
     assert first["x"] > second["x"]  # the first tile on the right
+    # What the organizer writes runs in its own direction: English from the left, Arabic
+    # from the right, in the box and in the preview.
+    composer = page.locator("#compose")
+    await composer.locator("textarea").fill("Rally at gate 3.\n[ar]\nتجمّع عند البوابة 3.")
+    await composer.locator("button").first.click()
+    bubbles = page.locator("#versions .bubble")
+    await expect(bubbles).to_have_count(2)
+    starts = await page.evaluate(
+        """[...document.querySelectorAll('#versions .bubble')].map((bubble) => {
+             const range = document.createRange();
+             range.setStart(bubble.firstChild, 0);
+             range.setEnd(bubble.firstChild, 1);
+             const box = bubble.getBoundingClientRect(), first = range.getBoundingClientRect();
+             return [Math.round(first.left - box.left), Math.round(box.right - first.right)];
+           })"""
+    )
+    (english_left, _), (_, arabic_right) = starts
+    assert english_left < 20  # "R" at the bubble's left edge, its padding away
+    assert arabic_right < 20  # the Arabic text's first letter at its right edge
 
 
 async def test_the_dark_theme_applies(browser: Browser, desk: Desk) -> None:
