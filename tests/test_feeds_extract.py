@@ -37,6 +37,7 @@ from .wordpress import (
     article_html,
     expected_body,
     feed_items,
+    restyled_statement_html,
     rss,
     rss_item,
     seed_statement,
@@ -95,6 +96,51 @@ def test_the_signature_gives_author_and_role() -> None:
     draft = draft_from_page(article_html("The Last Refuge is Resistance", statement_html()), RAFAH)
     assert (draft.author, draft.role, draft.signed) == ("Len Cooper", "ILPS Chairperson", True)
     assert draft.body.endswith("\n\nLen Cooper\n\nILPS Chairperson")
+
+
+@pytest.mark.parametrize("arrival", ["page", "feed"])
+def test_a_restyled_post_gives_the_title_once_no_stray_mark_and_its_signature(
+    arrival: str,
+) -> None:
+    """The title repeated as the body's first heading, a signature in two paragraphs with a
+    bold name, a "#" glued to the last sentence: the same statement, word for word."""
+    title = "The Last Refuge is Resistance"
+    content = restyled_statement_html(title)
+    if arrival == "page":
+        draft = draft_from_page(article_html(title, content), RAFAH)
+    else:
+        draft = draft_from_entry(Entry("p-1234", title, RAFAH, "2024-03-01", None, content, None))
+    *said, name, role = draft.body.split("\n\n")
+    assert said == expected_body()[:-2]  # the title not in it, no "our own.#"
+    assert (name, role) == ("**Len Cooper**", "ILPS Chairperson")
+    assert (draft.author, draft.role, draft.signed) == ("Len Cooper", "ILPS Chairperson", True)
+    assert unsigned(draft.body).split("\n\n") == expected_body()[:-2]
+
+
+@pytest.mark.parametrize(
+    ("content", "body"),
+    [
+        ("<p>We stand.#</p>", "We stand."),
+        ("<p>We stand! ¶</p><p>Free Palestine.</p>", "We stand!\n\nFree Palestine."),
+        ("<p>We stand.#<br>Free Palestine.</p>", "We stand.\nFree Palestine."),
+        ("<p>Join us #FreePalestine</p>", "Join us #FreePalestine"),  # a hashtag is text
+        ("<p>Join us: #</p>", "Join us: #"),  # no sentence closes before it
+    ],
+)
+def test_only_a_permalink_mark_glued_to_a_sentence_goes(content: str, body: str) -> None:
+    draft = draft_from_entry(Entry("g", "A title", RAFAH, "2024-03-01", None, content, None))
+    assert draft.body == body
+
+
+def test_a_first_heading_is_dropped_only_when_it_is_the_title() -> None:
+    content = "<h2>Enablers of genocide</h2><p>We stand.</p>"
+    kept = draft_from_entry(
+        Entry("g", "The Last Refuge", RAFAH, "2024-03-01", None, content, None)
+    )
+    assert kept.body == "## Enablers of genocide\n\nWe stand."
+    alone = "<h2>The Last Refuge</h2>"  # nothing but the title: kept, not emptied
+    only = draft_from_entry(Entry("g", "The Last Refuge", RAFAH, "2024-03-01", None, alone, None))
+    assert only.body == "## The Last Refuge"
 
 
 def test_the_full_feed_entry_gives_the_same_body(entries: tuple[Entry, ...]) -> None:

@@ -16,7 +16,15 @@ from bot.campaign.content import Statement, load_campaigns
 from bot.campaign.markup import paragraphs
 
 from .conftest import CAMPAIGNS, ROOT
-from .wordpress import FEED, PAGE, WordPressSite, article_html, expected_body, statement_html
+from .wordpress import (
+    FEED,
+    PAGE,
+    WordPressSite,
+    article_html,
+    expected_body,
+    restyled_statement_html,
+    statement_html,
+)
 
 
 async def run_bot(
@@ -107,6 +115,27 @@ async def test_a_saved_page_keeps_its_published_address(tmp_path: Path) -> None:
     statement = statement_of(out)
     assert paragraphs(statement.body) == expected_body()[:-2]  # signed by author and role
     assert statement.source == "https://peoplesstruggle.org/en/rafah/"
+
+
+async def test_a_saved_restyled_page_gives_the_title_once_and_its_signature(
+    tmp_path: Path,
+) -> None:
+    """A saved page whose body repeats its title, signs in two paragraphs and keeps the "#"
+    glued to its last sentence gives the statement once, signed, word for word."""
+    saved = tmp_path / "statement.html"
+    title = "The Last Refuge is Resistance"
+    saved.write_text(article_html(title, restyled_statement_html(title)))
+
+    code, out, err = await bot_import(str(saved))
+
+    assert code == 0, err
+    statement = statement_of(out)
+    assert paragraphs(statement.body) == expected_body()[:-2]
+    assert (statement.title, statement.author, statement.role) == (
+        title,
+        "Len Cooper",
+        "ILPS Chairperson",
+    )
 
 
 async def test_writing_into_a_campaign_adds_a_file_that_validates(

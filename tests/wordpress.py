@@ -53,6 +53,20 @@ def statement_html() -> str:
     return "\n".join(blocks)
 
 
+def restyled_statement_html(title: str) -> str:
+    """Return the statement as other themes and editors set it: the post's title again as the
+    body's first heading, the signature as two paragraphs with the name bold, and the
+    permalink "#" left as text at the end of the last sentence, as in the hand copy."""
+    content = statement_html()
+    for old, new in (
+        ("<p>Len Cooper</p>", "<p><strong>Len Cooper</strong></p>"),
+        ('<a class="post-anchor" href="#post-1234">#</a>', "#"),
+    ):
+        assert old in content
+        content = content.replace(old, new)
+    return f'<h2 class="wp-block-heading">{html.escape(title)}</h2>\n{content}'
+
+
 NAV = """
 <header id="masthead" class="site-header">
   <div class="site-branding"><p class="site-title"><a href="/en/" rel="home">International League

@@ -65,6 +65,10 @@ _PARTICLES = r"(?:de|del|dela|la|los|las|y|van|von|der|da|di|bin|al)"
 _NAME = re.compile(rf"^[A-Z][\w'’.-]*(?: (?:[A-Z][\w'’.-]*|{_PARTICLES})){{1,4}}$")
 _CONNECTORS = r"(?:of|the|and|for|on|in|at|to|de|del|y|la|el|des|du|&)"
 _ROLE = re.compile(rf"^[A-Z0-9][\w'’&-]*,?(?: (?:[A-Z0-9][\w'’&-]*|{_CONNECTORS}),?){{0,9}}$")
+# Markup around a whole line: a signature's name is often set bold ("**Len Cooper**").
+_EMPHASISED = re.compile(r"(\*\*|__|\*|_)(.+)\1", re.DOTALL)
+# A permalink mark glued to the end of a line of text, after its closing punctuation.
+_GLUED_ANCHOR = re.compile(r"(?<=[.!?…)\]»”’\"'])[ \t]?[#¶§](?=\n|\Z)")
 
 
 @dataclass(frozen=True)
@@ -312,6 +316,7 @@ def _draft(
     body: str,
     extra: tuple[str, ...],
 ) -> Draft:
+    body = _without_glued_anchors(_without_title(body, title))
     name, role = signature(body)
     values = {
         "title": title,
@@ -334,6 +339,33 @@ def _draft(
     )
 
 
+def _without_title(body: str, title: str | None) -> str:
+    """Return a body without a first heading (or bold line) that repeats the post's title:
+    themes and editors often put it there, and the statement shows its title already."""
+    first, _, rest = body.partition("\n\n")
+    heading = _bare(first.lstrip("#").strip())
+    if title and rest and _comparable(heading) == _comparable(title):
+        return rest
+    return body
+
+
+def _comparable(text: str) -> str:
+    """Return text as a title is compared: its words, in lower case, quotes and dashes aside."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def _without_glued_anchors(body: str) -> str:
+    """Return a body without the permalink marks ("#", "¶") left as text at the end of a
+    paragraph's last sentence ("our own.#"), which a copied page or a theme leaves behind."""
+    return _GLUED_ANCHOR.sub("", body)
+
+
+def _bare(line: str) -> str:
+    """Return a line without the bold or italic markers around all of it."""
+    found = _EMPHASISED.fullmatch(line.strip())
+    return found.group(2).strip() if found else line.strip()
+
+
 def signature(body: str) -> tuple[str | None, str | None]:
     """Return the name and role a body closes with ("Len Cooper" / "ILPS Chairperson"), or None."""
     # Only the plainest form counts (see _NAME and _ROLE), and it is still a guess: the YAML
@@ -344,7 +376,7 @@ def signature(body: str) -> tuple[str | None, str | None]:
         tail = blocks[-2].split("\n")[-1:] + tail
     if len(tail) < 2:
         return None, None
-    name, role = (line.strip() for line in tail[-2:])
+    name, role = (_bare(line) for line in tail[-2:])
     if not (_NAME.match(name) and _ROLE.match(role)) or role.endswith(","):
         return None, None
     if not _before_signature(body):
