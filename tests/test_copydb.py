@@ -130,9 +130,9 @@ def test_copy_db_from_the_command_line(tmp_path: Path) -> None:
     done = bot("copy-db", source, f"sqlite:///{tmp_path / 'to.db'}")
     assert done.returncode == 0, done.stderr
     assert (
-        done.stdout == "copied 0 approval_asks, 1 audit_log, 2 broadcasts, 0 feed_items, "
-        "0 feed_states, 0 inbox, 0 paid_answers, 0 pledges, 0 preferences, 21 subscriptions, "
-        "0 uploads, 0 corrections, 19 deliveries\n"
+        done.stdout == "copied 0 approval_asks, 1 audit_log, 2 broadcasts, 0 content_versions, "
+        "0 feed_items, 0 feed_states, 0 inbox, 0 paid_answers, 0 pledges, 0 preferences, "
+        "21 subscriptions, 0 uploads, 0 corrections, 19 deliveries\n"
     )
     again = bot("copy-db", source, f"sqlite:///{tmp_path / 'to.db'}")
     assert again.returncode == 1

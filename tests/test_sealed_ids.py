@@ -383,6 +383,7 @@ def test_no_column_stores_an_id_in_the_clear() -> None:
         "feed_items.decided_by",
         "inbox.chat",
         "approval_asks.chat_id",
+        "content_versions.published_by",
         "key_check.marker",
     }
     assert {f"{c.table.name}.{c.name}" for c in keys.sealed_payload_columns()} == {"inbox.payload"}

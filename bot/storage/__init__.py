@@ -31,6 +31,7 @@ from bot.storage.outbox import MAX_ATTEMPTS, Job, Outbox, Result
 from bot.storage.pledges import Pledges
 from bot.storage.preferences import Preferences
 from bot.storage.privacy import Privacy, StoredAbout
+from bot.storage.published import Published, VersionInfo
 from bot.storage.recipients import AudienceTally, Recipients
 from bot.storage.reports import CampaignStats, Reports
 from bot.storage.retention import Forgotten, Periods, Retention
@@ -64,6 +65,7 @@ __all__ = [
     "Storage",
     "StoredAbout",
     "SubscriptionRecord",
+    "VersionInfo",
     "async_url",
     "metadata",
     "sqlite_file",
@@ -86,6 +88,7 @@ class Storage(
     Privacy,
     Retention,
     Uploads,
+    Published,
     Inbox,
 ):
     """The bot's database, behind intention-named async methods returning plain values.

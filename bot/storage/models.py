@@ -441,3 +441,19 @@ class ApprovalAsk(Base):
     asked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_approval_asks_subject", "subject", "subject_id"),)
+
+
+class ContentVersion(Base):
+    """The campaign folder as published to every process (migration 0015, issue 22): each
+    /reload, draft Add or desk save that loads keeps one, and every process serves the latest."""
+
+    __tablename__ = "content_versions"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    digest: Mapped[str] = mapped_column(String(80))  # sha256:<hex> of its files
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # the folder's files, zipped
+    files: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # bytes unpacked
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    published_by: Mapped[int | None] = mapped_column(SealedId)  # None: the process at start

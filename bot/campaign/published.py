@@ -1,0 +1,98 @@
+"""The campaign folder as one published version: every file in it, packed to be kept in the
+database and unpacked by any process of the deployment (issue 22, item 3).
+
+A version is a zip of the folder's files (the YAML, the statements' files, the pictures and
+documents they name), named by the sha256 of their paths and bytes: two folders with the same
+files are the same version, whatever their files' times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+# What one version may hold: campaign pictures are at most 10 MB each (media.py), and a
+# deployment's folder is a few of them; past this the folder is not a campaign's.
+MAX_BYTES = 64 * 1024 * 1024
+
+
+class SnapshotError(Exception):
+    """A folder that cannot be published, or a version that cannot be unpacked; one sentence."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A campaign folder packed: its digest, its zip, and how many files and bytes it holds."""
+
+    digest: str  # sha256:<hex> of every file's path and bytes, in path order
+    data: bytes
+    files: int
+    size: int
+
+
+def snapshot(folder: Path) -> Snapshot:
+    """Pack every regular file under `folder` (hidden ones and links left out)."""
+    paths = sorted(_files(folder), key=lambda path: path.as_posix())
+    digest = hashlib.sha256()
+    packed = io.BytesIO()
+    size = 0
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        for relative in paths:
+            data = (folder / relative).read_bytes()
+            size += len(data)
+            if size > MAX_BYTES:
+                raise SnapshotError(
+                    f"the campaign folder {folder} holds over {MAX_BYTES // 2**20} MB: "
+                    "too much to publish to the other processes"
+                )
+            name = relative.as_posix()
+            digest.update(f"{name}\0{len(data)}\0".encode())
+            digest.update(data)
+            # A fixed time: the same files always make the same bytes.
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return Snapshot(f"sha256:{digest.hexdigest()}", packed.getvalue(), len(paths), size)
+
+
+def _files(folder: Path) -> list[Path]:
+    found = []
+    for root, directories, names in os.walk(folder):
+        directories[:] = [d for d in directories if not d.startswith(".")]
+        for name in names:
+            path = Path(root) / name
+            if name.startswith(".") or path.is_symlink() or not path.is_file():
+                continue
+            found.append(path.relative_to(folder))
+    return found
+
+
+def unpack(data: bytes, into: Path) -> None:
+    """Write a version's files into the folder `into` (made anew: what was there goes), each
+    file written aside and the folder moved in at once, so a reader never sees half of it."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        raise SnapshotError(f"a published version cannot be read: {error}") from error
+    staging = into.with_name(f".{into.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    with archive:
+        for info in archive.infolist():
+            name = PurePosixPath(info.filename)
+            if name.is_absolute() or ".." in name.parts or info.is_dir():
+                continue  # never written outside the folder
+            target = staging.joinpath(*name.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+    old = into.with_name(f".{into.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if into.exists():
+        into.rename(old)
+    staging.rename(into)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,71 @@
+"""The published campaign content: every version kept, the latest served by every process."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from bot.storage.engine import Database
+from bot.storage.models import ContentVersion
+
+KEPT_VERSIONS = 50  # the newest are kept, to show and restore; older ones are deleted
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A published version, without its files."""
+
+    version_id: int
+    digest: str
+    files: int
+    size: int
+    published_at: dt.datetime
+    published_by: int | None
+
+
+class Published(Database):
+    """Publishing the campaign folder, and reading what was published."""
+
+    async def publish(
+        self, digest: str, data: bytes, files: int, size: int, by: int | None
+    ) -> VersionInfo:
+        """Keep a new version, unless the latest has these very files; return the latest."""
+        v = ContentVersion
+        async with self._session.begin() as session:
+            latest = await session.scalar(select(v).order_by(v.id.desc()).limit(1))
+            if latest is not None and latest.digest == digest:
+                return _info(latest)
+            row = v(
+                digest=digest,
+                data=data,
+                files=files,
+                size=size,
+                published_at=self.clock(),
+                published_by=by,
+            )
+            session.add(row)
+            await session.flush()
+            oldest_kept = row.id - KEPT_VERSIONS + 1
+            await session.execute(delete(v).where(v.id < oldest_kept))
+            return _info(row)
+
+    async def latest_version(self) -> VersionInfo | None:
+        """Return the version every process should serve, or None before any was published."""
+        v = ContentVersion
+        columns = (v.id, v.digest, v.files, v.size, v.published_at, v.published_by)
+        async with self._session() as session:
+            row = (await session.execute(select(*columns).order_by(v.id.desc()).limit(1))).first()
+        return None if row is None else VersionInfo(*row)
+
+    async def version_data(self, version_id: int) -> bytes | None:
+        """Return a version's packed files, or None if it is gone."""
+        async with self._session() as session:
+            return await session.scalar(
+                select(ContentVersion.data).where(ContentVersion.id == version_id)
+            )
+
+
+def _info(row: ContentVersion) -> VersionInfo:
+    return VersionInfo(row.id, row.digest, row.files, row.size, row.published_at, row.published_by)
