@@ -545,6 +545,10 @@ CORRECTION_UNCERTAIN = N_("{count:,} were in flight when the bot restarted, and 
 MYDATA_CORRECTIONS = N_("• {count} edits or deletions of broadcasts you asked for")
 
 # The organizers' desk (bot/desk): words of its page, sent to it by /desk/api/me.
+RELOAD_OLDER = N_(
+    "Not reloaded: this server's campaign files hold an older version than the one published "
+    "on {when}, which stays served everywhere."
+)
 DASHBOARD_BUTTON = N_("Dashboard")
 DASHBOARD_OPEN = N_("The desk: your campaign's numbers and broadcasts, in Telegram.")
 DASHBOARD_OFF = N_("The desk is not set up: the bot's operator sets DESK_URL to turn it on.")

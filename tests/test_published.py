@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bot import texts
 from bot.campaign.content import load_campaigns
 from bot.campaign.published import SnapshotError, snapshot, unpack
 from bot.storage import Storage
 from bot.storage.published import KEPT_VERSIONS
 
-from .conftest import ADMIN, CAMPAIGNS
+from .conftest import ADMIN, CAMPAIGNS, serving
 
 
 def folder_copy(tmp_path: Path, name: str = "campaigns") -> Path:
@@ -77,9 +78,39 @@ async def test_publishing_keeps_each_new_version_once(storage: Storage, tmp_path
     assert await storage.version_data(second.version_id) == changed.data
 
 
-async def test_only_the_newest_versions_are_kept(storage: Storage) -> None:
+async def test_only_the_newest_versions_keep_their_files(storage: Storage) -> None:
     for number in range(KEPT_VERSIONS + 3):
         latest = await storage.publish(f"sha256:{number}", b"zip", 1, 3, None)
     assert await storage.version_data(latest.version_id) == b"zip"
     assert await storage.version_data(latest.version_id - KEPT_VERSIONS + 1) == b"zip"
-    assert await storage.version_data(latest.version_id - KEPT_VERSIONS) is None
+    assert await storage.version_data(latest.version_id - KEPT_VERSIONS) is None  # files gone
+    assert await storage.was_published("sha256:0")  # its digest kept
+    assert not await storage.was_published("sha256:never")
+
+
+async def test_a_single_process_serves_its_files_first(storage: Storage, tmp_path: Path) -> None:
+    """One process, as ever: a /reload publishes the files, a file put back as it was is
+    published again (not refused), and files edited while it was stopped are served at start."""
+    folder = folder_copy(tmp_path)
+    campaign = folder / "rafah.yaml"
+    original = campaign.read_text()
+    async with serving(storage, folder) as bot:
+        first = await storage.latest_version()
+        assert first is not None
+        assert first.digest == snapshot(folder).digest  # published at start
+        campaign.write_text(original.replace("title: All eyes on Rafah", "title: Eyes on Rafah"))
+        await bot.command("/reload", user=ADMIN)
+        assert bot.texts(ADMIN)[-1].startswith(texts.RELOADED.split("{")[0])
+        assert bot.application.bot_data["services"].content.default.title == "Eyes on Rafah"
+        campaign.write_text(original)  # put back: an older version, on purpose
+        await bot.command("/reload", user=ADMIN)
+        assert bot.texts(ADMIN)[-1].startswith(texts.RELOADED.split("{")[0])
+        latest = await storage.latest_version()
+        assert latest is not None
+        assert (latest.digest, latest.published_by) == (first.digest, ADMIN)
+    campaign.write_text(original.replace("title: All eyes on Rafah", "title: Rafah now"))
+    async with serving(storage, folder) as bot:
+        assert bot.application.bot_data["services"].content.default.title == "Rafah now"
+        latest = await storage.latest_version()
+        assert latest is not None
+        assert latest.digest == snapshot(folder).digest

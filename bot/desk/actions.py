@@ -219,7 +219,14 @@ async def _draft(request: web.Request) -> web.Response:
             return as_json({"message": text})
         bot = request.app[APPLICATION].bot
         added = await drafts.add(
-            found.storage, bot, found.config, found.content, organizer, item_id, serve
+            found.storage,
+            bot,
+            found.config,
+            found.content,
+            organizer,
+            item_id,
+            serve,
+            found.follower,
         )
     except Refused as refusing:
         return refused(refusing)

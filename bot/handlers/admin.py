@@ -558,11 +558,14 @@ async def reload(update: Update, context: BotContext) -> None:
     services = context.services
     try:
         services.content = await campaigns.reload(
-            services.storage, context.bot, services.config, user.id
+            services.storage, context.bot, services.config, user.id, services.follower
         )
     except ContentError as error:
         problems = campaigns.problem_list(error)
         await chat.send_message(_(texts.RELOAD_FAILED).format(problems=problems))
+        return
+    except Refused as refused:
+        await chat.send_message(refused.text)
         return
     summary = render.summary(context.content)
     await chat.send_message(_(texts.RELOADED).format(summary=escape(summary)))

@@ -16,6 +16,7 @@ from bot.delivery.pacing import Pacer
 from bot.delivery.sender import Sender
 from bot.handlers.flood import FloodGuard
 from bot.handlers.language_choices import LanguageChoices
+from bot.organizing.publishing import Follower
 from bot.storage import Storage
 
 
@@ -36,10 +37,13 @@ class Services:
     languages: LanguageChoices = field(init=False)
     languages_task: asyncio.Task[None] | None = None
     files: CampaignFiles = field(init=False)  # campaign pictures and files, by file id
+    follower: Follower = field(init=False)  # the published version served (issue 22)
+    content_task: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.languages = LanguageChoices(self.storage)
         self.files = CampaignFiles(self.storage)
+        self.follower = Follower(self.storage, self.config.campaigns_dir)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -48,6 +48,7 @@ async def draft_button(update: Update, context: BotContext) -> None:
             organizer_of(user),
             number,
             serve,
+            services.follower,
         )
     except drafts.Decided as decided:
         await query.answer(decided.text, show_alert=True)

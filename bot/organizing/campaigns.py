@@ -2,28 +2,64 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from telegram import Bot
 
+from bot import i18n, texts
 from bot.campaign import render
 from bot.campaign.content import Content, ContentError, load_campaigns
 from bot.campaign.markup import escape
+from bot.campaign.published import snapshot
 from bot.config import Config
 from bot.delivery import channels
+from bot.i18n import gettext as _
+from bot.organizing.asking import Refused
 from bot.organizing.desk_menu import place_menu_buttons
+from bot.organizing.publishing import Follower
 from bot.storage import Storage
 
 
-async def reload(storage: Storage, bot: Bot, config: Config, organizer: int) -> Content:
-    """Re-read the campaign files and return them to serve, their channels synced and the
-    organizers' menu buttons placed; ContentError (audited) if any is wrong."""
+async def reload(
+    storage: Storage,
+    bot: Bot,
+    config: Config,
+    organizer: int,
+    follower: Follower,
+    folder: Path | None = None,
+) -> Content:
+    """Re-read the campaign files (CAMPAIGNS_DIR, or the `folder` a draft was written into)
+    and publish them to every process, their channels synced and the organizers' menu buttons
+    placed; return them to serve. ContentError (audited) if any is wrong; Refused if this
+    process serves a newer version than CAMPAIGNS_DIR holds, which publishing would undo."""
+    folder = folder or config.campaigns_dir
     try:
-        content = load_campaigns(config.campaigns_dir)
+        content = load_campaigns(folder)
     except ContentError as error:
         await storage.audit(organizer, "reload_failed", f"{len(error.problems)} problems")
         raise
+    packed = await asyncio.to_thread(snapshot, folder)
+    latest = await storage.latest_version()
+    if (
+        latest is not None
+        and latest.digest != packed.digest
+        and follower.serving_own
+        and folder == config.campaigns_dir
+        and await storage.was_published(packed.digest)
+    ):
+        await storage.audit(organizer, "reload_refused", f"older than version {latest.version_id}")
+        when = i18n.format_moment(latest.published_at.astimezone(config.zone))
+        raise Refused(_(texts.RELOAD_OLDER).format(when=when), alert=False)
+    version = await storage.publish(
+        packed.digest, packed.data, packed.files, packed.size, organizer
+    )
+    follower.served(version, folder)
     await channels.sync(bot, storage, content)
     await place_menu_buttons(bot, storage, config)
-    await storage.audit(organizer, "reload", render.summary(content))
+    await storage.audit(
+        organizer, "reload", f"version {version.version_id}: {render.summary(content)}"[:200]
+    )
     return content
 
 

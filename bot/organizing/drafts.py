@@ -21,6 +21,7 @@ from bot.feeds.statement_yaml import as_statement, complete, lacking, statement_
 from bot.i18n import gettext as _
 from bot.organizing import campaigns
 from bot.organizing.asking import Organizer, Refused
+from bot.organizing.publishing import Follower
 from bot.storage import FeedItemState, FeedPost, Storage
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ async def add(
     organizer: Organizer,
     item_id: int,
     serve: Callable[[Content], None],
+    follower: Follower,
 ) -> Added:
     """Write a draft as its campaign's new statement file, once, and serve the campaigns
     again (`serve` is handed what to serve); refused with why it cannot be, and the draft
@@ -113,7 +115,10 @@ async def add(
     detail = f"post {item_id} to {campaign.id}: {written.name}"
     await storage.audit(organizer.id, "draft_add", detail[:200])
     try:
-        served = await campaigns.reload(storage, bot, config, organizer.id)
+        # The folder this process serves (written into just above), published to all.
+        served = await campaigns.reload(
+            storage, bot, config, organizer.id, follower, folder=path.parent
+        )
     except ContentError as error:
         raise Refused(await _not_served(storage, item_id, written, error), alert=False) from error
     serve(served)

@@ -302,12 +302,21 @@ async def start_services(application: BotApplication) -> None:
     `Storage.open` for the preview and the tests.
     """
     services: Services = application.bot_data["services"]
+    published = await services.follower.start()  # newer than the folder: served instead
+    services.content = published or services.content
     await channels.sync(application.bot, services.storage, services.content)
     await services.languages.load()
     if services.storage.engine.dialect.name == "postgresql":
         await _share_pace(services)
     services.languages_task = asyncio.create_task(
         services.languages.keep_loading(), name="languages"
+    )
+
+    def serve(content: Content) -> None:
+        services.content = content
+
+    services.content_task = asyncio.create_task(
+        services.follower.watch(serve), name="published content"
     )
     await publish_commands(application, services.config)
     await place_menu_buttons(application.bot, services.storage, services.config)
@@ -472,12 +481,12 @@ async def stop_services(application: BotApplication) -> None:
     """Stop the sender, letting it store what it knows, and the language re-reading."""
     services: Services = application.bot_data["services"]
     tasks = application.bot_data.pop("intake_tasks", [])
-    for task in (*tasks, services.sender_task, services.languages_task):
+    for task in (*tasks, services.sender_task, services.languages_task, services.content_task):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    services.sender_task = services.languages_task = None
+    services.sender_task = services.languages_task = services.content_task = None
     await services.pacer.close()
     if isinstance(services.pacer.paid_budget, PaidAllowance):
         await services.pacer.paid_budget.close()

@@ -108,6 +108,7 @@ async def _health(request: web.Request) -> web.Response:
         "ok": healthy,
         "database": database,
         "sending_broadcasts": services.sender is not None,
+        "content_version": services.follower.version_id,  # the published version served
     }
     return web.Response(
         status=200 if healthy else 503, text=json.dumps(body), content_type="application/json"

@@ -448,12 +448,18 @@ class ContentVersion(Base):
     /reload, draft Add or desk save that loads keeps one, and every process serves the latest."""
 
     __tablename__ = "content_versions"
-    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     digest: Mapped[str] = mapped_column(String(80))  # sha256:<hex> of its files
-    data: Mapped[bytes] = mapped_column(LargeBinary)  # the folder's files, zipped
+    # The folder's files, zipped; NULL once older than the versions kept (its digest stays:
+    # a folder holding an old version is known to be one, not edits to publish).
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
     files: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)  # bytes unpacked
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     published_by: Mapped[int | None] = mapped_column(SealedId)  # None: the process at start
+
+    __table_args__ = (
+        Index("ix_content_versions_digest", "digest"),
+        {"sqlite_autoincrement": True},
+    )

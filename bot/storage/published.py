@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 
 from bot.storage.engine import Database
 from bot.storage.models import ContentVersion
 
-KEPT_VERSIONS = 50  # the newest are kept, to show and restore; older ones are deleted
+KEPT_VERSIONS = 50  # the newest keep their files, to show and restore; older ones their digest
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ class Published(Database):
             session.add(row)
             await session.flush()
             oldest_kept = row.id - KEPT_VERSIONS + 1
-            await session.execute(delete(v).where(v.id < oldest_kept))
+            await session.execute(
+                update(v).where(v.id < oldest_kept, v.data.is_not(None)).values(data=None)
+            )
             return _info(row)
 
     async def latest_version(self) -> VersionInfo | None:
@@ -58,6 +60,14 @@ class Published(Database):
         async with self._session() as session:
             row = (await session.execute(select(*columns).order_by(v.id.desc()).limit(1))).first()
         return None if row is None else VersionInfo(*row)
+
+    async def was_published(self, digest: str) -> bool:
+        """Tell whether a folder with these files was ever published (kept whole or not)."""
+        async with self._session() as session:
+            found = await session.scalar(
+                select(ContentVersion.id).where(ContentVersion.digest == digest).limit(1)
+            )
+        return found is not None
 
     async def version_data(self, version_id: int) -> bytes | None:
         """Return a version's packed files, or None if it is gone."""

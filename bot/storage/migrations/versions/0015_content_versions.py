@@ -21,7 +21,7 @@ def upgrade() -> None:
         "content_versions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("digest", sa.String(80), nullable=False),
-        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=True),
         sa.Column("files", sa.Integer(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("published_at", sa.DateTime(), nullable=False),
@@ -29,8 +29,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sqlite_autoincrement=True,
     )
+    op.create_index("ix_content_versions_digest", "content_versions", ["digest"])
 
 
 def downgrade() -> None:
     # Each process then serves its own folder again, as before.
+    op.drop_index("ix_content_versions_digest", table_name="content_versions")
     op.drop_table("content_versions")

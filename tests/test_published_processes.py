@@ -1,0 +1,135 @@
+"""One content everywhere (issue 22, item 3): webhook processes on one PostgreSQL, each with a
+campaign folder of its own as on separate hosts, serve what any of them published.
+
+Any running process may answer an update (the inbox is shared, issue 20), so the test says
+which folder a /reload reads by which processes run, and reads what each process serves from
+its /healthz (`content_version`) and from /slogans."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from bot import texts
+from bot.preview.updates import message_update
+
+from .conftest import ADMIN, ANA, CAMPAIGNS, POSTGRES_URL, open_storage
+from .fake_telegram import FakeTelegram
+from .test_webhook import WebhookBot, replies_to
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL"),
+]
+
+OLD = "  - Free Palestine!\n"  # a slogan (and a closing line) of the shipped campaign
+NEW = "  - Free Palestine, from the river to the sea!\n"
+BROKEN = "\ntitle: 'unclosed\n"
+RELOADED = texts.RELOADED.split("{")[0]
+
+
+def host_folder(tmp_path: Path, name: str) -> Path:
+    """A campaign folder of one host's own: the shipped campaigns, copied."""
+    folder = tmp_path / name / "campaigns"
+    shutil.copytree(CAMPAIGNS, folder)
+    return folder
+
+
+def edit(folder: Path, old: str, new: str) -> None:
+    campaign = folder / "rafah.yaml"
+    text = campaign.read_text()
+    assert old in text
+    campaign.write_text(text.replace(old, new))
+
+
+async def version_of(bot: WebhookBot) -> int | None:
+    status, body = await bot.health()
+    assert status == 200, body
+    version: int | None = body["content_version"]
+    return version
+
+
+async def reload_says(bot: WebhookBot, telegram: FakeTelegram, start: str) -> None:
+    """Send /reload and wait for the organizer's answer starting with `start`."""
+    seen = len(replies_to(telegram, ADMIN))
+    assert await bot.post(message_update("/reload", user_id=ADMIN)) == 200
+    deadline = time.monotonic() + 15
+    while not any(t.startswith(start) for t in replies_to(telegram, ADMIN)[seen:]):
+        assert time.monotonic() < deadline, (start, replies_to(telegram, ADMIN)[seen:])
+        await asyncio.sleep(0.05)
+
+
+async def slogans(bot: WebhookBot, telegram: FakeTelegram, user: int) -> str:
+    seen = len(replies_to(telegram, user))
+    assert await bot.post(message_update("/slogans", user_id=user)) == 200
+    deadline = time.monotonic() + 15
+    while len(replies_to(telegram, user)) == seen:
+        assert time.monotonic() < deadline, "no answer to /slogans"
+        await asyncio.sleep(0.05)
+    return replies_to(telegram, user)[-1]
+
+
+async def test_what_one_process_publishes_every_process_serves(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """A /reload reaches every running process within 5 seconds and a process started later
+    with the old files from its first answer; a /reload of old files does not undo it, and a
+    broken one switches nobody."""
+    await (await open_storage("postgres", tmp_path)).close()  # an empty database
+    folders = {name: host_folder(tmp_path, name) for name in "abc"}
+    bots = {
+        name: WebhookBot(telegram, POSTGRES_URL, tmp_path / f"{name}.log", CAMPAIGNS_DIR=str(f))
+        for name, f in folders.items()
+    }
+    a, b, c = bots["a"], bots["b"], bots["c"]
+    try:
+        await a.start()
+        await b.start()
+        first = await version_of(a)
+        assert first is not None
+        assert await version_of(b) == first  # the same files: published once
+
+        # The same edit on both hosts' files, so whichever takes the /reload reads it.
+        for name in "ab":
+            edit(folders[name], OLD, NEW)
+        await reload_says(a, telegram, RELOADED)
+        started = time.monotonic()
+        while {await version_of(a), await version_of(b)} == {first} or (
+            await version_of(a) != await version_of(b)
+        ):
+            assert time.monotonic() - started < 5.0, "not every process serves the new version"
+            await asyncio.sleep(0.05)
+        second = await version_of(a)
+        assert second is not None
+        assert second > first
+        assert NEW.strip(" -\n") in await slogans(b, telegram, ANA)
+
+        await c.start()  # its files are the old version: it serves the new one at once
+        assert await version_of(c) == second
+        assert NEW.strip(" -\n") in await slogans(c, telegram, ANA + 1)
+        assert OLD in (folders["c"] / "rafah.yaml").read_text()  # its folder never written
+
+        # C alone: its /reload would publish the old files over the new: refused.
+        await a.stop()
+        await b.stop()
+        await reload_says(c, telegram, "Not reloaded: this server's campaign files hold an older")
+        assert await version_of(c) == second
+
+        # Broken files on both running hosts: the /reload fails, nobody switches.
+        await a.start()
+        for name in "ac":
+            (folders[name] / "rafah.yaml").write_text(
+                (folders[name] / "rafah.yaml").read_text() + BROKEN
+            )
+        await reload_says(a, telegram, texts.RELOAD_FAILED.split("{")[0])
+        await asyncio.sleep(2.5)  # past two looks for a newer version
+        assert [await version_of(bot) for bot in (a, c)] == [second, second]
+        assert NEW.strip(" -\n") in await slogans(a, telegram, ANA + 2)
+    finally:
+        for bot in bots.values():
+            if bot.process is not None and bot.process.returncode is None:
+                assert await bot.stop() == 0, bot.log.read_text()[-3000:]
