@@ -545,6 +545,17 @@ CORRECTION_UNCERTAIN = N_("{count:,} were in flight when the bot restarted, and 
 MYDATA_CORRECTIONS = N_("• {count} edits or deletions of broadcasts you asked for")
 
 # The organizers' desk (bot/desk): words of its page, sent to it by /desk/api/me.
+SAVE_PROBLEMS = N_(
+    "Not saved: the campaign would have these problems, so nothing was written:\n{problems}"
+)
+SAVE_CHANGED_ON_DISK = N_(
+    "Not saved: the file changed on the server since you opened it, so nothing was written. "
+    "What changed there:\n<pre>{diff}</pre>"
+)
+SAVE_CANNOT_WRITE = N_(
+    "Not saved: the campaign folder cannot be written ({error}). What you typed is still here: "
+    "save again once it can be."
+)
 RELOAD_OLDER = N_(
     "Not reloaded: this server's campaign files hold an older version than the one published "
     "on {when}, which stays served everywhere."

@@ -1,0 +1,100 @@
+"""Writing a campaign from the desk (issue 22, items 2 and 5): open a campaign's file, change
+some of its keys, check the whole folder as it would then be, write only what changed, and
+publish it to every process; or refuse with one sentence and write nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from telegram import Bot
+
+from bot import texts
+from bot.campaign.content import Content, ContentError, load_campaigns
+from bot.campaign.editing import ChangedOnDisk, EditError, edited, save
+from bot.campaign.markup import escape
+from bot.config import Config
+from bot.i18n import gettext as _
+from bot.organizing import campaigns
+from bot.organizing.asking import Organizer, Refused
+from bot.organizing.drafts import campaign_file
+from bot.organizing.publishing import Follower
+from bot.storage import Storage
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A campaign's file as the desk reads it to change: its text, sent back with a save."""
+
+    campaign_id: str
+    file_name: str
+    text: str
+
+
+def open_campaign(content: Content, campaign_id: str) -> Opened:
+    """Return a served campaign's file to change; Refused if there is no such campaign."""
+    found = campaign_file(content, campaign_id)
+    if found is None:
+        raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=escape(campaign_id)))
+    _campaign, path = found
+    return Opened(campaign_id, path.name, path.read_text(encoding="utf-8"))
+
+
+async def save_campaign(
+    storage: Storage,
+    bot: Bot,
+    config: Config,
+    content: Content,
+    follower: Follower,
+    organizer: Organizer,
+    opened: Opened,
+    changes: Mapping[str, Any],
+) -> Content:
+    """Write `changes` into the campaign file the organizer opened, if the folder then loads,
+    and publish it; return what to serve. Refused, with nothing written, if the changes have
+    a problem (the validator's words, located), the file changed on disk since it was opened
+    (what changed there), or the folder cannot be written."""
+    found = campaign_file(content, opened.campaign_id)
+    if found is None or found[1].name != opened.file_name:
+        raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=escape(opened.campaign_id)))
+    path = found[1]
+    try:
+        text = edited(opened.text, changes, path.name)
+    except EditError as error:
+        raise Refused(escape(str(error)), alert=False) from error
+    if text == opened.text:
+        return content
+    problems = await asyncio.to_thread(_problems_with, path, text)
+    if problems:
+        await storage.audit(organizer.id, "campaign_save_refused", f"{opened.campaign_id}")
+        raise Refused(_(texts.SAVE_PROBLEMS).format(problems=problems), alert=False)
+    try:
+        await asyncio.to_thread(save, path, opened.text, text)
+    except ChangedOnDisk as changed:
+        diff = escape(changed.diff[:1500])
+        raise Refused(_(texts.SAVE_CHANGED_ON_DISK).format(diff=diff), alert=False) from changed
+    except OSError as error:
+        reason = escape(error.strerror or str(error))
+        raise Refused(_(texts.SAVE_CANNOT_WRITE).format(error=reason), alert=False) from error
+    await storage.audit(organizer.id, "campaign_save", f"{opened.campaign_id}: {sorted(changes)}")
+    return await campaigns.reload(storage, bot, config, organizer.id, follower, path.parent)
+
+
+def _problems_with(path: Path, text: str) -> str:
+    """Return the problems the campaign folder would have with `text` as `path`, as
+    `validate` words them (located in the real file's name), or "" if it would load."""
+    with tempfile.TemporaryDirectory(prefix="solidarity-check-") as scratch:
+        copy = Path(scratch) / path.parent.name
+        shutil.copytree(path.parent, copy)
+        (copy / path.name).write_text(text, encoding="utf-8")
+        try:
+            load_campaigns(copy)
+        except ContentError as error:
+            lines = [str(p).replace(str(copy), str(path.parent)) for p in error.problems[:10]]
+            return "<code>" + escape("\n".join(lines)) + "</code>"
+    return ""

@@ -1,0 +1,147 @@
+"""Writing a campaign through the organizers' layer, as the desk will (issue 22, items 2 and 5):
+the real Application serving a copied campaign folder, its files compared by diff."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import texts
+from bot.campaign.content import load_campaign
+from bot.organizing import writing
+from bot.organizing.asking import Organizer, Refused
+from bot.storage import Storage
+
+from .conftest import ADMIN, ANA, CAMPAIGNS, Harness, serving
+
+ORGANIZER = Organizer(ADMIN, "Ana")
+
+
+def folder_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "campaigns"
+    shutil.copytree(CAMPAIGNS, folder)
+    return folder
+
+
+async def save(bot: Harness, opened: writing.Opened, changes: dict[str, Any]) -> None:
+    services = bot.application.bot_data["services"]
+    services.content = await writing.save_campaign(
+        services.storage,
+        bot.application.bot,
+        services.config,
+        services.content,
+        services.follower,
+        ORGANIZER,
+        opened,
+        changes,
+    )
+
+
+def opened_now(bot: Harness) -> writing.Opened:
+    return writing.open_campaign(bot.application.bot_data["services"].content, "rafah")
+
+
+def actions_with(path: Path, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    campaign = load_campaign(path)
+    return [{"title": a.title, "description": a.description} for a in campaign.actions] + [extra]
+
+
+RALLY = {
+    "title": {"en": "Rally on Saturday", "ar": "تجمّع يوم السبت"},
+    "description": {"en": "Meet at the square at noon.", "ar": "نلتقي في الساحة ظهرًا."},
+}
+
+
+async def test_a_fixed_slogan_and_a_new_action_reach_subscribers_in_each_language(
+    storage: Storage, tmp_path: Path
+) -> None:
+    folder = folder_copy(tmp_path)
+    path = folder / "rafah.yaml"
+    before = path.read_text(encoding="utf-8")
+    async with serving(storage, folder) as bot:
+        slogans = list(load_campaign(path).slogans)
+        slogans[4] = "Long live international solidarity!"
+        await save(
+            bot, opened_now(bot), {"slogans": slogans, "actions": actions_with(path, RALLY)}
+        )
+        after = path.read_text(encoding="utf-8")
+        diff = [
+            line
+            for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
+        assert diff[:2] == [
+            "-  - Long live international Solidarity!",
+            "+  - Long live international solidarity!",
+        ]
+        assert all(line.startswith("+") for line in diff[2:])  # the new action, added
+        assert after.count("#") == before.count("#")
+        await bot.command("/slogans", user=ANA)
+        assert "Long live international solidarity!" in bot.texts(ANA)[-1]
+        await bot.command("/actions", user=ANA)
+        assert "Rally on Saturday" in "\n".join(bot.texts(ANA)[-3:])
+        await bot.command("/actions", user=ANA + 1, language_code="ar")
+        assert "تجمّع يوم السبت" in "\n".join(bot.texts(ANA + 1)[-3:])
+        latest = await storage.latest_version()
+        assert latest is not None
+        assert latest.published_by == ADMIN
+        actions = [a for _who, a, *_ in await storage.audit_log()]
+        assert "campaign_save" in actions
+
+
+async def test_a_save_with_a_problem_writes_nothing(storage: Storage, tmp_path: Path) -> None:
+    """An action without a title: refused in the validator's words, located; nothing written,
+    nothing published."""
+    folder = folder_copy(tmp_path)
+    path = folder / "rafah.yaml"
+    before = path.read_text(encoding="utf-8")
+    async with serving(storage, folder) as bot:
+        published = await storage.latest_version()
+        with pytest.raises(Refused) as refused:
+            await save(bot, opened_now(bot), {"actions": actions_with(path, {"title": ""})})
+        assert refused.value.text.startswith(texts.SAVE_PROBLEMS.split("{")[0])
+        assert f"{path}:" in refused.value.text  # located in the real file
+        assert path.read_text(encoding="utf-8") == before
+        assert await storage.latest_version() == published
+
+
+async def test_two_organizers_saving_at_once_one_wins_the_other_is_told(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """Both opened the same file; the first save lands, the second is refused with what the
+    first changed, and the file keeps the first's words only."""
+    folder = folder_copy(tmp_path)
+    path = folder / "rafah.yaml"
+    async with serving(storage, folder) as bot:
+        theirs, ours = opened_now(bot), opened_now(bot)
+        await save(bot, theirs, {"title": "Eyes on Rafah"})
+        with pytest.raises(Refused) as refused:
+            await save(bot, ours, {"summary": "What the statement says, and asks."})
+        assert refused.value.text.startswith(texts.SAVE_CHANGED_ON_DISK.split("{")[0])
+        assert "+title: Eyes on Rafah" in refused.value.text
+        campaign = load_campaign(path)
+        assert campaign.title == "Eyes on Rafah"
+        assert campaign.summary != "What the statement says, and asks."
+        # Opened again, the second organizer's change goes in beside the first.
+        await save(bot, opened_now(bot), {"summary": "What the statement says, and asks."})
+        assert load_campaign(path).summary == "What the statement says, and asks."
+        assert load_campaign(path).title == "Eyes on Rafah"
+
+
+async def test_a_file_edited_by_hand_meanwhile_is_not_overwritten(
+    storage: Storage, tmp_path: Path
+) -> None:
+    folder = folder_copy(tmp_path)
+    path = folder / "rafah.yaml"
+    async with serving(storage, folder) as bot:
+        opened = opened_now(bot)
+        by_hand = opened.text.replace("title: All eyes on Rafah", "title: Rafah by hand")
+        path.write_text(by_hand, encoding="utf-8")
+        with pytest.raises(Refused) as refused:
+            await save(bot, opened, {"slogans": ["Free Palestine!"]})
+        assert "+title: Rafah by hand" in refused.value.text
+        assert path.read_text(encoding="utf-8") == by_hand
