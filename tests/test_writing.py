@@ -17,6 +17,7 @@ from bot.organizing.asking import Organizer, Refused
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, CAMPAIGNS, Harness, serving
+from .test_desk_api import OUTSIDER, desk_of, init_data, post
 
 ORGANIZER = Organizer(ADMIN, "Ana")
 
@@ -145,3 +146,40 @@ async def test_a_file_edited_by_hand_meanwhile_is_not_overwritten(
             await save(bot, opened, {"slogans": ["Free Palestine!"]})
         assert "+title: Rafah by hand" in refused.value.text
         assert path.read_text(encoding="utf-8") == by_hand
+
+
+async def test_the_desk_opens_and_saves_a_campaign_over_http(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """GET the file and its fields, POST the changes with what was opened: saved and served;
+    a key the desk does not change, a stale copy, an outsider: refused, nothing written."""
+    folder = folder_copy(tmp_path)
+    path = folder / "rafah.yaml"
+    async with serving(storage, folder) as bot, desk_of(bot) as desk:
+        status, opened, _headers = await desk.get("api/campaigns/rafah/file", init_data())
+        assert status == 200
+        assert opened["opened"]["text"] == path.read_text(encoding="utf-8")
+        slogans = opened["fields"]["slogans"]
+        assert slogans[3] == "Free Palestine!"
+        slogans[3] = "Free, free Palestine!"
+        body = {"opened": opened["opened"], "changes": {"slogans": slogans}}
+        status, saved = await post(desk, "api/campaigns/rafah/file", body)
+        assert status == 200, saved
+        assert saved["message"].startswith(texts.RELOADED.split("{")[0])
+        assert load_campaign(path).slogans[3] == "Free, free Palestine!"
+        await bot.command("/slogans", user=ANA)
+        assert "Free, free Palestine!" in bot.texts(ANA)[-1]
+
+        again = await post(desk, "api/campaigns/rafah/file", body)  # the copy opened before
+        assert again[0] == 409
+        assert again[1]["message"].startswith(texts.SAVE_CHANGED_ON_DISK.split("{")[0])
+        status, wrong = await post(
+            desk, "api/campaigns/rafah/file", {"opened": opened["opened"], "changes": {"id": "x"}}
+        )
+        assert (status, wrong["reason"]) == (400, "not changed from the desk: id")
+        status, _body, _headers = await desk.get("api/campaigns/rafah/file", init_data(OUTSIDER))
+        assert status == 403
+        status, versions, _headers = await desk.get("api/versions", init_data())
+        assert status == 200
+        assert [v["published_by"] for v in versions["versions"]][:2] == [ADMIN, None]
+    assert load_campaign(path).slogans[3] == "Free, free Palestine!"

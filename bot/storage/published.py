@@ -61,6 +61,14 @@ class Published(Database):
             row = (await session.execute(select(*columns).order_by(v.id.desc()).limit(1))).first()
         return None if row is None else VersionInfo(*row)
 
+    async def versions(self, limit: int) -> list[VersionInfo]:
+        """Return the newest published versions, newest first."""
+        v = ContentVersion
+        columns = (v.id, v.digest, v.files, v.size, v.published_at, v.published_by)
+        async with self._session() as session:
+            rows = await session.execute(select(*columns).order_by(v.id.desc()).limit(limit))
+        return [VersionInfo(*row) for row in rows]
+
     async def was_published(self, digest: str) -> bool:
         """Tell whether a folder with these files was ever published (kept whole or not)."""
         async with self._session() as session:

@@ -1,0 +1,82 @@
+"""Writing the campaign from the desk (issue 22): its file read to change, saved through
+bot/organizing/writing.py, and the published versions listed. The page's editor comes next;
+these calls are what it will make."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from bot import texts
+from bot.campaign import render
+from bot.campaign.markup import escape
+from bot.desk.calls import APPLICATION, acting, as_json, form, refused, services
+from bot.i18n import gettext as _
+from bot.organizing import writing
+from bot.organizing.asking import Refused
+
+# The keys of a campaign file the desk changes; anything else is the file's, by hand.
+EDITABLE = ("title", "organization", "summary", "slogans", "actions")
+VERSIONS_LISTED = 20
+
+
+def add_routes(api: web.Application) -> None:
+    """Put the campaign writing calls under the desk's API."""
+    campaign = r"/campaigns/{id:[a-z0-9_-]{1,64}}"
+    api.router.add_get(campaign + "/file", _open)
+    api.router.add_post(campaign + "/file", _save)
+    api.router.add_get("/versions", _versions)
+
+
+async def _open(request: web.Request) -> web.Response:
+    """Return a campaign's file as it is now, and the values of the keys the desk changes."""
+    found = services(request)
+    try:
+        opened = writing.open_campaign(found.content, request.match_info["id"])
+    except Refused as refusing:
+        return refused(refusing)
+    values: dict[str, Any] = yaml.safe_load(opened.text) or {}
+    fields = {key: values.get(key) for key in EDITABLE}
+    return as_json({"opened": opened, "fields": fields})
+
+
+async def _save(request: web.Request) -> web.Response:
+    """Save changed keys into the file the desk opened (`opened` as the open call gave it)."""
+    found = services(request)
+    body = await form(request)
+    given, changes = body.get("opened"), body.get("changes")
+    if not isinstance(given, dict) or not isinstance(changes, dict):
+        return _bad("opened and changes are JSON objects")
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        return _bad(f"not changed from the desk: {', '.join(unknown)}")
+    opened = writing.Opened(
+        request.match_info["id"], str(given.get("file_name", "")), str(given.get("text", ""))
+    )
+    try:
+        found.content = await writing.save_campaign(
+            found.storage,
+            request.app[APPLICATION].bot,
+            found.config,
+            found.content,
+            found.follower,
+            acting(request),
+            opened,
+            changes,
+        )
+    except Refused as refusing:
+        return refused(refusing)
+    summary = escape(render.summary(found.content))
+    return as_json({"message": _(texts.RELOADED).format(summary=summary)})
+
+
+async def _versions(request: web.Request) -> web.Response:
+    """Return the newest published versions: who published each, when, how big."""
+    found = services(request)
+    return as_json({"versions": await found.storage.versions(VERSIONS_LISTED)})
+
+
+def _bad(reason: str) -> web.Response:
+    return web.json_response({"error": "bad_request", "reason": reason}, status=400)
