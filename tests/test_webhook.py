@@ -141,7 +141,10 @@ async def test_updates_arrive_only_with_the_secret(telegram: FakeTelegram, tmp_p
         assert replies_to(telegram, BEN) == []
 
         status, body = await bot.health()
-        assert (status, body) == (200, {"ok": True, "database": "ok", "sending_broadcasts": True})
+        assert (status, body) == (
+            200,
+            {"ok": True, "database": "ok", "sending_broadcasts": True, "content_version": 1},
+        )
         assert telegram.api.calls_to("getUpdates") == []
     finally:
         assert await bot.stop() == 0

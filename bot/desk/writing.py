@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from bot import texts
+from bot import i18n, texts
 from bot.campaign import render
 from bot.campaign.markup import escape
 from bot.desk.calls import APPLICATION, acting, as_json, form, refused, services
@@ -39,7 +39,16 @@ async def _open(request: web.Request) -> web.Response:
         return refused(refusing)
     values: dict[str, Any] = yaml.safe_load(opened.text) or {}
     fields = {key: values.get(key) for key in EDITABLE}
-    return as_json({"opened": opened, "fields": fields})
+    campaign = found.content.get(opened.campaign_id)
+    assert campaign is not None  # open_campaign found it
+    # The languages it is written in, its main one first, then the bot's own: each text is
+    # edited in all of them, side by side (a translation may be added to any one text).
+    codes = [campaign.base.language, *campaign.languages, *i18n.interface_languages()]
+    languages = [
+        {"code": code, "name": i18n.spoken_name(code), "rtl": i18n.is_rtl(code)}
+        for code in dict.fromkeys(codes)
+    ]
+    return as_json({"opened": opened, "fields": fields, "languages": languages})
 
 
 async def _save(request: web.Request) -> web.Response:

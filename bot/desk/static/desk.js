@@ -579,6 +579,7 @@ async function start() {
   document.getElementById("status").textContent = say("DESK_LOADING");
   showComposer();
   showTools();
+  document.dispatchEvent(new Event("desk:ready")); // writer.js: the campaign's words
   await refresh();
 }
 
