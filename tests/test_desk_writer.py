@@ -4,8 +4,10 @@ served to subscribers in each language; a save with a problem writes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
@@ -14,7 +16,7 @@ from bot import texts
 from bot.campaign.content import load_campaign
 from bot.storage import Storage
 
-from .conftest import ANA, CAMPAIGNS, serving
+from .conftest import ANA, CAMPAIGNS, Harness, serving
 from .test_desk_api import desk_of, init_data
 from .test_desk_browser import browser, open_desk, pytestmark, storage  # noqa: F401
 
@@ -28,9 +30,18 @@ def folder_copy(tmp_path: Path) -> Path:
     return folder
 
 
-async def open_writer(page: Page) -> None:
-    await page.get_by_role("button", name=texts.DESK_WRITE_OPEN).click()
-    await expect(page.locator("#write-slogans > li")).to_have_count(6)
+@contextlib.asynccontextmanager
+async def writer(
+    browser: Browser,  # noqa: F811
+    storage: Storage,  # noqa: F811
+    folder: Path,
+) -> AsyncIterator[tuple[Harness, Page]]:
+    """The bot serving `folder`, and its desk open at the campaign's words."""
+    async with serving(storage, folder) as bot, desk_of(bot) as desk:
+        page = await open_desk(browser, desk, init_data())
+        await page.get_by_role("button", name=texts.DESK_WRITE_OPEN).click()
+        await expect(page.locator("#write-slogans > li")).to_have_count(6)
+        yield bot, page
 
 
 async def test_an_organizer_fixes_a_slogan_and_adds_an_action_with_its_arabic(
@@ -38,12 +49,9 @@ async def test_an_organizer_fixes_a_slogan_and_adds_an_action_with_its_arabic(
     storage: Storage,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    folder = folder_copy(tmp_path)
-    path = folder / "rafah.yaml"
+    path = folder_copy(tmp_path) / "rafah.yaml"
     before = path.read_text(encoding="utf-8")
-    async with serving(storage, folder) as bot, desk_of(bot) as desk:
-        page = await open_desk(browser, desk, init_data())
-        await open_writer(page)
+    async with writer(browser, storage, path.parent) as (bot, page):
         slogan = page.get_by_label(f"{texts.DESK_FIELD_SLOGANS} 5 (English)")
         await expect(slogan).to_have_value(TYPO)
         await slogan.fill(FIXED)
@@ -85,12 +93,9 @@ async def test_a_save_with_a_problem_shows_it_and_writes_nothing(
 ) -> None:
     """An action with a description but no title: the validator's sentence in the desk, the
     file as it was, and what was typed still in the form."""
-    folder = folder_copy(tmp_path)
-    path = folder / "rafah.yaml"
+    path = folder_copy(tmp_path) / "rafah.yaml"
     before = path.read_text(encoding="utf-8")
-    async with serving(storage, folder) as bot, desk_of(bot) as desk:
-        page = await open_desk(browser, desk, init_data())
-        await open_writer(page)
+    async with writer(browser, storage, path.parent) as (_bot, page):
         await page.get_by_role("button", name=texts.DESK_ADD_ACTION).click()
         description = f"{texts.DESK_FIELD_ACTIONS} 8: {texts.DESK_FIELD_DESCRIPTION} (English)"
         await page.get_by_label(description).fill("No title for this one.")
