@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,6 +110,12 @@ class Follower:
         self.serving_own = True
         logger.info("serving published version %d from %s", latest.version_id, self.own_folder)
         return content
+
+    def close(self) -> None:
+        """Remove this process's own folder, if it made one (at stop)."""
+        if self.own_folder is not None:
+            shutil.rmtree(self.own_folder.parent, ignore_errors=True)
+            self.own_folder, self.serving_own = None, False
 
     async def watch(self, serve: Callable[[Content], None]) -> None:
         """Look for a newer version every WATCH_EVERY seconds and serve it, until cancelled."""

@@ -487,6 +487,7 @@ async def stop_services(application: BotApplication) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     services.sender_task = services.languages_task = services.content_task = None
+    services.follower.close()
     await services.pacer.close()
     if isinstance(services.pacer.paid_budget, PaidAllowance):
         await services.pacer.paid_budget.close()
