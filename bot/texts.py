@@ -556,6 +556,7 @@ SAVE_CANNOT_WRITE = N_(
     "Not saved: the campaign folder cannot be written ({error}). What you typed is still here: "
     "save again once it can be."
 )
+RESTORE_GONE = N_("Version {id} cannot be restored: its files are no longer kept.")
 RELOAD_OLDER = N_(
     "Not reloaded: this server's campaign files hold an older version than the one published "
     "on {when}, which stays served everywhere."

@@ -11,7 +11,7 @@ import pytest
 
 from bot import texts
 from bot.campaign.content import load_campaigns
-from bot.campaign.published import SnapshotError, snapshot, unpack
+from bot.campaign.published import SnapshotError, snapshot, unpack, write_into
 from bot.storage import Storage
 from bot.storage.published import KEPT_VERSIONS
 
@@ -114,3 +114,19 @@ async def test_a_single_process_serves_its_files_first(storage: Storage, tmp_pat
         latest = await storage.latest_version()
         assert latest is not None
         assert latest.digest == snapshot(folder).digest
+
+
+def test_writing_a_version_into_a_folder_changes_only_what_differs(tmp_path: Path) -> None:
+    """The folder stays (a mount, a checkout); changed files are replaced, the version's missing
+    files removed, hidden ones left alone."""
+    folder = folder_copy(tmp_path)
+    packed = snapshot(folder)
+    (folder / "rafah.yaml").write_text("id: changed")
+    (folder / "extra.yaml").write_text("id: extra")
+    (folder / ".git-keep").write_text("kept")
+    inode = folder.stat().st_ino
+    assert write_into(packed.data, folder) == 2
+    assert snapshot(folder).digest == packed.digest
+    assert (folder / ".git-keep").read_text() == "kept"
+    assert folder.stat().st_ino == inode
+    assert write_into(packed.data, folder) == 0

@@ -183,3 +183,29 @@ async def test_the_desk_opens_and_saves_a_campaign_over_http(
         assert status == 200
         assert [v["published_by"] for v in versions["versions"]][:2] == [ADMIN, None]
     assert load_campaign(path).slogans[3] == "Free, free Palestine!"
+
+
+async def test_a_published_version_is_restored_for_everyone(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """After two saves, restoring the first version puts its words back in the file and serves
+    them, as a new version; a version whose files are gone is refused."""
+    folder = folder_copy(tmp_path)
+    path = folder / "rafah.yaml"
+    original = path.read_text(encoding="utf-8")
+    async with serving(storage, folder) as bot, desk_of(bot) as desk:
+        first = await storage.latest_version()
+        assert first is not None
+        await save(bot, opened_now(bot), {"title": "Eyes on Rafah"})
+        status, restored = await post(desk, f"api/versions/{first.version_id}/restore", {})
+        assert status == 200, restored
+        assert path.read_text(encoding="utf-8") == original
+        assert bot.application.bot_data["services"].content.default.title == "All eyes on Rafah"
+        latest = await storage.latest_version()
+        assert latest is not None
+        assert (latest.digest, latest.published_by) == (first.digest, ADMIN)
+        assert latest.version_id > first.version_id
+        status, gone = await post(desk, "api/versions/999/restore", {})
+        assert (status, gone["message"]) == (409, texts.RESTORE_GONE.format(id=999))
+        actions = [a for _who, a, *_ in await storage.audit_log()]
+        assert "campaign_restore" in actions

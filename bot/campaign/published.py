@@ -96,3 +96,35 @@ def unpack(data: bytes, into: Path) -> None:
         into.rename(old)
     staging.rename(into)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def write_into(data: bytes, folder: Path) -> int:
+    """Make `folder` hold a version's files, changing only what differs (each changed file
+    written aside, then moved in; the files the version lacks removed); return how many
+    changed. The folder itself stays where it is (a mount or a git checkout)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        raise SnapshotError(f"a published version cannot be read: {error}") from error
+    changed = 0
+    wanted: set[Path] = set()
+    with archive:
+        for info in archive.infolist():
+            name = PurePosixPath(info.filename)
+            if name.is_absolute() or ".." in name.parts or info.is_dir():
+                continue
+            relative = Path(*name.parts)
+            wanted.add(relative)
+            target, content = folder / relative, archive.read(info)
+            if target.is_file() and target.read_bytes() == content:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            aside = target.with_name(f".{target.name}.restoring")
+            aside.write_bytes(content)
+            os.replace(aside, target)
+            changed += 1
+    for relative in _files(folder):
+        if relative not in wanted:
+            (folder / relative).unlink()
+            changed += 1
+    return changed

@@ -28,6 +28,7 @@ def add_routes(api: web.Application) -> None:
     api.router.add_get(campaign + "/file", _open)
     api.router.add_post(campaign + "/file", _save)
     api.router.add_get("/versions", _versions)
+    api.router.add_post(r"/versions/{id:\d{1,12}}/restore", _restore)
 
 
 async def _open(request: web.Request) -> web.Response:
@@ -85,6 +86,24 @@ async def _versions(request: web.Request) -> web.Response:
     """Return the newest published versions: who published each, when, how big."""
     found = services(request)
     return as_json({"versions": await found.storage.versions(VERSIONS_LISTED)})
+
+
+async def _restore(request: web.Request) -> web.Response:
+    """Put the campaign files back as a published version had them, for every process."""
+    found = services(request)
+    try:
+        found.content = await writing.restore(
+            found.storage,
+            request.app[APPLICATION].bot,
+            found.config,
+            found.follower,
+            acting(request),
+            int(request.match_info["id"]),
+        )
+    except Refused as refusing:
+        return refused(refusing)
+    summary = escape(render.summary(found.content))
+    return as_json({"message": _(texts.RELOADED).format(summary=summary)})
 
 
 def _bad(reason: str) -> web.Response:

@@ -18,6 +18,7 @@ from bot import texts
 from bot.campaign.content import Content, ContentError, load_campaigns
 from bot.campaign.editing import ChangedOnDisk, EditError, edited, save
 from bot.campaign.markup import escape
+from bot.campaign.published import unpack, write_into
 from bot.config import Config
 from bot.i18n import gettext as _
 from bot.organizing import campaigns
@@ -96,5 +97,43 @@ def _problems_with(path: Path, text: str) -> str:
             load_campaigns(copy)
         except ContentError as error:
             lines = [str(p).replace(str(copy), str(path.parent)) for p in error.problems[:10]]
+            return "<code>" + escape("\n".join(lines)) + "</code>"
+    return ""
+
+
+async def restore(
+    storage: Storage,
+    bot: Bot,
+    config: Config,
+    follower: Follower,
+    organizer: Organizer,
+    version_id: int,
+) -> Content:
+    """Put the campaign files back as a published version had them, and publish that; return
+    what to serve. Refused if its files are no longer kept, or would not load now."""
+    data = await storage.version_data(version_id)
+    if data is None:
+        raise Refused(_(texts.RESTORE_GONE).format(id=version_id), alert=False)
+    problems = await asyncio.to_thread(_version_problems, data)
+    if problems:
+        raise Refused(_(texts.SAVE_PROBLEMS).format(problems=problems), alert=False)
+    folder = follower.folder
+    try:
+        await asyncio.to_thread(write_into, data, folder)
+    except OSError as error:
+        reason = escape(error.strerror or str(error))
+        raise Refused(_(texts.SAVE_CANNOT_WRITE).format(error=reason), alert=False) from error
+    await storage.audit(organizer.id, "campaign_restore", f"version {version_id}")
+    return await campaigns.reload(storage, bot, config, organizer.id, follower, folder)
+
+
+def _version_problems(data: bytes) -> str:
+    with tempfile.TemporaryDirectory(prefix="solidarity-check-") as scratch:
+        folder = Path(scratch) / "campaigns"
+        unpack(data, folder)
+        try:
+            load_campaigns(folder)
+        except ContentError as error:
+            lines = [str(p) for p in error.problems[:10]]
             return "<code>" + escape("\n".join(lines)) + "</code>"
     return ""
