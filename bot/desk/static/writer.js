@@ -13,7 +13,7 @@ function showWriter() {
     element("h2", { text: say("DESK_WRITE") }),
     element("button", { type: "button", id: "write-open", text: say("DESK_WRITE_OPEN") }),
     element("form", { id: "write-form", hidden: "" }),
-    element("p", { id: "write-status", role: "alert" }),
+    element("p", { id: "write-status", role: "status" }), // the composer's is the alert
   );
   section.hidden = false;
   document.getElementById("write-open").addEventListener("click", () => openWriting(
