@@ -4,6 +4,7 @@ these calls are what it will make."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import yaml
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from bot import i18n, texts
 from bot.campaign import render
+from bot.campaign.content import Content
 from bot.campaign.markup import escape
 from bot.desk.calls import APPLICATION, acting, as_json, form, refused, services
 from bot.i18n import gettext as _
@@ -65,8 +67,9 @@ async def _save(request: web.Request) -> web.Response:
     opened = writing.Opened(
         request.match_info["id"], str(given.get("file_name", "")), str(given.get("text", ""))
     )
-    try:
-        found.content = await writing.save_campaign(
+    return await _served(
+        request,
+        writing.save_campaign(
             found.storage,
             request.app[APPLICATION].bot,
             found.config,
@@ -75,11 +78,8 @@ async def _save(request: web.Request) -> web.Response:
             acting(request),
             opened,
             changes,
-        )
-    except Refused as refusing:
-        return refused(refusing)
-    summary = escape(render.summary(found.content))
-    return as_json({"message": _(texts.RELOADED).format(summary=summary)})
+        ),
+    )
 
 
 async def _versions(request: web.Request) -> web.Response:
@@ -91,15 +91,24 @@ async def _versions(request: web.Request) -> web.Response:
 async def _restore(request: web.Request) -> web.Response:
     """Put the campaign files back as a published version had them, for every process."""
     found = services(request)
-    try:
-        found.content = await writing.restore(
+    return await _served(
+        request,
+        writing.restore(
             found.storage,
             request.app[APPLICATION].bot,
             found.config,
             found.follower,
             acting(request),
             int(request.match_info["id"]),
-        )
+        ),
+    )
+
+
+async def _served(request: web.Request, change: Awaitable[Content]) -> web.Response:
+    """Serve the content a change returns and say so, or answer its refusal."""
+    found = services(request)
+    try:
+        found.content = await change
     except Refused as refusing:
         return refused(refusing)
     summary = escape(render.summary(found.content))
