@@ -13,6 +13,7 @@ import io
 import os
 import shutil
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -72,24 +73,32 @@ def _files(folder: Path) -> list[Path]:
     return found
 
 
-def unpack(data: bytes, into: Path) -> None:
-    """Write a version's files into the folder `into` (made anew: what was there goes), each
-    file written aside and the folder moved in at once, so a reader never sees half of it."""
+def _entries(data: bytes) -> Iterator[tuple[Path, bytes]]:
+    """Yield a version's files, each path relative and inside its folder (an absolute or
+    climbing one is skipped, never written)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as error:
         raise SnapshotError(f"a published version cannot be read: {error}") from error
-    staging = into.with_name(f".{into.name}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     with archive:
         for info in archive.infolist():
             name = PurePosixPath(info.filename)
             if name.is_absolute() or ".." in name.parts or info.is_dir():
-                continue  # never written outside the folder
-            target = staging.joinpath(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
+                continue
+            yield Path(*name.parts), archive.read(info)
+
+
+def unpack(data: bytes, into: Path) -> None:
+    """Write a version's files into the folder `into` (made anew: what was there goes), each
+    file written aside and the folder moved in at once, so a reader never sees half of it."""
+    entries = list(_entries(data))  # unreadable: refused before anything is touched
+    staging = into.with_name(f".{into.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for relative, content in entries:
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
     old = into.with_name(f".{into.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if into.exists():
@@ -102,27 +111,18 @@ def write_into(data: bytes, folder: Path) -> int:
     """Make `folder` hold a version's files, changing only what differs (each changed file
     written aside, then moved in; the files the version lacks removed); return how many
     changed. The folder itself stays where it is (a mount or a git checkout)."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as error:
-        raise SnapshotError(f"a published version cannot be read: {error}") from error
+    entries = list(_entries(data))
     changed = 0
-    wanted: set[Path] = set()
-    with archive:
-        for info in archive.infolist():
-            name = PurePosixPath(info.filename)
-            if name.is_absolute() or ".." in name.parts or info.is_dir():
-                continue
-            relative = Path(*name.parts)
-            wanted.add(relative)
-            target, content = folder / relative, archive.read(info)
-            if target.is_file() and target.read_bytes() == content:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            aside = target.with_name(f".{target.name}.restoring")
-            aside.write_bytes(content)
-            os.replace(aside, target)
-            changed += 1
+    for relative, content in entries:
+        target = folder / relative
+        if target.is_file() and target.read_bytes() == content:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        aside = target.with_name(f".{target.name}.restoring")
+        aside.write_bytes(content)
+        os.replace(aside, target)
+        changed += 1
+    wanted = {relative for relative, _content in entries}
     for relative in _files(folder):
         if relative not in wanted:
             (folder / relative).unlink()

@@ -68,6 +68,10 @@ class Follower:
         """Publish the folder if it holds what was never published; else, if a newer version
         was published, return it to serve (None: serve the folder as loaded)."""
         packed = await asyncio.to_thread(snapshot, self.campaigns_dir)
+        latest = await self.storage.latest_version()
+        if latest is not None and latest.digest == packed.digest:
+            self.version_id = latest.version_id  # served already, as loaded at start
+            return None
         if not await self.storage.was_published(packed.digest):
             latest = await publish(self.storage, self.campaigns_dir, None)
             logger.info("published the campaign folder as version %d", latest.version_id)

@@ -13,6 +13,17 @@ from bot.storage.models import ContentVersion
 KEPT_VERSIONS = 50  # the newest keep their files, to show and restore; older ones their digest
 
 
+# A version's row without its files, in VersionInfo's order.
+_INFO = (
+    ContentVersion.id,
+    ContentVersion.digest,
+    ContentVersion.files,
+    ContentVersion.size,
+    ContentVersion.published_at,
+    ContentVersion.published_by,
+)
+
+
 @dataclass(frozen=True)
 class VersionInfo:
     """A published version, without its files."""
@@ -34,9 +45,10 @@ class Published(Database):
         """Keep a new version, unless the latest has these very files; return the latest."""
         v = ContentVersion
         async with self._session.begin() as session:
-            latest = await session.scalar(select(v).order_by(v.id.desc()).limit(1))
+            newest = select(*_INFO).order_by(v.id.desc()).limit(1)
+            latest = (await session.execute(newest)).first()
             if latest is not None and latest.digest == digest:
-                return _info(latest)
+                return VersionInfo(*latest)  # its files are not read: they are these
             row = v(
                 digest=digest,
                 data=data,
@@ -55,18 +67,16 @@ class Published(Database):
 
     async def latest_version(self) -> VersionInfo | None:
         """Return the version every process should serve, or None before any was published."""
-        v = ContentVersion
-        columns = (v.id, v.digest, v.files, v.size, v.published_at, v.published_by)
+        newest = select(*_INFO).order_by(ContentVersion.id.desc()).limit(1)
         async with self._session() as session:
-            row = (await session.execute(select(*columns).order_by(v.id.desc()).limit(1))).first()
+            row = (await session.execute(newest)).first()
         return None if row is None else VersionInfo(*row)
 
     async def versions(self, limit: int) -> list[VersionInfo]:
         """Return the newest published versions, newest first."""
-        v = ContentVersion
-        columns = (v.id, v.digest, v.files, v.size, v.published_at, v.published_by)
+        listed = select(*_INFO).order_by(ContentVersion.id.desc()).limit(limit)
         async with self._session() as session:
-            rows = await session.execute(select(*columns).order_by(v.id.desc()).limit(limit))
+            rows = await session.execute(listed)
         return [VersionInfo(*row) for row in rows]
 
     async def was_published(self, digest: str) -> bool:
