@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import itertools
 import secrets
 import signal
@@ -47,10 +46,10 @@ from bench.common import (
     press_send,
     received,
     seed,
+    sent_beside,
     stop_on_sigterm,
     until,
     wait_until_corrected,
-    wait_until_done,
     wait_until_started,
 )
 from bench.telegram_limits import FREE_RATE, PAID_RATE, LimitedTelegram
@@ -258,23 +257,13 @@ async def _broadcast(
     arrivals = telegram.by_text[body]
     preview = len(arrivals)  # the organizer's preview carries the same text
     too_many_before = collections.Counter(telegram.too_many)
-    cpu_before = bot.cpu_seconds()
     run.rss_before_mb = bot.rss_mb()
     pressed = press_send(telegram, data, message_id)
+    seconds = 120 + 3 * len(audience.expected) / run.ceiling
     busy = None
     if args.probe:
-        busy = asyncio.create_task(
-            probe_busy(prober, run, arrivals, preview + len(audience.expected))
-        )
-    try:
-        seconds = 120 + 3 * len(audience.expected) / run.ceiling
-        await wait_until_done(storage, broadcast_id, bot, seconds)
-        cpu = bot.cpu_seconds() - cpu_before
-    finally:
-        if busy is not None:
-            busy.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await busy
+        busy = probe_busy(prober, run, arrivals, preview + len(audience.expected))
+    cpu = await sent_beside(storage, broadcast_id, bot, seconds, busy)
 
     got = received(arrivals, audience.expected)
     run.delivered, run.duplicates, run.missed = got.delivered, got.duplicates, got.missed

@@ -11,7 +11,7 @@ import signal
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -435,6 +435,27 @@ async def wait_until_started(storage: Storage, broadcast_id: int, seconds: float
         if time.monotonic() > deadline:
             raise TimeoutError(f"broadcast {broadcast_id} was never started")
         await asyncio.sleep(0.05)
+
+
+async def sent_beside(
+    storage: Storage,
+    broadcast_id: int,
+    bot: BotProcess,
+    seconds: float,
+    beside: Coroutine[Any, Any, None] | None = None,
+) -> float:
+    """Wait until the broadcast is done with `beside` running meanwhile (a probe, the desk
+    refreshing), then stop it; return the bot's CPU seconds over the wait."""
+    task = asyncio.create_task(beside) if beside is not None else None
+    cpu_before = bot.cpu_seconds()
+    try:
+        await wait_until_done(storage, broadcast_id, bot, seconds)
+        return bot.cpu_seconds() - cpu_before
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def wait_until_done(

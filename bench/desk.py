@@ -46,7 +46,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,8 @@ from bench.common import (  # noqa: E402
     press_send,
     received,
     seed,
+    sent_beside,
     stop_on_sigterm,
-    wait_until_done,
 )
 from bench.telegram_limits import FREE_RATE, LimitedTelegram  # noqa: E402
 from bot.campaign.content import Content, load_campaigns  # noqa: E402
@@ -524,10 +524,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def desk_bot(
+@contextlib.asynccontextmanager
+async def desk_bot(
     telegram: LimitedTelegram, database: Database, workdir: Path
-) -> tuple[BotProcess, str]:
-    """Return the bot as a process with its desk on a free loopback port, and the desk's URL."""
+) -> AsyncIterator[tuple[BotProcess, DeskClient]]:
+    """Run the bot as a process with its desk on a free loopback port; yield it and a client
+    of its desk, once the desk answers. The bot is stopped after, if still alive."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/desk/"
     bot = BotProcess(telegram, database.url, workdir / "bot.log")
@@ -541,7 +543,15 @@ def desk_bot(
             "SUBSCRIPTION_RETENTION": "3650d",
         }
     )
-    return bot, url
+    await bot.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = DeskClient(session, url)
+            await client.ready()
+            yield bot, client
+    finally:
+        if bot.alive():
+            await bot.stop()
 
 
 class DeskClient:
@@ -675,23 +685,15 @@ async def _measure_latency(
     content: Content,
     workdir: Path,
 ) -> list[str]:
-    async with LimitedTelegram() as telegram:
-        bot, url = desk_bot(telegram, database, workdir)
-        await bot.start()
-        try:
-            async with aiohttp.ClientSession() as session:
-                client = DeskClient(session, url)
-                await client.ready()
-                for _ in range(3):  # warm: the first calls open connections, fill caches
-                    await client.get("overview")
-                    await client.get("broadcasts")
-                times: dict[str, list[float]] = {"overview": [], "broadcasts": []}
-                for _ in range(args.calls):
-                    for path, kept in times.items():
-                        kept.append((await client.get(path))[0])
-                refreshes = [(await client.refresh())[0] for _ in range(max(args.calls // 4, 3))]
-        finally:
-            await bot.stop()
+    async with LimitedTelegram() as telegram, desk_bot(telegram, database, workdir) as (_, client):
+        for _ in range(3):  # warm: the first calls open connections, fill caches
+            await client.get("overview")
+            await client.get("broadcasts")
+        times: dict[str, list[float]] = {"overview": [], "broadcasts": []}
+        for _ in range(args.calls):
+            for path, kept in times.items():
+                kept.append((await client.get(path))[0])
+        refreshes = [(await client.refresh())[0] for _ in range(max(args.calls // 4, 3))]
     lines = []
     for path, seconds in times.items():
         verdict = "met" if percentile(seconds, 0.95) * 1000 < TARGET_P95_MS else "NOT met"
@@ -755,19 +757,12 @@ async def one_broadcast(
     try:
         async with LimitedTelegram() as telegram:
             inject_faults(telegram, audience)
-            bot, url = desk_bot(telegram, database, workdir)
-            await bot.start()
-            try:
-                async with aiohttp.ClientSession() as session:
-                    client = DeskClient(session, url)
-                    await client.ready()
+            async with desk_bot(telegram, database, workdir) as (bot, client):
+                try:
                     await _broadcast(run, telegram, storage, bot, client, audience)
-            except (TimeoutError, RuntimeError) as error:
-                run.error = str(error).splitlines()[0]
-                print(bot.log_tail(), file=sys.stderr)
-            finally:
-                if bot.alive():
-                    await bot.stop()
+                except (TimeoutError, RuntimeError) as error:
+                    run.error = str(error).splitlines()[0]
+                    print(bot.log_tail(), file=sys.stderr)
     finally:
         await storage.close()
         await drop_database(database)
@@ -785,18 +780,10 @@ async def _broadcast(
     broadcast_id, data, message_id = await prepare_broadcast(telegram, body)
     arrivals = telegram.by_text[body]
     too_many_before = telegram.total_too_many()
-    cpu_before = bot.cpu_seconds()
     press_send(telegram, data, message_id)
-    desk = asyncio.create_task(keep_open(client, run.refreshes)) if run.desk else None
-    try:
-        seconds = 120 + 3 * len(audience.expected) / FREE_RATE
-        await wait_until_done(storage, broadcast_id, bot, seconds)
-        cpu = bot.cpu_seconds() - cpu_before
-    finally:
-        if desk is not None:
-            desk.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await desk
+    seconds = 120 + 3 * len(audience.expected) / FREE_RATE
+    desk = keep_open(client, run.refreshes) if run.desk else None
+    cpu = await sent_beside(storage, broadcast_id, bot, seconds, desk)
     got = received(arrivals, audience.expected)
     run.delivered, run.duplicates, run.missed = got.delivered, got.duplicates, got.missed
     run.rate = got.rate
