@@ -556,6 +556,8 @@ SAVE_CANNOT_WRITE = N_(
     "Not saved: the campaign folder cannot be written ({error}). What you typed is still here: "
     "save again once it can be."
 )
+# A picture from the desk over Telegram's 10 MB: the rest of it is not read to say how big.
+PICTURE_TOO_BIG = N_("{name}: a picture may be 10 MB at most; this one is bigger.")
 RESTORE_GONE = N_("Version {id} cannot be restored: its files are no longer kept.")
 RELOAD_OLDER = N_(
     "Not reloaded: this server's campaign files hold an older version than the one published "

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot import i18n, texts
 from bot.delivery.feed_watch import stored_draft
-from bot.desk import actions, downloads, writing
+from bot.desk import actions, downloads, pictures, writing
 from bot.desk.calls import APPLICATION, ORGANIZER, as_json, opener, refusal, services
 from bot.desk.init_data import InitDataError, check, claimed_language
 from bot.handlers.context import BotApplication
@@ -58,6 +58,7 @@ def desk_app(application: BotApplication) -> web.Application:
     api.router.add_get("/drafts", _drafts)
     actions.add_routes(api)
     writing.add_routes(api)
+    pictures.add_routes(api)
     downloads.add_routes(api, app)
     app.add_subapp("/api/", api)
     return app
