@@ -580,6 +580,11 @@ DESK_WHEN = N_("When (empty: now; in 2h; at 18:00)")
 DESK_PREVIEW = N_("Preview")
 DESK_RECIPIENTS = N_("{count} recipients, {messages} message(s) each")
 DESK_VERSION = N_("{language}: {count} readers")
+# What a published version changed, when the version before it no longer keeps its files.
+HISTORY_BEFORE_GONE = N_(
+    "Version {id}, published before this one, is no longer kept: what this one changed cannot "
+    "be shown."
+)
 DESK_CONFIRM_SEND = N_("Send broadcast #{id} to {count} recipients?")
 DESK_HELD = N_("Waiting for a second organizer's approval (asked in their chat).")
 DESK_SCHEDULED = N_("Scheduled: broadcast #{id} goes at {when}.")

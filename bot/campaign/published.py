@@ -8,6 +8,7 @@ files are the same version, whatever their files' times.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import io
 import os
@@ -86,6 +87,49 @@ def _entries(data: bytes) -> Iterator[tuple[Path, bytes]]:
             if name.is_absolute() or ".." in name.parts or info.is_dir():
                 continue
             yield Path(*name.parts), archive.read(info)
+
+
+def diff_versions(before: bytes | None, after: bytes) -> str:
+    """Return what changed from one version to the next, file by file: a unified diff of each
+    text file added, removed or changed, one line for any other file (a picture); `before`
+    None for the first version, whose files are all added."""
+    old = dict(_entries(before)) if before is not None else {}
+    new = dict(_entries(after))
+    parts = []
+    for path in sorted(old.keys() | new.keys(), key=lambda path: path.as_posix()):
+        was, now = old.get(path), new.get(path)
+        if was == now:
+            continue
+        name = path.as_posix()
+        lines = _diff_lines(name, was, now)
+        if not lines:  # not text, or the same lines (only an end of line differs)
+            how = "added" if was is None else "removed" if now is None else "changed"
+            size = len(now if now is not None else was or b"")
+            lines = [f"{name}: {how} ({size} bytes)"]
+        parts.extend(lines)
+    return "".join(f"{line}\n" for line in parts)
+
+
+def _diff_lines(name: str, was: bytes | None, now: bytes | None) -> list[str]:
+    """Return the unified diff of a file's two texts (None: not there), or [] if either is not
+    text (holds a NUL byte, or is not UTF-8)."""
+    texts = []
+    for data in (was, now):
+        if data is not None and b"\0" in data:
+            return []
+        try:
+            texts.append("" if data is None else data.decode("utf-8"))
+        except UnicodeDecodeError:
+            return []
+    return list(
+        difflib.unified_diff(
+            texts[0].splitlines(),
+            texts[1].splitlines(),
+            fromfile="/dev/null" if was is None else f"a/{name}",
+            tofile="/dev/null" if now is None else f"b/{name}",
+            lineterm="",
+        )
+    )
 
 
 def unpack(data: bytes, into: Path) -> None:

@@ -31,7 +31,7 @@ from bot.storage.outbox import MAX_ATTEMPTS, Job, Outbox, Result
 from bot.storage.pledges import Pledges
 from bot.storage.preferences import Preferences
 from bot.storage.privacy import Privacy, StoredAbout
-from bot.storage.published import Published, VersionInfo
+from bot.storage.published import Published, VersionInfo, WithPrevious
 from bot.storage.recipients import AudienceTally, Recipients
 from bot.storage.reports import CampaignStats, Reports
 from bot.storage.retention import Forgotten, Periods, Retention
@@ -66,6 +66,7 @@ __all__ = [
     "StoredAbout",
     "SubscriptionRecord",
     "VersionInfo",
+    "WithPrevious",
     "async_url",
     "metadata",
     "sqlite_file",

@@ -36,6 +36,15 @@ class VersionInfo:
     published_by: int | None
 
 
+@dataclass(frozen=True)
+class WithPrevious:
+    """A version's packed files and those of the version published just before it."""
+
+    data: bytes | None  # None: its files are gone, or there is no such version
+    previous_id: int | None  # None: it is the first version
+    previous_data: bytes | None  # None: the first version, or the previous one's files are gone
+
+
 class Published(Database):
     """Publishing the campaign folder, and reading what was published."""
 
@@ -93,6 +102,18 @@ class Published(Database):
             return await session.scalar(
                 select(ContentVersion.data).where(ContentVersion.id == version_id)
             )
+
+    async def version_with_previous(self, version_id: int) -> WithPrevious:
+        """Return a version's packed files and the previous version's, read together."""
+        v = ContentVersion
+        two = select(v.id, v.data).where(v.id <= version_id).order_by(v.id.desc()).limit(2)
+        async with self._session() as session:
+            rows = list(await session.execute(two))
+        if not rows or rows[0].id != version_id:
+            return WithPrevious(None, None, None)
+        if len(rows) == 1:
+            return WithPrevious(rows[0].data, None, None)
+        return WithPrevious(rows[0].data, rows[1].id, rows[1].data)
 
 
 def _info(row: ContentVersion) -> VersionInfo:
