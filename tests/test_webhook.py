@@ -63,6 +63,7 @@ class WebhookBot:
             "WEBHOOK_PORT": str(self.port),
             **env,
         }
+        self.command = [sys.executable, "-m", "bot", "run"]  # a test may run it as another user
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -72,7 +73,7 @@ class WebhookBot:
     async def start(self) -> None:
         with self.log.open("a") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT, stdout=log, stderr=log
+                *self.command, env=self.env, cwd=ROOT, stdout=log, stderr=log
             )
         deadline = time.monotonic() + 30
         while (await self.health())[0] != 200:
