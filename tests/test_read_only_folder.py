@@ -33,12 +33,6 @@ from .test_webhook import WebhookBot
 NOBODY = 65534  # Debian's `nobody` and `nogroup`
 OLD = "Free Palestine!"  # the shipped campaign's fourth slogan
 NEW = "Free, free Palestine!"
-# Found by this test, to be fixed where it is (the file is another change's for now).
-KNOWN_BUG = (
-    "bot/organizing/writing.py _problems_with copies the folder with its read-only modes into "
-    "its scratch folder, then cannot write the changed file there: a 500, not the refusal "
-    "(fix: shutil.copytree(..., copy_function=shutil.copyfile))"
-)
 
 
 def as_another_user() -> list[str]:
@@ -146,8 +140,6 @@ async def test_a_save_into_a_read_only_folder_is_refused_and_loses_nothing(
         assert sorted(p.name for p in folder.iterdir()) == sorted(
             p.name for p in CAMPAIGNS.iterdir()
         )  # no `.rafah.yaml.saving`, nothing else
-        if status == 500 and "in _problems_with" in bot.log.read_text():
-            pytest.xfail(KNOWN_BUG)
         reason = os.strerror(errno.EACCES)  # "Permission denied"
         message = texts.SAVE_CANNOT_WRITE.format(error=reason)
         assert (status, saved) == (409, {"error": "refused", "message": message}), (

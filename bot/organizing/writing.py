@@ -91,7 +91,8 @@ def _problems_with(path: Path, text: str) -> str:
     `validate` words them (located in the real file's name), or "" if it would load."""
     with tempfile.TemporaryDirectory(prefix="solidarity-check-") as scratch:
         copy = Path(scratch) / path.parent.name
-        shutil.copytree(path.parent, copy)
+        # Plain copies: a read-only folder's modes would stop the check writing its copy.
+        shutil.copytree(path.parent, copy, copy_function=shutil.copyfile)
         (copy / path.name).write_text(text, encoding="utf-8")
         try:
             load_campaigns(copy)
