@@ -124,3 +124,43 @@ def test_the_comments_after_a_list_stay_when_its_last_item_changes() -> None:
         assert "\n\n# One action for each concrete call" in after
         assert after.count("#") == SHIPPED.count("#")
         assert last not in after.split("\nactions:")[0].split("\nslogans:")[1]
+
+
+def test_a_moved_item_goes_in_as_it_was_written() -> None:
+    """Two list items swapped: each keeps its own layout (a folded description, a comment)."""
+    text = (
+        "actions:\n"
+        "  - title: First\n"
+        "    # the first one\n"
+        "    description: >-\n"
+        "      A long description\n"
+        "      folded on two lines.\n"
+        "  - title: Second\n"
+        "    description: Short.\n"
+    )
+    swapped = edited(
+        text,
+        {
+            "actions": [
+                {"title": "Second", "description": "Short."},
+                {"title": "First", "description": "A long description folded on two lines."},
+            ]
+        },
+    )
+    assert swapped == (
+        "actions:\n"
+        "  - title: Second\n"
+        "    description: Short.\n"
+        "  - title: First\n"
+        "    # the first one\n"
+        "    description: >-\n"
+        "      A long description\n"
+        "      folded on two lines.\n"
+    )
+
+
+def test_a_date_and_a_block_read_back_as_text_are_left_as_written() -> None:
+    """The desk sends every value as text: a date stays a date, a block keeps its last line
+    break, when their words did not change."""
+    text = "date: 2024-03-01\nbody: |\n  One paragraph.\n"
+    assert edited(text, {"date": "2024-03-01", "body": "One paragraph."}) == text

@@ -429,22 +429,28 @@ def _translations(
             if not isinstance(language, str) or i18n.normalize(language) != language:
                 message = f"{language!r} is not a language tag; write it like en, ar, es or pt-br"
                 position = located.key_positions.get(loc) or located.position_of(loc)
-                problems.append(YamlProblem(path, position, f"{dotted}: {message}"))
+                problems.append(YamlProblem(path, position, f"{dotted}: {message}", loc))
             elif not isinstance(text, str):
                 problems.append(
                     YamlProblem(
-                        path, located.position_of(loc), f"{dotted}.{language}: expected text here"
+                        path,
+                        located.position_of(loc),
+                        f"{dotted}.{language}: expected text here",
+                        loc,
                     )
                 )
             elif not text.strip():
                 problems.append(
                     YamlProblem(
-                        path, located.position_of(loc), f"{dotted}.{language}: must not be empty"
+                        path,
+                        located.position_of(loc),
+                        f"{dotted}.{language}: must not be empty",
+                        loc,
                     )
                 )
         if default not in texts:
             message = f"{dotted}: has no {default!r} text (the campaign's `language:`)"
-            problems.append(YamlProblem(path, located.position_of(where), message))
+            problems.append(YamlProblem(path, located.position_of(where), message, where))
     return maps, problems
 
 
@@ -469,7 +475,7 @@ def _model_problems(error: ValidationError, located: Located, path: Path) -> lis
             position = located.key_positions.get(loc) or located.position_of(loc)
         else:
             position = located.position_of(loc)
-        problems.append(YamlProblem(path, position, _describe(detail)))
+        problems.append(YamlProblem(path, position, _describe(detail), loc))
     return problems
 
 

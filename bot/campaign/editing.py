@@ -9,6 +9,7 @@ in, so a crash never leaves half a file.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import io
 import os
@@ -84,8 +85,10 @@ def _merged(old: Any, new: Any) -> Any:
             old[key] = _merged(old.get(key), value)
         return old
     if isinstance(new, str):
-        if old == new:
-            return old
+        if isinstance(old, str) and old.strip() == new.strip():
+            return old  # unchanged but for the spaces around it (a block's last line break)
+        if old is not None and not isinstance(old, str) and _written(old) == new:
+            return old  # a date or number, as the file writes it
         if isinstance(old, LiteralScalarString) or "\n" in new:  # lines kept as written
             return LiteralScalarString(new)
         if isinstance(old, FoldedScalarString):
@@ -107,8 +110,16 @@ def _merge_list(old: CommentedSeq, new: list[Any]) -> None:
     plain_old = [_plain(item) for item in old]
     plain_new = [_plain(item) for item in new]
     matcher = difflib.SequenceMatcher(a=plain_old, b=plain_new, autojunk=False)
+    opcodes = matcher.get_opcodes()
+    # An item taken out here and put in there has moved: it goes in as it was written.
+    moving: dict[Any, list[Any]] = {}
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag in ("delete", "replace"):
+            pairs = min(i2 - i1, j2 - j1) if tag == "replace" else 0
+            for index in range(i1 + pairs, i2):
+                moving.setdefault(plain_old[index], []).append(old[index])
     # From the end, so that the indexes still to change stay where they were.
-    for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
+    for tag, i1, i2, j1, j2 in reversed(opcodes):
         if tag == "equal":
             continue
         pairs = min(i2 - i1, j2 - j1) if tag == "replace" else 0
@@ -117,9 +128,17 @@ def _merge_list(old: CommentedSeq, new: list[Any]) -> None:
         for index in range(i2 - 1, i1 + pairs - 1, -1):
             del old[index]
         for offset, value in enumerate(new[j1 + pairs : j2]):
-            old.insert(i1 + pairs + offset, _merged(None, value))
+            kept = moving.get(plain_new[j1 + pairs + offset])
+            old.insert(i1 + pairs + offset, kept.pop(0) if kept else _merged(None, value))
     if after is not None and len(old):
         old.ca.items[len(old) - 1] = after
+
+
+def _written(value: Any) -> str:
+    """Return a scalar the round trip read as a date, number or yes/no, as YAML writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _plain(value: Any) -> Any:

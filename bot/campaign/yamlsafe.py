@@ -39,6 +39,9 @@ class YamlProblem:
     path: Path
     position: Position
     message: str
+    # The key it is about, as the schema names it (("actions", 7, "title")), when known: where
+    # the desk shows it, at the field.
+    where: Path_ = field(default=(), compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.position.line}:{self.position.column}: {self.message}"

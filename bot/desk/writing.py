@@ -1,26 +1,27 @@
-"""Writing the campaign from the desk (issue 22): its file read to change, saved through
-bot/organizing/writing.py, and the published versions listed. The page's editor comes next;
-these calls are what it will make."""
+"""Writing the campaign from the desk (issue 22): its file read to change, previewed as
+subscribers will get it and saved through bot/organizing/writing.py; the published versions
+listed, what each changed, and one restored. The page's side is static/writer.js."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from bot import i18n, texts
 from bot.campaign import render
-from bot.campaign.content import Content
+from bot.campaign.content import Campaign, Content
 from bot.campaign.markup import escape
+from bot.campaign.yamlsafe import parse_yaml
 from bot.desk.calls import APPLICATION, acting, as_json, form, refused, services
 from bot.i18n import gettext as _
-from bot.organizing import writing
+from bot.organizing import history, writing
 from bot.organizing.asking import Refused
 
 # The keys of a campaign file the desk changes; anything else is the file's, by hand.
-EDITABLE = ("title", "organization", "summary", "slogans", "actions")
+EDITABLE = ("title", "organization", "summary", "statements", "slogans", "actions")
 VERSIONS_LISTED = 20
 
 
@@ -29,7 +30,9 @@ def add_routes(api: web.Application) -> None:
     campaign = r"/campaigns/{id:[a-z0-9_-]{1,64}}"
     api.router.add_get(campaign + "/file", _open)
     api.router.add_post(campaign + "/file", _save)
+    api.router.add_post(campaign + "/preview", _preview)
     api.router.add_get("/versions", _versions)
+    api.router.add_get(r"/versions/{id:\d{1,12}}/changes", _changes)
     api.router.add_post(r"/versions/{id:\d{1,12}}/restore", _restore)
 
 
@@ -40,7 +43,8 @@ async def _open(request: web.Request) -> web.Response:
         opened = writing.open_campaign(found.content, request.match_info["id"])
     except Refused as refusing:
         return refused(refusing)
-    values: dict[str, Any] = yaml.safe_load(opened.text) or {}
+    # Every value as written (a time stays 18:30, a date 2024-03), as the campaign loads it.
+    values = parse_yaml(opened.text, Path(opened.file_name)).data
     fields = {key: values.get(key) for key in EDITABLE}
     campaign = found.content.get(opened.campaign_id)
     assert campaign is not None  # open_campaign found it
@@ -48,7 +52,12 @@ async def _open(request: web.Request) -> web.Response:
     # edited in all of them, side by side (a translation may be added to any one text).
     codes = [campaign.base.language, *campaign.languages, *i18n.interface_languages()]
     languages = [
-        {"code": code, "name": i18n.spoken_name(code), "rtl": i18n.is_rtl(code)}
+        {
+            "code": code,
+            "name": i18n.spoken_name(code),
+            "rtl": i18n.is_rtl(code),
+            "written": code in campaign.languages,  # shown; the others a tick away
+        }
         for code in dict.fromkeys(codes)
     ]
     return as_json({"opened": opened, "fields": fields, "languages": languages})
@@ -57,16 +66,10 @@ async def _open(request: web.Request) -> web.Response:
 async def _save(request: web.Request) -> web.Response:
     """Save changed keys into the file the desk opened (`opened` as the open call gave it)."""
     found = services(request)
-    body = await form(request)
-    given, changes = body.get("opened"), body.get("changes")
-    if not isinstance(given, dict) or not isinstance(changes, dict):
-        return _bad("opened and changes are JSON objects")
-    unknown = sorted(set(changes) - set(EDITABLE))
-    if unknown:
-        return _bad(f"not changed from the desk: {', '.join(unknown)}")
-    opened = writing.Opened(
-        request.match_info["id"], str(given.get("file_name", "")), str(given.get("text", ""))
-    )
+    asked = _asked(request, await form(request))
+    if isinstance(asked, web.Response):
+        return asked
+    opened, changes = asked
     return await _served(
         request,
         writing.save_campaign(
@@ -82,10 +85,80 @@ async def _save(request: web.Request) -> web.Response:
     )
 
 
+async def _preview(request: web.Request) -> web.Response:
+    """Return the messages subscribers would get with the changes saved, in one language:
+    `show` is {"what": statement|slogans|actions|welcome, "index": n, "language": code}."""
+    body = await form(request)
+    asked = _asked(request, body)
+    if isinstance(asked, web.Response):
+        return asked
+    show = body.get("show")
+    if not isinstance(show, dict) or show.get("what") not in _SHOWN:
+        return _bad(f"show.what is one of {', '.join(_SHOWN)}")
+    try:
+        content = await writing.preview(services(request).content, *asked)
+    except Refused as refusing:
+        return _refused(refusing)
+    campaign = content.get(asked[0].campaign_id)
+    if campaign is None:  # the file now names another campaign id
+        return _bad("the file no longer holds this campaign")
+    with i18n.speaking(str(show.get("language") or "")):
+        campaign = campaign.in_language(i18n.requested())
+        parts = _SHOWN[show["what"]](campaign, show.get("index"))
+    return as_json({"parts": parts})
+
+
+def _statement_parts(campaign: Campaign, index: Any) -> list[Any]:
+    statements = campaign.statements
+    item = statements[index] if isinstance(index, int) and 0 <= index < len(statements) else None
+    if item is None:
+        return []
+    # The picture goes first, as /statement sends it (its file is not sent to the page).
+    picture = [{"type": "photo", "name": item.image.name}] if item.image else []
+    return [*picture, *render.statement(campaign, item)]
+
+
+_SHOWN: dict[str, Callable[[Campaign, Any], list[Any]]] = {
+    "statement": _statement_parts,
+    "slogans": lambda campaign, _index: [render.slogans(campaign)],
+    "actions": lambda campaign, _index: render.actions(campaign),
+    "welcome": lambda campaign, _index: [render.welcome(campaign)],
+}
+
+
+def _asked(
+    request: web.Request, body: dict[str, Any]
+) -> tuple[writing.Opened, dict[str, Any]] | web.Response:
+    """Return the file a save or preview was opened as and its changes, or a 400."""
+    given, changes = body.get("opened"), body.get("changes")
+    if not isinstance(given, dict) or not isinstance(changes, dict):
+        return _bad("opened and changes are JSON objects")
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        return _bad(f"not changed from the desk: {', '.join(unknown)}")
+    opened = writing.Opened(
+        request.match_info["id"],
+        str(given.get("file_name", "")),
+        str(given.get("text", "")),
+    )
+    return opened, changes
+
+
 async def _versions(request: web.Request) -> web.Response:
     """Return the newest published versions: who published each, when, how big."""
     found = services(request)
     return as_json({"versions": await found.storage.versions(VERSIONS_LISTED)})
+
+
+async def _changes(request: web.Request) -> web.Response:
+    """Return what a published version changed from the one before it (a unified diff)."""
+    try:
+        diff = await history.version_changes(
+            services(request).storage, int(request.match_info["id"])
+        )
+    except Refused as refusing:
+        return refused(refusing)
+    return as_json({"changes": diff})
 
 
 async def _restore(request: web.Request) -> web.Response:
@@ -110,9 +183,18 @@ async def _served(request: web.Request, change: Awaitable[Content]) -> web.Respo
     try:
         found.content = await change
     except Refused as refusing:
-        return refused(refusing)
+        return _refused(refusing)
     summary = escape(render.summary(found.content))
     return as_json({"message": _(texts.RELOADED).format(summary=summary)})
+
+
+def _refused(refusing: Refused) -> web.Response:
+    """Answer a refusal; a change's problems also each at its field (its dotted key path)."""
+    if not isinstance(refusing, writing.NotSaved):
+        return refused(refusing)
+    problems = [{"field": field, "message": text} for field, text in refusing.at_fields()]
+    answer = {"error": "refused", "message": refusing.text, "problems": problems}
+    return web.json_response(answer, status=409)
 
 
 def _bad(reason: str) -> web.Response:

@@ -20,7 +20,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,6 +50,8 @@ class Follower:
     version_id: int | None = None
     own_folder: Path | None = None  # where versions go that CAMPAIGNS_DIR does not hold
     serving_own: bool = False  # serving from own_folder: CAMPAIGNS_DIR holds another version
+    # Held while the desk writes campaign files (a save, a restore): one at a time.
+    writing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def folder(self) -> Path:

@@ -1,144 +1,489 @@
-// The campaign's words, changed from the desk (issue 22): its slogans and actions, each text
-// in every language the campaign is written in, side by side. Saved through the bot's API,
-// which writes only what changed into the campaign's file and serves it everywhere.
-// Uses say(), call() and element() from desk.js, loaded before it.
+// The campaign's words, changed from the desk (issue 22): its title and summary, statements,
+// slogans and actions, each text in every language side by side; previewed as subscribers
+// get it; saved through the bot's API, which writes only what changed into the campaign's file
+// and serves it everywhere; and its history, a version restored.
+// Uses say(), call(), element(), rendered(), plain() and initData from desk.js, loaded first.
 "use strict";
 
-let writing = null; // {campaign, opened, languages}: the file as opened, to save against
+let writing = null; // {campaign, opened, languages, shown}: the file as opened, to save against
+
+// What each kind of item holds, in the order shown: [key, word, kind].
+const CAMPAIGN_FIELDS = [
+  ["title", "DESK_FIELD_TITLE", "texts"],
+  ["organization", "DESK_FIELD_ORGANIZATION", "texts"],
+  ["summary", "DESK_FIELD_SUMMARY", "long"],
+];
+const STATEMENT_FIELDS = [
+  ["title", "DESK_FIELD_TITLE", "texts"],
+  ["date", "DESK_FIELD_DATE", "plain"],
+  ["author", "DESK_FIELD_AUTHOR", "texts"],
+  ["role", "DESK_FIELD_ROLE", "texts"],
+  ["source", "DESK_FIELD_SOURCE", "plain"],
+  ["body", "DESK_FIELD_BODY", "body"],
+  ["closing", "DESK_FIELD_CLOSING", "lines"],
+  ["image", "DESK_FIELD_IMAGE", "picture"],
+];
+const ACTION_FIELDS = [
+  ["title", "DESK_FIELD_TITLE", "texts"],
+  ["description", "DESK_FIELD_DESCRIPTION", "long"],
+  ["link", "DESK_FIELD_LINK", "plain"],
+  ["date", "DESK_FIELD_DAY", "plain"],
+  ["time", "DESK_FIELD_TIME", "plain"],
+  ["place", "DESK_FIELD_PLACE", "texts"],
+  ["image", "DESK_FIELD_IMAGE", "picture"],
+];
+const LISTS = {
+  statements: { word: "DESK_FIELD_STATEMENTS", add: "DESK_ADD_STATEMENT", fields: STATEMENT_FIELDS },
+  slogans: { word: "DESK_FIELD_SLOGANS", add: "DESK_ADD_SLOGAN", fields: null },
+  actions: { word: "DESK_FIELD_ACTIONS", add: "DESK_ADD_ACTION", fields: ACTION_FIELDS },
+};
 
 function showWriter() {
   const section = document.getElementById("writer");
   if (!me.campaigns.length) return;
   section.replaceChildren(
     element("h2", { text: say("DESK_WRITE") }),
-    element("button", { type: "button", id: "write-open", text: say("DESK_WRITE_OPEN") }),
-    element("form", { id: "write-form", hidden: "" }),
+    element("div", { class: "actions" },
+      element("button", { type: "button", id: "write-open", text: say("DESK_WRITE_OPEN") }),
+      element("button", { type: "button", id: "history-open", text: say("DESK_HISTORY") })),
+    element("form", { id: "write-form", hidden: "", novalidate: "" }),
+    element("div", { id: "history", hidden: "" }),
     element("p", { id: "write-status", role: "status" }), // the composer's is the alert
   );
   section.hidden = false;
-  document.getElementById("write-open").addEventListener("click", () => openWriting(
-    document.getElementById("campaign").value || me.campaigns[0].id));
+  const chosen = () => document.getElementById("campaign").value || me.campaigns[0].id;
+  document.getElementById("write-open").addEventListener("click", () => openWriting(chosen()));
+  document.getElementById("history-open").addEventListener("click", showHistory);
 }
 
+function writeStatus(text) {
+  document.getElementById("write-status").replaceChildren(...richText(text || ""));
+}
+
+// --- Fields. Each is an element with read() (its value, "" when empty) and relabel(prefix,
+// path): its label and its key path (data-path, where a problem is shown) follow its place.
+
 // One text in each language: a value that is a plain string is the main language's.
-function byLanguage(value, languages) {
+function byLanguage(value) {
   const found = {};
-  for (const { code } of languages) found[code] = "";
-  if (typeof value === "string") found[languages[0].code] = value;
-  else if (value) Object.assign(found, value);
+  if (typeof value === "string") found[writing.languages[0].code] = value;
+  else if (value && typeof value === "object") Object.assign(found, value);
   return found;
 }
 
-function textFields(label, value, multiline) {
-  const box = element("fieldset", { class: "texts" }, element("legend", { text: label }));
+function texts(word, value, rows) {
+  const box = element("fieldset", { class: "texts" }, element("legend"));
+  const given = byLanguage(value);
   for (const language of writing.languages) {
-    const input = element(multiline ? "textarea" : "input", {
-      "data-language": language.code,
-      dir: language.rtl ? "rtl" : "ltr",
-      "aria-label": `${label} (${language.name})`,
+    const input = element(rows ? "textarea" : "input", {
+      "data-language": language.code, dir: language.rtl ? "rtl" : "ltr" });
+    if (rows) input.setAttribute("rows", String(rows));
+    input.value = given[language.code] || "";
+    const label = element("label", { "data-shows": language.code },
+      element("span", { text: language.name }), input);
+    label.hidden = !writing.shown.has(language.code) && !input.value;
+    box.append(label);
+  }
+  box.read = () => {
+    const found = {};
+    for (const input of box.querySelectorAll(":scope > label > [data-language]")) {
+      const text = input.value.trim();
+      if (text) found[input.dataset.language] = text;
+    }
+    const codes = Object.keys(found);
+    if (!codes.length) return "";
+    if (codes.length === 1 && codes[0] === writing.languages[0].code) return found[codes[0]];
+    return found;
+  };
+  box.relabel = (prefix, path) => {
+    // A line of a list (a slogan, a closing line) is labelled by its number alone.
+    const label = !word ? prefix : prefix ? `${prefix}: ${say(word)}` : say(word);
+    box.querySelector("legend").textContent = label;
+    box.dataset.path = path;
+    for (const input of box.querySelectorAll(":scope > label > [data-language]")) {
+      const language = writing.languages.find((l) => l.code === input.dataset.language);
+      input.setAttribute("aria-label", `${label} (${language.name})`);
+    }
+  };
+  return box;
+}
+
+function plainField(word, value) {
+  const input = element("input", { dir: "ltr", autocomplete: "off" });
+  input.value = value == null ? "" : String(value);
+  const label = element("label", { class: "plain" }, element("span"), input);
+  label.read = () => input.value.trim();
+  label.relabel = (prefix, path) => {
+    const text = prefix ? `${prefix}: ${say(word)}` : say(word);
+    label.querySelector("span").textContent = text;
+    input.setAttribute("aria-label", text);
+    label.dataset.path = path;
+  };
+  return label;
+}
+
+// A picture: its path in the campaign folder (or an https link), or one chosen on the phone,
+// kept in the folder's pictures/ by the bot under the rules a picture named in YAML has.
+function pictureField(word, value) {
+  const field = plainField(word, value);
+  const input = field.querySelector("input");
+  const chooser = element("input", { type: "file", accept: "image/jpeg,image/png,image/webp",
+    class: "chooser" });
+  const choose = element("button", { type: "button", text: say("DESK_CHOOSE_PICTURE") });
+  choose.addEventListener("click", () => chooser.click());
+  chooser.addEventListener("change", async () => {
+    const file = chooser.files[0];
+    if (!file) return;
+    clearProblem(field);
+    const body = new FormData();
+    body.append("picture", file, file.name);
+    const answer = await fetch(`api/campaigns/${encodeURIComponent(writing.campaign)}/pictures`,
+      { method: "POST", headers: { Authorization: "tma " + initData }, body });
+    const found = await answer.json().catch(() => ({}));
+    chooser.value = "";
+    if (!answer.ok) {
+      showProblem(field, found.message || found.reason || answer.statusText);
+      return;
+    }
+    input.value = found.path;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  field.append(chooser, choose);
+  const relabel = field.relabel;
+  field.relabel = (prefix, path) => {
+    relabel(prefix, path);
+    choose.setAttribute("aria-label", `${input.getAttribute("aria-label")}: ${say("DESK_CHOOSE_PICTURE")}`);
+  };
+  return field;
+}
+
+function fieldOf(kind, word, value) {
+  // A link or picture may differ by language too (a map of language -> text).
+  if (value && typeof value === "object" && !Array.isArray(value)) return texts(word, value, 0);
+  if (kind === "texts") return texts(word, value, 0);
+  if (kind === "long") return texts(word, value, 3);
+  if (kind === "body") return texts(word, value, 12);
+  if (kind === "plain") return plainField(word, value);
+  if (kind === "picture") return pictureField(word, value);
+  return linesField(word, value);
+}
+
+// A list whose items are made by `make(value)`; each item can move and go; the list renumbers
+// its items' labels and paths after each change.
+function listOf(word, addWord, values, make, path) {
+  const list = element("ol");
+  const box = element("div", { class: "list" }, list);
+  const renumber = () => {
+    [...list.children].forEach((item, index) => {
+      const number = index + 1;
+      const prefix = box.within ? `${box.within}: ${say(word)} ${number}` : `${say(word)} ${number}`;
+      item.relabel(prefix, `${box.path}.${index}`);
+      for (const [action, label] of item.controls) label.setAttribute("aria-label", `${say(action)}: ${prefix}`);
     });
-    if (multiline) input.setAttribute("rows", "3");
-    input.value = byLanguage(value, writing.languages)[language.code] || "";
-    box.append(element("label", {}, element("span", { text: language.name }), input));
+  };
+  const add = (value) => {
+    const item = make(value);
+    item.controls = [];
+    const buttons = element("div", { class: "actions item-controls" });
+    for (const [action, move] of [["DESK_MOVE_UP", -1], ["DESK_MOVE_DOWN", 1], ["DESK_REMOVE", 0]]) {
+      const button = element("button", { type: "button", class: move ? "move" : "remove",
+        text: say(action) });
+      button.addEventListener("click", () => {
+        if (!move) item.remove();
+        else if (move < 0 && item.previousElementSibling) item.previousElementSibling.before(item);
+        else if (move > 0 && item.nextElementSibling) item.nextElementSibling.after(item);
+        renumber();
+        changed();
+      });
+      item.controls.push([action, button]);
+      buttons.append(button);
+    }
+    item.append(buttons);
+    list.append(item);
+    return item;
+  };
+  (values || []).forEach(add);
+  const adder = element("button", { type: "button", text: say(addWord) });
+  adder.addEventListener("click", () => {
+    const item = add(undefined);
+    renumber();
+    item.querySelector("input, textarea").focus();
+  });
+  box.append(adder);
+  box.path = path;
+  box.read = () => [...list.children].map((item) => item.read()).filter((v) => v !== "");
+  box.relabel = (prefix, at) => { box.within = prefix; box.path = at; renumber(); };
+  box.relabel("", path);
+  return box;
+}
+
+// One line of a list: a slogan, a statement's closing line.
+function lineOf(value) {
+  const line = texts(null, value, 0);
+  const item = element("li", { class: "line" }, line);
+  item.read = line.read;
+  item.relabel = line.relabel;
+  return item;
+}
+
+function linesField(word, values) {
+  return listOf(word, "DESK_ADD_LINE", values, lineOf, "");
+}
+
+// One item of a list of keys (a statement, an action): its fields, and the keys the desk does
+// not change (attachments, say), kept as they were.
+function itemOf(fields, value, kind) {
+  const given = value || {};
+  const item = element("li", { class: kind });
+  const made = fields.map(([key, word, type]) => [key, fieldOf(type, word, given[key])]);
+  for (const [, field] of made) item.append(field);
+  item.read = () => {
+    const found = { ...given };
+    for (const [key, field] of made) {
+      const read = field.read();
+      if (read === "" || (Array.isArray(read) && !read.length)) delete found[key];
+      else found[key] = read;
+    }
+    return Object.keys(found).length ? found : "";
+  };
+  item.relabel = (prefix, path) => {
+    for (const [key, field] of made) field.relabel(prefix, `${path}.${key}`);
+  };
+  return item;
+}
+
+// --- The form.
+
+function languagesShown() {
+  const box = element("fieldset", { class: "shown" }, element("legend", { text: say("DESK_LANGUAGES_SHOWN") }));
+  for (const language of writing.languages) {
+    const check = element("input", { type: "checkbox", value: language.code });
+    check.checked = writing.shown.has(language.code);
+    if (language === writing.languages[0]) check.disabled = true;
+    check.addEventListener("change", () => {
+      if (check.checked) writing.shown.add(language.code);
+      else writing.shown.delete(language.code);
+      for (const label of document.querySelectorAll(`#write-form [data-shows="${language.code}"]`)) {
+        label.hidden = !check.checked && !label.querySelector("[data-language]").value;
+      }
+    });
+    box.append(element("label", { class: "check" }, check, element("span", { text: language.name })));
   }
   return box;
 }
 
-// What a set of language fields holds: a string when only the main language is written.
-function readTexts(box) {
-  const found = {};
-  for (const input of box.querySelectorAll("[data-language]")) {
-    const text = input.value.trim();
-    if (text) found[input.dataset.language] = text;
-  }
-  const codes = Object.keys(found);
-  if (!codes.length) return "";
-  if (codes.length === 1 && codes[0] === writing.languages[0].code) return found[codes[0]];
-  return found;
-}
-
-function removable(item, label) {
-  const remove = element("button", { type: "button", class: "remove",
-    text: say("DESK_REMOVE"), "aria-label": `${say("DESK_REMOVE")}: ${label}` });
-  remove.addEventListener("click", () => item.remove());
-  item.append(remove);
-  return item;
-}
-
-function sloganItem(value, number) {
-  const label = `${say("DESK_FIELD_SLOGANS")} ${number}`;
-  return removable(element("li", { class: "slogan" }, textFields(label, value, false)), label);
-}
-
-function actionItem(action, number) {
-  const label = `${say("DESK_FIELD_ACTIONS")} ${number}`;
-  const item = element("li", { class: "action" },
-    textFields(`${label}: ${say("DESK_FIELD_TITLE")}`, action.title, false),
-    textFields(`${label}: ${say("DESK_FIELD_DESCRIPTION")}`, action.description, true));
-  item.dataset.rest = JSON.stringify(action); // its other keys (link, date, image) kept
-  return removable(item, label);
-}
-
-function adder(text, list, make) {
-  const button = element("button", { type: "button", text });
-  button.addEventListener("click", () => {
-    const item = make(list.children.length + 1);
-    list.append(item);
-    item.querySelector("input, textarea").focus();
-  });
-  return button;
-}
-
 async function openWriting(campaign) {
-  const status = document.getElementById("write-status");
-  status.textContent = "";
+  writeStatus("");
   let found;
   try {
     found = await call(`campaigns/${encodeURIComponent(campaign)}/file`);
   } catch (error) {
-    status.textContent = plain(error.message);
+    writeStatus(error.message);
     return;
   }
-  writing = { campaign, opened: found.opened, languages: found.languages };
-  const slogans = element("ol", { id: "write-slogans" });
-  (found.fields.slogans || []).forEach((s, i) => slogans.append(sloganItem(s, i + 1)));
-  const actions = element("ol", { id: "write-actions" });
-  (found.fields.actions || []).forEach((a, i) => actions.append(actionItem(a, i + 1)));
+  const shown = writing && writing.campaign === campaign ? writing.shown
+    : new Set(found.languages.filter((l) => l.written).map((l) => l.code));
+  writing = { campaign, opened: found.opened, languages: found.languages, shown, parts: {},
+    fields: found.fields };
+  document.getElementById("history").hidden = true;
   const form = document.getElementById("write-form");
-  form.replaceChildren(
-    element("h3", { text: say("DESK_FIELD_SLOGANS") }), slogans,
-    adder(say("DESK_ADD_SLOGAN"), slogans, (n) => sloganItem("", n)),
-    element("h3", { text: say("DESK_FIELD_ACTIONS") }), actions,
-    adder(say("DESK_ADD_ACTION"), actions, (n) => actionItem({}, n)),
+  form.replaceChildren(languagesShown());
+  for (const [key, word, kind] of CAMPAIGN_FIELDS) {
+    const field = fieldOf(kind, word, found.fields[key]);
+    field.relabel("", key);
+    writing.parts[key] = field;
+    form.append(field);
+  }
+  for (const [key, list] of Object.entries(LISTS)) {
+    const make = list.fields ? (v) => itemOf(list.fields, v, key.slice(0, -1)) : lineOf;
+    const made = listOf(list.word, list.add, found.fields[key], make, key);
+    made.querySelector("ol").id = `write-${key}`;
+    writing.parts[key] = made;
+    form.append(element("h3", { text: say(list.word) }), made);
+  }
+  form.append(previewPane(),
     element("div", { class: "actions" },
-      element("button", { type: "submit", id: "write-save", text: say("DESK_SAVE") })),
-  );
+      element("button", { type: "submit", id: "write-save", text: say("DESK_SAVE") })));
   form.hidden = false;
   form.onsubmit = (event) => { event.preventDefault(); saveWriting(); };
+  form.oninput = changed;
+}
+
+function changes() {
+  const found = {};
+  for (const [key, part] of Object.entries(writing.parts)) {
+    const value = part.read();
+    const absent = writing.fields[key] == null;
+    // An emptied summary goes; an empty list the file did not have is not added.
+    found[key] = value === "" || (absent && Array.isArray(value) && !value.length) ? null : value;
+  }
+  return found;
+}
+
+// --- Problems, at their fields: the API names each by its key path (actions.7.title, and
+// .ar for one language's text); the nearest field shown that holds it gets the sentence.
+
+function clearProblem(field) {
+  for (const note of field.querySelectorAll(":scope > .problem")) note.remove();
+  for (const input of field.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+}
+
+function showProblem(field, text, language) {
+  const note = element("p", { class: "problem refusal", text });
+  const inputs = [...field.querySelectorAll("input:not([type=file]), textarea")];
+  const input = inputs.find((i) => i.dataset.language === language) || inputs[0];
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    const label = input.closest("label");
+    if (label) label.hidden = false;
+  }
+  field.append(note);
+}
+
+function showProblems(problems) {
+  const form = document.getElementById("write-form");
+  for (const field of form.querySelectorAll("[data-path]")) clearProblem(field);
+  let first = null;
+  for (const { field: path, message } of problems || []) {
+    const parts = path.split(".");
+    let language;
+    if (writing.languages.some((l) => l.code === parts[parts.length - 1])) language = parts.pop();
+    let field = null;
+    while (parts.length && !field) {
+      field = form.querySelector(`[data-path="${CSS.escape(parts.join("."))}"]`);
+      if (!field) parts.pop();
+    }
+    if (!field) continue;
+    showProblem(field, message, language);
+    first = first || field;
+  }
+  if (first) first.scrollIntoView({ block: "center" });
+}
+
+// --- The preview: the message chosen, as the bot would send it now, split where it splits.
+
+function previewPane() {
+  const what = element("select", { id: "write-show", "aria-label": say("DESK_SHOW_AS") });
+  const language = element("select", { id: "write-show-language",
+    "aria-label": say("DESK_SHOW_LANGUAGE") });
+  for (const l of writing.languages) language.append(element("option", { value: l.code, text: l.name }));
+  const show = element("button", { type: "button", id: "write-preview-button", text: say("DESK_PREVIEW") });
+  show.addEventListener("click", () => { writing.previewing = true; previewWriting(); });
+  what.addEventListener("change", () => writing.previewing && previewWriting());
+  language.addEventListener("change", () => writing.previewing && previewWriting());
+  what.addEventListener("focus", fillShown);
+  fillShown(what);
+  return element("fieldset", { class: "preview" }, element("legend", { text: say("DESK_SHOW_AS") }),
+    what, language, show, element("div", { id: "write-preview" }));
+}
+
+function fillShown(event) {
+  const what = event && event.target ? event.target : (event || document.getElementById("write-show"));
+  const chosen = what.value;
+  const options = [["welcome", say("DESK_SHOW_WELCOME")]];
+  const statements = document.querySelectorAll("#write-statements > li");
+  statements.forEach((item, index) => {
+    const title = item.querySelector("[data-language]").value || `${index + 1}`;
+    options.push([`statement:${index}`, `${say("DESK_FIELD_STATEMENTS")} ${index + 1}: ${title}`]);
+  });
+  options.push(["slogans", say("DESK_FIELD_SLOGANS")], ["actions", say("DESK_FIELD_ACTIONS")]);
+  what.replaceChildren(...options.map(([value, text]) => element("option", { value, text })));
+  if (options.some(([value]) => value === chosen)) what.value = chosen;
+  else if (statements.length) what.value = "statement:0";
+}
+
+let previewTimer = null;
+
+// Each change re-draws the preview (once typing pauses) once it has been asked for.
+function changed() {
+  if (!writing || !writing.previewing) return;
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(previewWriting, 600);
+}
+
+async function previewWriting() {
+  const [what, index] = document.getElementById("write-show").value.split(":");
+  const show = { what, index: index === undefined ? null : Number(index),
+    language: document.getElementById("write-show-language").value };
+  const pane = document.getElementById("write-preview");
+  try {
+    const found = await call(`campaigns/${encodeURIComponent(writing.campaign)}/preview`,
+      { opened: writing.opened, changes: changes(), show });
+    showProblems([]);
+    pane.replaceChildren(...found.parts.map((part) => (typeof part === "string" ? rendered(part)
+      : element("div", { class: "bubble", text: `[${part.type}: ${part.name}]` }))));
+  } catch (error) {
+    showProblems(error.refusal && error.refusal.problems);
+    pane.replaceChildren(element("p", { class: "refusal", text: plain(error.message) }));
+  }
 }
 
 async function saveWriting() {
-  const status = document.getElementById("write-status");
-  const slogans = [...document.querySelectorAll("#write-slogans > li")]
-    .map((item) => readTexts(item.querySelector("fieldset"))).filter((s) => s !== "");
-  const actions = [...document.querySelectorAll("#write-actions > li")].map((item) => {
-    const [title, description] = item.querySelectorAll("fieldset");
-    const action = { ...JSON.parse(item.dataset.rest), title: readTexts(title) };
-    const text = readTexts(description);
-    if (text) action.description = text;
-    else delete action.description;
-    return action;
-  });
-  status.textContent = "";
+  writeStatus("");
   try {
     const saved = await call(`campaigns/${encodeURIComponent(writing.campaign)}/file`,
-      { opened: writing.opened, changes: { slogans, actions } });
-    status.textContent = plain(saved.message);
+      { opened: writing.opened, changes: changes() });
+    const previewing = writing.previewing;
     await openWriting(writing.campaign); // what is in the file now, to save against next
-    status.textContent = plain(saved.message);
+    writing.previewing = previewing;
+    if (previewing) previewWriting();
+    writeStatus(saved.message);
   } catch (error) {
-    status.textContent = plain(error.message); // what was typed stays in the form
+    showProblems(error.refusal && error.refusal.problems); // what was typed stays in the form
+    writeStatus(error.message);
   }
+}
+
+// --- The history: each published version, who and when, what it changed, and Restore.
+
+function confirmed(question, then) {
+  if (app && app.showConfirm) app.showConfirm(question, (ok) => { if (ok) then(); });
+  else if (window.confirm(question)) then();
+}
+
+async function showHistory() {
+  const box = document.getElementById("history");
+  writeStatus("");
+  let found;
+  try {
+    found = await call("versions");
+  } catch (error) {
+    writeStatus(error.message);
+    return;
+  }
+  document.getElementById("write-form").hidden = true;
+  const list = element("ol", { id: "versions-list", reversed: "" });
+  for (const version of found.versions) {
+    const when = new Date(version.published_at).toLocaleString(document.documentElement.lang);
+    const line = say("DESK_HISTORY_LINE", { id: version.version_id, when,
+      who: version.published_by == null ? "—" : version.published_by, files: version.files });
+    const diff = element("pre", { class: "diff", dir: "ltr" });
+    const changes = element("details", {}, element("summary", { text: say("DESK_WHAT_CHANGED") }), diff);
+    changes.addEventListener("toggle", async () => {
+      if (!changes.open || diff.textContent) return;
+      try {
+        diff.textContent = (await call(`versions/${version.version_id}/changes`)).changes || "—";
+      } catch (error) {
+        diff.textContent = plain(error.message);
+      }
+    });
+    const restore = element("button", { type: "button", text: say("DESK_RESTORE"),
+      "aria-label": `${say("DESK_RESTORE")}: ${line}` });
+    restore.addEventListener("click", () => confirmed(
+      say("DESK_RESTORE_CONFIRM", { id: version.version_id }), async () => {
+        try {
+          const answer = await call(`versions/${version.version_id}/restore`, {});
+          await showHistory();
+          writeStatus(answer.message);
+        } catch (error) {
+          writeStatus(error.message);
+        }
+      }));
+    list.append(element("li", { class: "version", "data-version": String(version.version_id) },
+      element("span", { text: line }), changes, restore));
+  }
+  box.replaceChildren(element("h3", { text: say("DESK_HISTORY") }), list);
+  box.hidden = false;
 }
 
 // desk.js says when it knows the organizer (me); it may have already.
