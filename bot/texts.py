@@ -655,6 +655,9 @@ DESK_SHOW_LANGUAGE = N_("In which language")
 DESK_SHOW_WELCOME = N_("The welcome")
 DESK_HISTORY = N_("History")
 DESK_HISTORY_LINE = N_("Version {id}: {when}, by {who} ({files} files)")
+DESK_HISTORY_LINE_START = N_(
+    "Version {id}: {when}, the files as the bot found them ({files} files)"
+)
 DESK_WHAT_CHANGED = N_("What changed")
 DESK_RESTORE = N_("Restore")
 DESK_RESTORE_CONFIRM = N_(

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot import texts
+from bot import i18n, texts
+from bot.campaign import render
 from bot.campaign.content import load_campaign
+from bot.campaign.markup import escape, telegram_length
 from bot.organizing import writing
 from bot.organizing.asking import Organizer, Refused
 from bot.storage import Storage
@@ -209,3 +211,75 @@ async def test_a_published_version_is_restored_for_everyone(
         assert (status, gone["message"]) == (409, texts.RESTORE_GONE.format(id=999))
         actions = [a for _who, a, *_ in await storage.audit_log()]
         assert "campaign_restore" in actions
+
+
+async def test_the_preview_renders_what_would_be_served_and_writes_nothing(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """The preview call renders the changed campaign as /statement and /slogans would send it,
+    in the language asked; a problem comes back at its field; the file is never written."""
+    folder = folder_copy(tmp_path)
+    path = folder / "rafah.yaml"
+    before = path.read_text(encoding="utf-8")
+    async with serving(storage, folder) as bot, desk_of(bot) as desk:
+        _status, opened, _headers = await desk.get("api/campaigns/rafah/file", init_data())
+        statements = opened["fields"]["statements"]
+        statements[0]["title"] = {"en": statements[0]["title"], "ar": "بيان الرابطة"}
+        body = {
+            "opened": opened["opened"],
+            "changes": {"statements": statements},
+            "show": {"what": "statement", "index": 0, "language": "ar"},
+        }
+        status, shown = await post(desk, "api/campaigns/rafah/preview", body)
+        assert status == 200, shown
+        campaign = load_campaign(path)
+        with i18n.speaking("ar"):
+            unchanged = render.statement(campaign.in_language("ar"), campaign.statements[0])
+        parts = shown["parts"]
+        assert len(parts) >= 2  # split where the bot splits: each part within Telegram's limit
+        assert all(telegram_length(part) <= 4096 for part in parts)
+        assert parts[0].startswith("<b>بيان الرابطة</b>")
+        title = f"<b>{escape(campaign.statements[0].title)}</b>"
+        words = " ".join(unchanged).replace(title, "<b>بيان الرابطة</b>")
+        assert " ".join(" ".join(parts).split()) == " ".join(words.split())
+
+        body["show"] = {"what": "slogans", "language": "en"}
+        status, slogans = await post(desk, "api/campaigns/rafah/preview", body)
+        await bot.command("/slogans", user=ANA)
+        assert (status, slogans["parts"]) == (200, [bot.texts(ANA)[-1]])
+
+        statements[0]["date"] = "March 2024"
+        status, refused = await post(desk, "api/campaigns/rafah/preview", body)
+        assert status == 409
+        assert refused["problems"] == [
+            {
+                "field": "statements.0.date",
+                "message": "statements.0.date: 'March 2024' is not a date; write YYYY-MM-DD, "
+                "or YYYY-MM if the day is unknown",
+            }
+        ]
+        body["show"] = {"what": "everything"}
+        status, bad = await post(desk, "api/campaigns/rafah/preview", body)
+        assert status == 400, bad
+    assert path.read_text(encoding="utf-8") == before
+
+
+async def test_the_desk_shows_what_a_version_changed(storage: Storage, tmp_path: Path) -> None:
+    folder = folder_copy(tmp_path)
+    async with serving(storage, folder) as bot, desk_of(bot) as desk:
+        await save(bot, opened_now(bot), {"title": "Eyes on Rafah"})
+        latest = await storage.latest_version()
+        assert latest is not None
+        status, found, _headers = await desk.get(
+            f"api/versions/{latest.version_id}/changes", init_data()
+        )
+        assert status == 200
+        lines = found["changes"].splitlines()
+        assert [line for line in lines if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+            "-title: All eyes on Rafah",
+            "+title: Eyes on Rafah",
+        ]
+        status, _body, _headers = await desk.get(
+            f"api/versions/{latest.version_id}/changes", init_data(OUTSIDER)
+        )
+        assert status == 403

@@ -452,11 +452,12 @@ async function showHistory() {
     return;
   }
   document.getElementById("write-form").hidden = true;
-  const list = element("ol", { id: "versions-list", reversed: "" });
+  const list = element("ul", { id: "versions-list" });
   for (const version of found.versions) {
     const when = new Date(version.published_at).toLocaleString(document.documentElement.lang);
-    const line = say("DESK_HISTORY_LINE", { id: version.version_id, when,
-      who: version.published_by == null ? "—" : version.published_by, files: version.files });
+    // Published by an organizer's save or /reload, or by the bot at start (the files as found).
+    const line = say(version.published_by == null ? "DESK_HISTORY_LINE_START" : "DESK_HISTORY_LINE",
+      { id: version.version_id, when, who: version.published_by, files: version.files });
     const diff = element("pre", { class: "diff", dir: "ltr" });
     const changes = element("details", {}, element("summary", { text: say("DESK_WHAT_CHANGED") }), diff);
     changes.addEventListener("toggle", async () => {
