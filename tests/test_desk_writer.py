@@ -347,3 +347,47 @@ async def test_a_version_is_restored_from_the_history(
         assert path.read_text(encoding="utf-8") == before
         await bot.command("/slogans", user=ANA)
         assert TYPO in bot.texts(ANA)[-1]
+
+
+async def test_a_statement_in_a_file_of_its_own_is_edited_in_place(
+    browser: Browser,  # noqa: F811
+    storage: Storage,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A statement added from the feed lives in a file of its own: its typo is fixed in that
+    file (its line only), a problem in it is shown at its field, and the campaign file is
+    left as it was."""
+    folder = folder_copy(tmp_path)
+    own = folder / "rafah" / "statements" / "2024-04-01-solidarity.yaml"
+    own.parent.mkdir(parents=True)
+    own.write_text(
+        "# Added from the feed.\n"
+        "title: Solidarity with Rafah\n"
+        "date: 2024-04-01\n"
+        "author: Len Cooper\n"
+        "body: |\n"
+        "  We stand with the peopel of Rafah.\n",
+        encoding="utf-8",
+    )
+    before, campaign = own.read_text(encoding="utf-8"), (folder / "rafah.yaml").read_bytes()
+    async with writer(browser, storage, folder) as (bot, page):
+        name = own.name
+        body = page.get_by_label(f"{name}: {texts.DESK_FIELD_BODY} (English)")
+        await expect(body).to_have_value("We stand with the peopel of Rafah.\n")
+        date = page.get_by_label(f"{name}: {texts.DESK_FIELD_DATE}")
+        await date.fill("2024-04-31")
+        await page.get_by_role("button", name=texts.DESK_SAVE).click()
+        await expect(problem_at(page, "files.0.date")).to_contain_text("is not a date")
+        assert own.read_text(encoding="utf-8") == before
+
+        await date.fill("2024-04-01")
+        await body.fill("We stand with the people of Rafah.")
+        await page.get_by_role("button", name=texts.DESK_SAVE).click()
+        await expect(page.locator("#write-status")).to_contain_text("Campaign files re-read")
+        assert changed_lines(before, own.read_text(encoding="utf-8")) == [
+            "-  We stand with the peopel of Rafah.",
+            "+  We stand with the people of Rafah.",
+        ]
+        assert (folder / "rafah.yaml").read_bytes() == campaign
+        await bot.command("/statement", user=ANA)
+        assert "We stand with the people of Rafah." in "\n".join(bot.texts(ANA))

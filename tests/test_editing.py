@@ -164,3 +164,10 @@ def test_a_date_and_a_block_read_back_as_text_are_left_as_written() -> None:
     break, when their words did not change."""
     text = "date: 2024-03-01\nbody: |\n  One paragraph.\n"
     assert edited(text, {"date": "2024-03-01", "body": "One paragraph."}) == text
+
+
+def test_a_changed_block_keeps_its_way_of_ending() -> None:
+    text = "body: |\n  One paragraph, with a tpyo.\ntitle: T\n"
+    assert edited(text, {"body": "One paragraph, with a typo."}) == (
+        "body: |\n  One paragraph, with a typo.\ntitle: T\n"
+    )

@@ -39,13 +39,12 @@ async def save(bot: Harness, opened: writing.Opened, changes: dict[str, Any]) ->
         services.content,
         services.follower,
         ORGANIZER,
-        opened,
-        changes,
+        [(opened, changes)],
     )
 
 
 def opened_now(bot: Harness) -> writing.Opened:
-    return writing.open_campaign(bot.application.bot_data["services"].content, "rafah")
+    return writing.open_campaign(bot.application.bot_data["services"].content, "rafah")[0]
 
 
 def actions_with(path: Path, extra: dict[str, Any]) -> list[dict[str, Any]]:

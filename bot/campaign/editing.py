@@ -89,6 +89,8 @@ def _merged(old: Any, new: Any) -> Any:
             return old  # unchanged but for the spaces around it (a block's last line break)
         if old is not None and not isinstance(old, str) and _written(old) == new:
             return old  # a date or number, as the file writes it
+        if isinstance(old, str) and old.endswith("\n") and not new.endswith("\n"):
+            new += "\n"  # a block keeps its way of ending (| rather than |-)
         if isinstance(old, LiteralScalarString) or "\n" in new:  # lines kept as written
             return LiteralScalarString(new)
         if isinstance(old, FoldedScalarString):

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot import i18n, texts
 from bot.campaign import render
-from bot.campaign.content import Campaign, Content
+from bot.campaign.content import Campaign, Content, Statement
 from bot.campaign.markup import escape
 from bot.campaign.yamlsafe import parse_yaml
 from bot.desk.calls import APPLICATION, acting, as_json, form, refused, services
@@ -22,6 +22,8 @@ from bot.organizing.asking import Refused
 
 # The keys of a campaign file the desk changes; anything else is the file's, by hand.
 EDITABLE = ("title", "organization", "summary", "statements", "slogans", "actions")
+# A statement file's keys (a draft added from the feed is one).
+STATEMENT_KEYS = tuple(Statement.model_fields)
 VERSIONS_LISTED = 20
 
 
@@ -37,15 +39,13 @@ def add_routes(api: web.Application) -> None:
 
 
 async def _open(request: web.Request) -> web.Response:
-    """Return a campaign's file as it is now, and the values of the keys the desk changes."""
+    """Return a campaign's file as it is now and the values of the keys the desk changes;
+    and the same of each of its statement files (`files`)."""
     found = services(request)
     try:
-        opened = writing.open_campaign(found.content, request.match_info["id"])
+        opened, *files = writing.open_campaign(found.content, request.match_info["id"])
     except Refused as refusing:
         return refused(refusing)
-    # Every value as written (a time stays 18:30, a date 2024-03), as the campaign loads it.
-    values = parse_yaml(opened.text, Path(opened.file_name)).data
-    fields = {key: values.get(key) for key in EDITABLE}
     campaign = found.content.get(opened.campaign_id)
     assert campaign is not None  # open_campaign found it
     # The languages it is written in, its main one first, then the bot's own: each text is
@@ -60,16 +60,28 @@ async def _open(request: web.Request) -> web.Response:
         }
         for code in dict.fromkeys(codes)
     ]
-    return as_json({"opened": opened, "fields": fields, "languages": languages})
+    return as_json(
+        {
+            **_file(opened, EDITABLE),
+            "files": [_file(file, STATEMENT_KEYS) for file in files],
+            "languages": languages,
+        }
+    )
+
+
+def _file(opened: writing.Opened, keys: tuple[str, ...]) -> dict[str, Any]:
+    # Every value as written (a time stays 18:30, a date 2024-03), as the campaign loads it.
+    values = parse_yaml(opened.text, Path(opened.file_name)).data
+    return {"opened": opened, "fields": {key: values.get(key) for key in keys}}
 
 
 async def _save(request: web.Request) -> web.Response:
-    """Save changed keys into the file the desk opened (`opened` as the open call gave it)."""
+    """Save changed keys into the files the desk opened (each `opened` as the open call gave
+    it): the campaign's file, and any of its statement files (`files`)."""
     found = services(request)
-    asked = _asked(request, await form(request))
-    if isinstance(asked, web.Response):
-        return asked
-    opened, changes = asked
+    edits = _asked(request, await form(request))
+    if isinstance(edits, web.Response):
+        return edits
     return await _served(
         request,
         writing.save_campaign(
@@ -79,8 +91,7 @@ async def _save(request: web.Request) -> web.Response:
             found.content,
             found.follower,
             acting(request),
-            opened,
-            changes,
+            edits,
         ),
     )
 
@@ -89,17 +100,17 @@ async def _preview(request: web.Request) -> web.Response:
     """Return the messages subscribers would get with the changes saved, in one language:
     `show` is {"what": statement|slogans|actions|welcome, "index": n, "language": code}."""
     body = await form(request)
-    asked = _asked(request, body)
-    if isinstance(asked, web.Response):
-        return asked
+    edits = _asked(request, body)
+    if isinstance(edits, web.Response):
+        return edits
     show = body.get("show")
     if not isinstance(show, dict) or show.get("what") not in _SHOWN:
         return _bad(f"show.what is one of {', '.join(_SHOWN)}")
     try:
-        content = await writing.preview(services(request).content, *asked)
+        content = await writing.preview(services(request).content, edits)
     except Refused as refusing:
         return _refused(refusing)
-    campaign = content.get(asked[0].campaign_id)
+    campaign = content.get(request.match_info["id"])
     if campaign is None:  # the file now names another campaign id
         return _bad("the file no longer holds this campaign")
     with i18n.speaking(str(show.get("language") or "")):
@@ -126,22 +137,24 @@ _SHOWN: dict[str, Callable[[Campaign, Any], list[Any]]] = {
 }
 
 
-def _asked(
-    request: web.Request, body: dict[str, Any]
-) -> tuple[writing.Opened, dict[str, Any]] | web.Response:
-    """Return the file a save or preview was opened as and its changes, or a 400."""
-    given, changes = body.get("opened"), body.get("changes")
-    if not isinstance(given, dict) or not isinstance(changes, dict):
-        return _bad("opened and changes are JSON objects")
-    unknown = sorted(set(changes) - set(EDITABLE))
-    if unknown:
-        return _bad(f"not changed from the desk: {', '.join(unknown)}")
-    opened = writing.Opened(
-        request.match_info["id"],
-        str(given.get("file_name", "")),
-        str(given.get("text", "")),
-    )
-    return opened, changes
+def _asked(request: web.Request, body: dict[str, Any]) -> list[writing.Edit] | web.Response:
+    """Return the files a save or preview was opened as and their changes, or a 400."""
+    asked: list[tuple[dict[str, Any], tuple[str, ...]]] = [(body, EDITABLE)]
+    files = body.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(file, dict) for file in files):
+        return _bad("files is a list of {opened, changes} objects")
+    asked.extend((file, STATEMENT_KEYS) for file in files)
+    edits: list[writing.Edit] = []
+    for given, keys in asked:
+        opened, changes = given.get("opened"), given.get("changes")
+        if not isinstance(opened, dict) or not isinstance(changes, dict):
+            return _bad("opened and changes are JSON objects")
+        unknown = sorted(set(changes) - set(keys))
+        if unknown:
+            return _bad(f"not changed from the desk: {', '.join(unknown)}")
+        name, text = str(opened.get("file_name", "")), str(opened.get("text", ""))
+        edits.append((writing.Opened(request.match_info["id"], name, text), changes))
+    return edits
 
 
 async def _versions(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,10 @@ from telegram import Bot
 
 from bot import texts
 from bot.campaign.content import Content, ContentError, load_campaigns
-from bot.campaign.editing import ChangedOnDisk, EditError, edited, save
+from bot.campaign.editing import ChangedOnDisk, EditError, changes_between, edited, save
 from bot.campaign.markup import escape
 from bot.campaign.published import unpack, write_into
+from bot.campaign.statement_files import statement_files
 from bot.campaign.yamlsafe import YamlProblem
 from bot.config import Config
 from bot.i18n import gettext as _
@@ -31,39 +32,52 @@ from bot.storage import Storage
 
 @dataclass(frozen=True)
 class Opened:
-    """A campaign's file as the desk reads it to change: its text, sent back with a save."""
+    """A campaign file as the desk reads it to change: its text, sent back with a save.
+    `file_name` is the campaign file's name, or a statement file's path from the campaigns
+    folder (rafah/statements/2024-03-01-title.yaml)."""
 
     campaign_id: str
     file_name: str
     text: str
 
 
+# A file the desk opened, and its top-level keys to set (None removes one).
+Edit = tuple[Opened, Mapping[str, Any]]
+
+
 class NotSaved(Refused):
     """A change refused for the problems the campaign would have: each located in its file
-    and, for those of the file the desk changes (`path`), at the key it is about."""
+    and, for those of the files the desk changes (`paths`), at the key it is about."""
 
-    def __init__(self, problems: list[YamlProblem], path: Path | None = None) -> None:
+    def __init__(self, problems: list[YamlProblem], paths: Sequence[Path] = ()) -> None:
         super().__init__(_(texts.SAVE_PROBLEMS).format(problems=_listed(problems)), alert=False)
         self.problems = problems
-        self.path = path
+        self.paths = list(paths)
 
     def at_fields(self) -> list[tuple[str, str]]:
-        """Return the changed file's problems that are about one key: (its dotted path, what
-        is wrong as `validate` says it)."""
-        return [
-            (".".join(str(part) for part in problem.where), problem.message)
-            for problem in self.problems
-            if problem.path == self.path and problem.where
-        ]
+        """Return the changed files' problems that are about one key: (its dotted path, what
+        is wrong as `validate` says it). A key of the campaign file is named as it is
+        (actions.7.title), one of the n-th statement file after it as files.n.title."""
+        found = []
+        for problem in self.problems:
+            if problem.where and problem.path in self.paths:
+                index = self.paths.index(problem.path)
+                where = problem.where if index == 0 else ("files", index - 1, *problem.where)
+                found.append((".".join(str(part) for part in where), problem.message))
+        return found
 
 
-def open_campaign(content: Content, campaign_id: str) -> Opened:
-    """Return a served campaign's file to change; Refused if there is no such campaign."""
+def open_campaign(content: Content, campaign_id: str) -> list[Opened]:
+    """Return a served campaign's files to change: its campaign file, then its statement
+    files; Refused if there is no such campaign."""
     found = campaign_file(content, campaign_id)
     if found is None:
         raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=escape(campaign_id)))
     _campaign, path = found
-    return Opened(campaign_id, path.name, path.read_text(encoding="utf-8"))
+    return [
+        Opened(campaign_id, str(file.relative_to(path.parent)), file.read_text(encoding="utf-8"))
+        for file in (path, *statement_files(path))
+    ]
 
 
 async def save_campaign(
@@ -73,73 +87,110 @@ async def save_campaign(
     content: Content,
     follower: Follower,
     organizer: Organizer,
-    opened: Opened,
-    changes: Mapping[str, Any],
+    edits: Sequence[Edit],
 ) -> Content:
-    """Write `changes` into the campaign file the organizer opened, if the folder then loads,
-    and publish it; return what to serve. Refused, with nothing written, if the changes have
-    a problem (NotSaved: the validator's words, located), the file changed on disk since it
-    was opened (what changed there), or the folder cannot be written."""
-    path, text = _changed(content, opened, changes)
-    if text == opened.text:
+    """Write the edits into the campaign files the organizer opened (its campaign file first,
+    then any of its statement files), if the folder then loads, and publish it; return what
+    to serve. Refused, with nothing written, if the changes have a problem (NotSaved: the
+    validator's words, located), a file changed on disk since it was opened (what changed
+    there), or the folder cannot be written."""
+    opened = _changed(content, edits)
+    changed = [(file, before, text) for file, before, text in opened if text != before]
+    if not changed:
         return content
+    campaign_id = edits[0][0].campaign_id
     try:
-        await asyncio.to_thread(_loaded_with, path, text)
+        await asyncio.to_thread(_loaded_with, opened[0][0], opened)
     except NotSaved:
-        await storage.audit(organizer.id, "campaign_save_refused", f"{opened.campaign_id}")
+        await storage.audit(organizer.id, "campaign_save_refused", campaign_id)
         raise
     try:
-        # One save at a time: two organizers saving at once cannot both find the file as
-        # they opened it; the second is told what the first changed.
+        # One save at a time: two organizers saving at once cannot both find the files as
+        # they opened them; the second is told what the first changed.
         async with follower.writing:
-            await asyncio.to_thread(save, path, opened.text, text)
-    except ChangedOnDisk as changed:
-        diff = escape(changed.diff[:1500])
-        raise Refused(_(texts.SAVE_CHANGED_ON_DISK).format(diff=diff), alert=False) from changed
+            await asyncio.to_thread(_write_all, changed)
+    except ChangedOnDisk as moved:
+        diff = escape(moved.diff[:1500])
+        raise Refused(_(texts.SAVE_CHANGED_ON_DISK).format(diff=diff), alert=False) from moved
     except OSError as error:
         reason = escape(error.strerror or str(error))
         raise Refused(_(texts.SAVE_CANNOT_WRITE).format(error=reason), alert=False) from error
-    await storage.audit(organizer.id, "campaign_save", f"{opened.campaign_id}: {sorted(changes)}")
-    return await campaigns.reload(storage, bot, config, organizer.id, follower, path.parent)
+    keys = sorted({key for _opened, keys in edits for key in keys})
+    await storage.audit(organizer.id, "campaign_save", f"{campaign_id}: {keys}")
+    folder = opened[0][0].parent
+    return await campaigns.reload(storage, bot, config, organizer.id, follower, folder)
 
 
-async def preview(content: Content, opened: Opened, changes: Mapping[str, Any]) -> Content:
-    """Return the content as it would be served with `changes` saved, writing nothing (to
+async def preview(content: Content, edits: Sequence[Edit]) -> Content:
+    """Return the content as it would be served with the edits saved, writing nothing (to
     show its messages); NotSaved if it would not load. Its pictures are not to be sent: their
     files were only checked."""
-    path, text = _changed(content, opened, changes)
-    return await asyncio.to_thread(_loaded_with, path, text)
+    opened = _changed(content, edits)
+    return await asyncio.to_thread(_loaded_with, opened[0][0], opened)
 
 
-def _changed(content: Content, opened: Opened, changes: Mapping[str, Any]) -> tuple[Path, str]:
-    """Return the campaign file the organizer opened and its text with `changes` made."""
-    found = campaign_file(content, opened.campaign_id)
-    if found is None or found[1].name != opened.file_name:
-        raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=escape(opened.campaign_id)))
-    path = found[1]
-    try:
-        return path, edited(opened.text, changes, path.name)
-    except EditError as error:
-        raise Refused(escape(str(error)), alert=False) from error
+# A file to change: where it is, its text as opened, its text changed.
+_Change = tuple[Path, str, str]
 
 
-def _loaded_with(path: Path, text: str) -> Content:
-    """Return the campaign folder loaded as it would be with `text` as `path`; NotSaved with
-    its problems, located in the real folder's files as `validate` words them, if it would
-    not load."""
+def _campaign_path(content: Content, campaign_id: str) -> Path:
+    found = campaign_file(content, campaign_id)
+    if found is None:
+        raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=escape(campaign_id)))
+    return found[1]
+
+
+def _changed(content: Content, edits: Sequence[Edit]) -> list[_Change]:
+    """Return each file the organizer opened with its changes made: the campaign's file
+    first, then its statement files; Refused for a file that is none of them."""
+    if not edits:
+        raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=""))
+    campaign_id = edits[0][0].campaign_id
+    path = _campaign_path(content, campaign_id)
+    files = {str(file.relative_to(path.parent)): file for file in statement_files(path)}
+    found = []
+    for number, (opened, changes) in enumerate(edits):
+        file = path if number == 0 and opened.file_name == path.name else None
+        if number > 0 and opened.campaign_id == campaign_id:
+            file = files.get(opened.file_name)
+        if file is None:
+            raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=escape(opened.file_name)))
+        try:
+            found.append((file, opened.text, edited(opened.text, changes, file.name)))
+        except EditError as error:
+            raise Refused(escape(str(error)), alert=False) from error
+    return found
+
+
+def _loaded_with(path: Path, opened: Sequence[_Change]) -> Content:
+    """Return the campaign folder of `path` loaded as it would be with the opened files'
+    texts changed; NotSaved with its problems, located in the real folder's files as
+    `validate` words them, if it would not load."""
+    folder = path.parent
     with tempfile.TemporaryDirectory(prefix="solidarity-check-") as scratch:
-        copy = Path(scratch) / path.parent.name
+        copy = Path(scratch) / folder.name
         # Plain copies: a read-only folder's modes would stop the check writing its copy.
-        shutil.copytree(path.parent, copy, copy_function=shutil.copyfile)
-        (copy / path.name).write_text(text, encoding="utf-8")
+        shutil.copytree(folder, copy, copy_function=shutil.copyfile)
+        for file, _before, text in opened:
+            (copy / file.relative_to(folder)).write_text(text, encoding="utf-8")
         try:
             return load_campaigns(copy)
         except ContentError as error:
             problems = [
-                replace(problem, path=path.parent / problem.path.relative_to(copy))
+                replace(problem, path=folder / problem.path.relative_to(copy))
                 for problem in error.problems
             ]
-    raise NotSaved(problems, path)
+    raise NotSaved(problems, [file for file, _before, _text in opened])
+
+
+def _write_all(changed: Sequence[_Change]) -> None:
+    """Write each changed file, none if any of them changed on disk since it was opened."""
+    for file, opened, _text in changed:
+        current = file.read_text(encoding="utf-8")
+        if current != opened:
+            raise ChangedOnDisk(file, changes_between(opened, current, file.name))
+    for file, opened, text in changed:
+        save(file, opened, text)
 
 
 def _listed(problems: list[YamlProblem]) -> str:

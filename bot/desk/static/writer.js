@@ -300,6 +300,7 @@ async function openWriting(campaign) {
     made.querySelector("ol").id = `write-${key}`;
     writing.parts[key] = made;
     form.append(element("h3", { text: say(list.word) }), made);
+    if (key === "statements") form.append(statementFiles(found.files));
   }
   form.append(previewPane(),
     element("div", { class: "actions" },
@@ -307,6 +308,21 @@ async function openWriting(campaign) {
   form.hidden = false;
   form.onsubmit = (event) => { event.preventDefault(); saveWriting(); };
   form.oninput = changed;
+}
+
+// The statements in files of their own (a draft added from the feed is one): each edited in
+// place, named by its file (files.0.title is where its title's problem shows).
+function statementFiles(files) {
+  const list = element("ul", { id: "write-statement-files" });
+  writing.files = files.map((file, index) => {
+    const item = itemOf(STATEMENT_FIELDS, file.fields, "statement");
+    const name = file.opened.file_name.split("/").pop();
+    item.prepend(element("p", { class: "hint", dir: "ltr", text: file.opened.file_name }));
+    item.relabel(name, `files.${index}`);
+    list.append(item);
+    return { opened: file.opened, item };
+  });
+  return list;
 }
 
 function changes() {
@@ -318,6 +334,12 @@ function changes() {
     found[key] = value === "" || (absent && Array.isArray(value) && !value.length) ? null : value;
   }
   return found;
+}
+
+// What a save or preview sends: the campaign file's changes, and each statement file's.
+function asked() {
+  return { opened: writing.opened, changes: changes(),
+    files: writing.files.map(({ opened, item }) => ({ opened, changes: item.read() || {} })) };
 }
 
 // --- Problems, at their fields: the API names each by its key path (actions.7.title, and
@@ -381,7 +403,7 @@ function fillShown(event) {
   const what = event && event.target ? event.target : (event || document.getElementById("write-show"));
   const chosen = what.value;
   const options = [["welcome", say("DESK_SHOW_WELCOME")]];
-  const statements = document.querySelectorAll("#write-statements > li");
+  const statements = document.querySelectorAll("#write-statements > li, #write-statement-files > li");
   statements.forEach((item, index) => {
     const title = item.querySelector("[data-language]").value || `${index + 1}`;
     options.push([`statement:${index}`, `${say("DESK_FIELD_STATEMENTS")} ${index + 1}: ${title}`]);
@@ -408,7 +430,7 @@ async function previewWriting() {
   const pane = document.getElementById("write-preview");
   try {
     const found = await call(`campaigns/${encodeURIComponent(writing.campaign)}/preview`,
-      { opened: writing.opened, changes: changes(), show });
+      { ...asked(), show });
     showProblems([]);
     pane.replaceChildren(...found.parts.map((part) => (typeof part === "string" ? rendered(part)
       : element("div", { class: "bubble", text: `[${part.type}: ${part.name}]` }))));
@@ -421,8 +443,7 @@ async function previewWriting() {
 async function saveWriting() {
   writeStatus("");
   try {
-    const saved = await call(`campaigns/${encodeURIComponent(writing.campaign)}/file`,
-      { opened: writing.opened, changes: changes() });
+    const saved = await call(`campaigns/${encodeURIComponent(writing.campaign)}/file`, asked());
     const previewing = writing.previewing;
     await openWriting(writing.campaign); // what is in the file now, to save against next
     writing.previewing = previewing;
