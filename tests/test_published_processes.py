@@ -11,7 +11,9 @@ import asyncio
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from bot import texts
@@ -19,6 +21,7 @@ from bot.preview.updates import message_update
 
 from .conftest import ADMIN, ANA, CAMPAIGNS, POSTGRES_URL, open_storage
 from .fake_telegram import FakeTelegram
+from .test_desk_api import DESK_URL, init_data
 from .test_webhook import WebhookBot, replies_to
 
 pytestmark = [
@@ -61,6 +64,19 @@ async def reload_says(bot: WebhookBot, telegram: FakeTelegram, start: str) -> No
     while not any(t.startswith(start) for t in replies_to(telegram, ADMIN)[seen:]):
         assert time.monotonic() < deadline, (start, replies_to(telegram, ADMIN)[seen:])
         await asyncio.sleep(0.05)
+
+
+async def desk_call(bot: WebhookBot, method: str, path: str, body: object = None) -> Any:
+    """Call the desk's API as the organizer; return the status and the JSON answer (or its
+    text, if it is not JSON: a server error)."""
+    headers = {"Authorization": f"tma {init_data()}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, f"{bot.base}/desk/{path}", json=body, headers=headers) as answer,
+    ):
+        if answer.content_type != "application/json":
+            return answer.status, await answer.text()
+        return answer.status, await answer.json()
 
 
 async def slogans(bot: WebhookBot, telegram: FakeTelegram, user: int) -> str:
@@ -129,6 +145,66 @@ async def test_what_one_process_publishes_every_process_serves(
         await asyncio.sleep(2.5)  # past two looks for a newer version
         assert [await version_of(bot) for bot in (a, c)] == [second, second]
         assert NEW.strip(" -\n") in await slogans(a, telegram, ANA + 2)
+    finally:
+        for bot in bots.values():
+            if bot.process is not None and bot.process.returncode is None:
+                assert await bot.stop() == 0, bot.log.read_text()[-3000:]
+
+
+async def test_a_save_in_the_desk_of_one_process_is_served_by_every_process(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """A slogan fixed in the desk that process A serves: B serves it within 5 seconds, a
+    process started afterwards from its first answer; a save with a problem switches none."""
+    await (await open_storage("postgres", tmp_path)).close()  # an empty database
+    folders = {name: host_folder(tmp_path, name) for name in "abc"}
+    bots = {
+        name: WebhookBot(
+            telegram,
+            POSTGRES_URL,
+            tmp_path / f"{name}.log",
+            CAMPAIGNS_DIR=str(f),
+            DESK_URL=DESK_URL,
+        )
+        for name, f in folders.items()
+    }
+    a, b, c = bots["a"], bots["b"], bots["c"]
+    try:
+        await a.start()
+        await b.start()
+        first = await version_of(a)
+        status, opened = await desk_call(a, "GET", "api/campaigns/rafah/file")
+        assert status == 200, opened
+        fixed = [
+            NEW.strip(" -\n") if s == OLD.strip(" -\n") else s for s in opened["fields"]["slogans"]
+        ]
+        body = {"opened": opened["opened"], "changes": {"slogans": fixed}}
+        status, saved = await desk_call(a, "POST", "api/campaigns/rafah/file", body)
+        assert status == 200, saved
+        started = time.monotonic()
+        while await version_of(b) == first:
+            assert time.monotonic() - started < 5.0, "B does not serve the desk's save"
+            await asyncio.sleep(0.05)
+        second = await version_of(a)
+        assert await version_of(b) == second
+        assert NEW.strip(" -\n") in await slogans(b, telegram, ANA)
+        assert OLD in (folders["b"] / "rafah.yaml").read_text()  # B's own files untouched
+
+        status, opened = await desk_call(a, "GET", "api/campaigns/rafah/file")
+        broken = {"opened": opened["opened"], "changes": {"actions": [{"title": "No text"}]}}
+        status, refused = await desk_call(a, "POST", "api/campaigns/rafah/file", broken)
+        assert status == 409
+        assert refused["problems"] == [
+            {"field": "actions.0.description", "message": "missing required key 'description'"}
+        ]
+        await asyncio.sleep(2.5)  # past two looks for a newer version
+        assert [await version_of(a), await version_of(b)] == [second, second]
+
+        await c.start()
+        assert await version_of(c) == second
+        await a.stop()
+        await b.stop()
+        assert NEW.strip(" -\n") in await slogans(c, telegram, ANA + 1)
     finally:
         for bot in bots.values():
             if bot.process is not None and bot.process.returncode is None:

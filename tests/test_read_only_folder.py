@@ -17,17 +17,15 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 
 from bot import texts
 
 from .conftest import ANA, CAMPAIGNS, ROOT
 from .fake_telegram import FakeTelegram
-from .test_desk_api import DESK_URL, init_data
-from .test_published_processes import slogans, version_of
+from .test_desk_api import DESK_URL
+from .test_published_processes import desk_call, slogans, version_of
 from .test_webhook import WebhookBot
 
 NOBODY = 65534  # Debian's `nobody` and `nogroup`
@@ -77,19 +75,6 @@ def can_run_the_bot(prefix: list[str], env: dict[str, str]) -> None:
     except OSError as error:
         pytest.fail(f"{check} cannot start: {error}")
     assert done.returncode == 0, f"{check} cannot import the bot: {done.stderr[-2000:]}"
-
-
-async def desk_call(bot: WebhookBot, method: str, path: str, body: object = None) -> Any:
-    """Call the desk's API as the organizer; return the status and the JSON answer (or its
-    text, if it is not JSON: a server error)."""
-    headers = {"Authorization": f"tma {init_data()}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(method, f"{bot.base}/desk/{path}", json=body, headers=headers) as answer,
-    ):
-        if answer.content_type != "application/json":
-            return answer.status, await answer.text()
-        return answer.status, await answer.json()
 
 
 async def test_a_save_into_a_read_only_folder_is_refused_and_loses_nothing(
