@@ -136,6 +136,8 @@ async def test_a_save_with_a_problem_shows_it_and_writes_nothing(
         await expect(problem_at(page, "actions.7.title")).to_have_text(
             "missing required key 'title'"
         )
+        # The sentences wrap on a phone: nothing wider than its 360 pixels.
+        assert await page.evaluate("document.documentElement.scrollWidth") == 360
         title = page.get_by_label(
             f"{texts.DESK_FIELD_ACTIONS} 8: {texts.DESK_FIELD_TITLE} (English)"
         )
