@@ -19,6 +19,7 @@ from bot.organizing.asking import Organizer, Refused
 from bot.storage import Storage
 
 from .conftest import ADMIN, ANA, CAMPAIGNS, Harness, serving
+from .test_cli import bot_command
 from .test_desk_api import OUTSIDER, desk_of, init_data, post
 
 ORGANIZER = Organizer(ADMIN, "Ana")
@@ -282,3 +283,34 @@ async def test_the_desk_shows_what_a_version_changed(storage: Storage, tmp_path:
             f"api/versions/{latest.version_id}/changes", init_data(OUTSIDER)
         )
         assert status == 403
+
+
+async def test_validate_and_reload_keep_working_beside_the_desk(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """The desk saves; someone edits the same file by hand: `validate` reads both changes, a
+    /reload serves them, and the desk opens the file as it now is and saves again."""
+    folder = folder_copy(tmp_path)
+    path = folder / "rafah.yaml"
+    async with serving(storage, folder) as bot:
+        await save(bot, opened_now(bot), {"title": "Eyes on Rafah"})
+        by_hand = path.read_text(encoding="utf-8").replace(
+            "organization: International League of Peoples' Struggle (ILPS)",
+            "organization: International League of Peoples' Struggle (ILPS)  # by hand",
+        )
+        path.write_text(by_hand.replace("Free Palestine!\n", "Free, free Palestine!\n"))
+        done = bot_command("validate", str(folder))
+        assert done.returncode == 0, done.stderr
+        assert "Eyes on Rafah" in done.stdout
+        await bot.command("/reload", user=ADMIN)
+        assert bot.texts(ADMIN)[-1].startswith(texts.RELOADED.split("{")[0])
+        await bot.command("/slogans", user=ANA)
+        assert "Free, free Palestine!" in bot.texts(ANA)[-1]
+
+        again = opened_now(bot)
+        assert again.text == path.read_text(encoding="utf-8")
+        await save(bot, again, {"summary": "Rafah, and what we do about it."})
+        text = path.read_text(encoding="utf-8")
+        assert "# by hand" in text
+        assert "Free, free Palestine!" in text
+        assert load_campaign(path).summary == "Rafah, and what we do about it."
