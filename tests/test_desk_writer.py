@@ -393,3 +393,42 @@ async def test_a_statement_in_a_file_of_its_own_is_edited_in_place(
         assert (folder / "rafah.yaml").read_bytes() == campaign
         await bot.command("/statement", user=ANA)
         assert "We stand with the people of Rafah." in "\n".join(bot.texts(ANA))
+
+
+async def test_a_save_changes_only_what_was_changed_whatever_the_file_holds(
+    browser: Browser,  # noqa: F811
+    storage: Storage,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A title kept as a one-language map, a translated summary in paragraphs, an action's
+    day and its empty picture key: a slogan fixed next to them leaves them as written. A
+    blank slogan added is named at its field, and goes when removed."""
+    path = folder_copy(tmp_path) / "rafah.yaml"
+    text = path.read_text(encoding="utf-8")
+    summary = text[text.index("summary: >-") : text.index("\nstatements:")]
+    text = text.replace("title: All eyes on Rafah\n", "title:\n  en: All eyes on Rafah\n", 1)
+    text = text.replace(
+        summary,
+        "summary:\n  en: |\n    First paragraph.\n\n    Second paragraph.\n"
+        "  ar: |\n    الفقرة الأولى.\n\n    الفقرة الثانية.\n",
+    )
+    text = text.replace(
+        "  - title: Demand an immediate ceasefire\n",
+        "  - title: Demand an immediate ceasefire\n    date: 2024-03-08\n    image:\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    assert load_campaign(path).in_language("ar").summary == "الفقرة الأولى.\n\nالفقرة الثانية."
+    async with writer(browser, storage, path.parent) as (_bot, page):
+        await page.get_by_label(f"{texts.DESK_FIELD_SLOGANS} 5 (English)").fill(FIXED)
+        await page.get_by_role("button", name=texts.DESK_ADD_SLOGAN).click()
+        await page.get_by_role("button", name=texts.DESK_SAVE).click()
+        await expect(problem_at(page, "slogans.6")).to_contain_text("must not be empty")
+        assert path.read_text(encoding="utf-8") == text
+        remove = f"{texts.DESK_REMOVE}: {texts.DESK_FIELD_SLOGANS} 7"
+        await page.get_by_role("button", name=remove).click()
+        await page.get_by_role("button", name=texts.DESK_SAVE).click()
+        await expect(page.locator("#write-status")).to_contain_text("Campaign files re-read")
+        assert changed_lines(text, path.read_text(encoding="utf-8")) == [
+            f"-  - {TYPO}",
+            f"+  - {FIXED}",
+        ]

@@ -105,10 +105,10 @@ def test_a_file_changed_on_disk_is_not_overwritten(tmp_path: Path) -> None:
     path.write_text(theirs, encoding="utf-8")
     ours = edited(opened, {"slogans": ["Free Palestine!"]})
     with pytest.raises(ChangedOnDisk) as refused:
-        save(path, opened, ours)
+        save([(path, opened, ours)])
     assert "-title: All eyes on Rafah\n+title: Eyes on Rafah" in refused.value.diff
     assert path.read_text(encoding="utf-8") == theirs  # nothing written
-    save(path, theirs, edited(theirs, {"slogans": ["Free Palestine!"]}))
+    save([(path, theirs, edited(theirs, {"slogans": ["Free Palestine!"]}))])
     assert load_campaign(path).slogans == ["Free Palestine!"]
     assert load_campaign(path).title == "Eyes on Rafah"
     assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".")) == []
@@ -170,4 +170,35 @@ def test_a_changed_block_keeps_its_way_of_ending() -> None:
     text = "body: |\n  One paragraph, with a tpyo.\ntitle: T\n"
     assert edited(text, {"body": "One paragraph, with a typo."}) == (
         "body: |\n  One paragraph, with a typo.\ntitle: T\n"
+    )
+
+
+def test_an_empty_key_left_out_of_a_changed_item_stays() -> None:
+    text = "actions:\n  - title: A\n    description: B\n    image:\n"
+    assert edited(text, {"actions": [{"title": "A", "description": "C"}]}) == (
+        "actions:\n  - title: A\n    description: C\n    image:\n"
+    )
+
+
+def test_a_statement_added_on_top_leaves_the_dated_ones_as_written() -> None:
+    """The desk sends dates as text: an item with a date still matches its old self, so a
+    new one on top is one insertion, and a new date is written as a date."""
+    text = (
+        "statements:\n"
+        "  - title: Old\n"
+        "    # the day it was signed\n"
+        "    date: 2024-03-02\n"
+        "    body: Text.\n"
+    )
+    new = {"title": "New", "date": "2024-04-01", "body": "More."}
+    old = {"title": "Old", "date": "2024-03-02", "body": "Text."}
+    assert edited(text, {"statements": [new, old]}) == (
+        "statements:\n"
+        "  - title: New\n"
+        "    date: 2024-04-01\n"
+        "    body: More.\n"
+        "  - title: Old\n"
+        "    # the day it was signed\n"
+        "    date: 2024-03-02\n"
+        "    body: Text.\n"
     )

@@ -13,7 +13,8 @@ import datetime as dt
 import difflib
 import io
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class EditError(Exception):
@@ -55,21 +58,38 @@ def edited(text: str, changes: Mapping[str, Any], name: str = "the file") -> str
     removes one), everything else as it was. EditError if `text` is not one the round trip
     keeps as it is."""
     yaml = _round_trip()
-    try:
-        data = yaml.load(text)
-    except YAMLError as error:
-        raise EditError(f"{name} cannot be read as YAML: {error}") from error
-    if not isinstance(data, CommentedMap) or _dumped(yaml, data) != text:
+    data = _loaded(yaml, text, name)
+    changed = [key for key, value in changes.items() if _plain(data.get(key)) != _plain(value)]
+    if not changed:
+        return text  # the same values: nothing to write, however the file is laid out
+    if _dumped(yaml, data) != text:
         raise EditError(
             f"{name} is laid out in a way the desk would change (indentation, line folding): "
             "edit it by hand, or let the desk rewrite it once from a copy"
         )
-    for key, value in changes.items():
-        if value is None:
+    for key in changed:
+        if changes[key] is None:
             data.pop(key, None)
         else:
-            data[key] = _merged(data.get(key), value)
+            data[key] = _merged(data.get(key), changes[key])
     return _dumped(yaml, data)
+
+
+def changed_keys(text: str, changes: Mapping[str, Any], name: str = "the file") -> list[str]:
+    """Return the keys of `changes` whose values differ from the file's (an emptied key and a
+    missing one are the same)."""
+    data = _loaded(_round_trip(), text, name)
+    return [key for key, value in changes.items() if _plain(data.get(key)) != _plain(value)]
+
+
+def _loaded(yaml: YAML, text: str, name: str) -> CommentedMap:
+    try:
+        data = yaml.load(text)
+    except YAMLError as error:
+        raise EditError(f"{name} cannot be read as YAML: {error}") from error
+    if not isinstance(data, CommentedMap):
+        raise EditError(f"{name} does not hold keys and values")
+    return data
 
 
 def _merged(old: Any, new: Any) -> Any:
@@ -79,7 +99,8 @@ def _merged(old: Any, new: Any) -> Any:
         _merge_list(old, new)
         return old
     if isinstance(old, CommentedMap) and isinstance(new, Mapping):
-        for key in [k for k in old if k not in new]:
+        # A key left out goes, unless it was empty already (an `image:` left for later).
+        for key in [k for k in old if k not in new and _plain(old[k]) is not None]:
             del old[key]
         for key, value in new.items():
             old[key] = _merged(old.get(key), value)
@@ -95,6 +116,11 @@ def _merged(old: Any, new: Any) -> Any:
             return LiteralScalarString(new)
         if isinstance(old, FoldedScalarString):
             return FoldedScalarString(new)
+        if (old is None or isinstance(old, dt.date)) and _DAY.fullmatch(new):
+            try:
+                return dt.date.fromisoformat(new)  # a day, as the file writes one (unquoted)
+            except ValueError:
+                return new  # not one: the validator says so
         return new
     if isinstance(new, Mapping):
         return CommentedMap((k, _merged(None, v)) for k, v in new.items())
@@ -144,27 +170,41 @@ def _written(value: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Return a YAML value as plain Python, to compare (hashable)."""
+    """Return a value as the words it holds, to compare (hashable): text without the spaces
+    around it, a date or number as written, keys in order, and empty (None, "", [], {}) as
+    None, so that the desk's values (all text) compare with the file's."""
     if isinstance(value, Mapping):
-        return tuple((k, _plain(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return tuple(_plain(v) for v in value)
-    return str(value) if isinstance(value, str) else value
+        items = ((str(k), _plain(v)) for k, v in value.items())
+        found: Any = tuple(sorted((k, v) for k, v in items if v is not None))
+    elif isinstance(value, list):
+        found = tuple(_plain(v) for v in value)
+    elif isinstance(value, str):
+        found = value.strip()
+    elif value is None:
+        found = None
+    else:
+        found = _written(value)
+    return found or None
 
 
-def save(path: Path, opened: str, new_text: str) -> None:
-    """Write `new_text` over the file, read by the desk as `opened`: aside, then moved in.
-    ChangedOnDisk (with what changed there) if the file is no longer what was opened, and
+def save(changes: Sequence[tuple[Path, str, str]]) -> None:
+    """Write each file's new text over it, read by the desk as opened: (path, opened, new).
+    All are written aside, then moved in, so that no file is written unless all can be.
+    ChangedOnDisk (with what changed there) if a file is no longer what was opened, and
     nothing written; OSError as the system says (a read-only folder, say)."""
-    current = path.read_text(encoding="utf-8")
-    if current != opened:
-        raise ChangedOnDisk(path, changes_between(opened, current, path.name))
-    aside = path.with_name(f".{path.name}.saving")
+    for path, opened, _new_text in changes:
+        current = path.read_text(encoding="utf-8")
+        if current != opened:
+            raise ChangedOnDisk(path, changes_between(opened, current, path.name))
+    asides = [(path.with_name(f".{path.name}.saving"), path) for path, _opened, _new in changes]
     try:
-        aside.write_text(new_text, encoding="utf-8")
-        os.replace(aside, path)
+        for (aside, _path), (_same, _opened, new_text) in zip(asides, changes, strict=True):
+            aside.write_text(new_text, encoding="utf-8")
+        for aside, path in asides:
+            os.replace(aside, path)
     finally:
-        aside.unlink(missing_ok=True)
+        for aside, _path in asides:
+            aside.unlink(missing_ok=True)
 
 
 def changes_between(before: str, after: str, name: str) -> str:

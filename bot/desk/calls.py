@@ -24,6 +24,11 @@ def refusal(status: int, error: str, reason: str, message: str) -> web.Response:
     return web.json_response(body, status=status)
 
 
+def bad_request(reason: str) -> web.Response:
+    """Answer a call the page should not have made (a malformed body): 400, and why."""
+    return web.json_response({"error": "bad_request", "reason": reason}, status=400)
+
+
 def refused(refused: Refused) -> web.Response:
     """Answer an operation's refusal: 409, in the words the chat uses."""
     return web.json_response({"error": "refused", "message": refused.text}, status=409)

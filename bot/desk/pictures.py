@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
-from bot.desk.calls import acting, as_json, refused, services
+from bot.desk.calls import acting, as_json, bad_request, refused, services
 from bot.organizing import pictures
 from bot.organizing.asking import Refused
 
@@ -23,15 +23,15 @@ async def _keep(request: web.Request) -> web.Response:
     answer its path as the campaign file names it, `{"path": "pictures/poster.jpg"}`."""
     found = services(request)
     if request.content_type != "multipart/form-data":
-        return _bad("the picture comes as multipart/form-data")
+        return bad_request("the picture comes as multipart/form-data")
     # Read as it arrives, a chunk at a time: the API's client_max_size (1 MB) limits only
     # bodies read whole, and a picture may be 10 MB (tests/test_desk_pictures.py).
     try:
         part = await (await request.multipart()).next()
     except ValueError as error:  # no boundary, or not multipart after all
-        return _bad(f"the multipart body cannot be read: {error}")
+        return bad_request(f"the multipart body cannot be read: {error}")
     if not isinstance(part, BodyPartReader) or part.name != "picture" or part.filename is None:
-        return _bad('the first part is the file, named "picture"')
+        return bad_request('the first part is the file, named "picture"')
 
     async def read(size: int) -> bytes:
         try:
@@ -58,7 +58,3 @@ async def _keep(request: web.Request) -> web.Response:
     except Refused as refusing:
         return refused(refusing)
     return as_json({"path": path})
-
-
-def _bad(reason: str) -> web.Response:
-    return web.json_response({"error": "bad_request", "reason": reason}, status=400)

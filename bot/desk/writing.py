@@ -12,13 +12,14 @@ from aiohttp import web
 
 from bot import i18n, texts
 from bot.campaign import render
-from bot.campaign.content import Campaign, Content, Statement
+from bot.campaign.content import Campaign, Content, ContentError, Statement
 from bot.campaign.markup import escape
-from bot.campaign.yamlsafe import parse_yaml
-from bot.desk.calls import APPLICATION, acting, as_json, form, refused, services
+from bot.campaign.yamlsafe import Position, YamlError, YamlProblem, parse_yaml
+from bot.desk.calls import APPLICATION, acting, as_json, bad_request, form, refused, services
 from bot.i18n import gettext as _
 from bot.organizing import history, writing
 from bot.organizing.asking import Refused
+from bot.organizing.campaigns import problem_list
 
 # The keys of a campaign file the desk changes; anything else is the file's, by hand.
 EDITABLE = ("title", "organization", "summary", "statements", "slogans", "actions")
@@ -60,19 +61,22 @@ async def _open(request: web.Request) -> web.Response:
         }
         for code in dict.fromkeys(codes)
     ]
-    return as_json(
-        {
-            **_file(opened, EDITABLE),
-            "files": [_file(file, STATEMENT_KEYS) for file in files],
-            "languages": languages,
-        }
-    )
+    try:
+        shown = _file(opened, EDITABLE)
+        shown["files"] = [_file(file, STATEMENT_KEYS) for file in files]
+    except YamlError as error:  # changed on disk since it was served, and broken
+        problems = problem_list(ContentError(error.problems))
+        return refused(Refused(_(texts.RELOAD_FAILED).format(problems=problems), alert=False))
+    return as_json({**shown, "languages": languages})
 
 
 def _file(opened: writing.Opened, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Return a file as opened and the values of its keys the desk shows (those it has)."""
     # Every value as written (a time stays 18:30, a date 2024-03), as the campaign loads it.
     values = parse_yaml(opened.text, Path(opened.file_name)).data
-    return {"opened": opened, "fields": {key: values.get(key) for key in keys}}
+    if not isinstance(values, dict):
+        raise YamlError([YamlProblem(Path(opened.file_name), Position(1, 1), "expected keys")])
+    return {"opened": opened, "fields": {key: values[key] for key in keys if key in values}}
 
 
 async def _save(request: web.Request) -> web.Response:
@@ -105,14 +109,14 @@ async def _preview(request: web.Request) -> web.Response:
         return edits
     show = body.get("show")
     if not isinstance(show, dict) or show.get("what") not in _SHOWN:
-        return _bad(f"show.what is one of {', '.join(_SHOWN)}")
+        return bad_request(f"show.what is one of {', '.join(_SHOWN)}")
     try:
         content = await writing.preview(services(request).content, edits)
     except Refused as refusing:
         return _refused(refusing)
     campaign = content.get(request.match_info["id"])
     if campaign is None:  # the file now names another campaign id
-        return _bad("the file no longer holds this campaign")
+        return bad_request("the file no longer holds this campaign")
     with i18n.speaking(str(show.get("language") or "")):
         campaign = campaign.in_language(i18n.requested())
         parts = _SHOWN[show["what"]](campaign, show.get("index"))
@@ -142,16 +146,16 @@ def _asked(request: web.Request, body: dict[str, Any]) -> list[writing.Edit] | w
     asked: list[tuple[dict[str, Any], tuple[str, ...]]] = [(body, EDITABLE)]
     files = body.get("files", [])
     if not isinstance(files, list) or not all(isinstance(file, dict) for file in files):
-        return _bad("files is a list of {opened, changes} objects")
+        return bad_request("files is a list of {opened, changes} objects")
     asked.extend((file, STATEMENT_KEYS) for file in files)
     edits: list[writing.Edit] = []
     for given, keys in asked:
         opened, changes = given.get("opened"), given.get("changes")
         if not isinstance(opened, dict) or not isinstance(changes, dict):
-            return _bad("opened and changes are JSON objects")
+            return bad_request("opened and changes are JSON objects")
         unknown = sorted(set(changes) - set(keys))
         if unknown:
-            return _bad(f"not changed from the desk: {', '.join(unknown)}")
+            return bad_request(f"not changed from the desk: {', '.join(unknown)}")
         name, text = str(opened.get("file_name", "")), str(opened.get("text", ""))
         edits.append((writing.Opened(request.match_info["id"], name, text), changes))
     return edits
@@ -208,7 +212,3 @@ def _refused(refusing: Refused) -> web.Response:
     problems = [{"field": field, "message": text} for field, text in refusing.at_fields()]
     answer = {"error": "refused", "message": refusing.text, "problems": problems}
     return web.json_response(answer, status=409)
-
-
-def _bad(reason: str) -> web.Response:
-    return web.json_response({"error": "bad_request", "reason": reason}, status=400)

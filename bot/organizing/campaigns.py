@@ -18,7 +18,7 @@ from bot.i18n import gettext as _
 from bot.organizing.asking import Refused
 from bot.organizing.desk_menu import place_menu_buttons
 from bot.organizing.publishing import Follower
-from bot.storage import Storage
+from bot.storage import Storage, VersionInfo
 
 
 async def reload(
@@ -34,6 +34,22 @@ async def reload(
     placed; return them to serve. ContentError (audited) if any is wrong; Refused if this
     process serves a newer version than CAMPAIGNS_DIR holds, which publishing would undo."""
     folder = folder or config.campaigns_dir
+    # No desk save or draft writes between reading the files and publishing them: else a
+    # version read before a save could be published after it, and undo it everywhere.
+    async with follower.writing:
+        content, version = await _published(storage, config, organizer, follower, folder)
+    await channels.sync(bot, storage, content)
+    await place_menu_buttons(bot, storage, config)
+    await storage.audit(
+        organizer, "reload", f"version {version.version_id}: {render.summary(content)}"[:200]
+    )
+    return content
+
+
+async def _published(
+    storage: Storage, config: Config, organizer: int, follower: Follower, folder: Path
+) -> tuple[Content, VersionInfo]:
+    """Load the folder, publish it and serve it here; return it and its version."""
     try:
         content = load_campaigns(folder)
     except ContentError as error:
@@ -55,12 +71,7 @@ async def reload(
         packed.digest, packed.data, packed.files, packed.size, organizer
     )
     follower.served(version, folder)
-    await channels.sync(bot, storage, content)
-    await place_menu_buttons(bot, storage, config)
-    await storage.audit(
-        organizer, "reload", f"version {version.version_id}: {render.summary(content)}"[:200]
-    )
-    return content
+    return content, version
 
 
 def problem_list(error: ContentError) -> str:

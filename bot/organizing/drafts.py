@@ -105,7 +105,8 @@ async def add(
         raise await _decided(storage, config, organizer, post)
     text = statement_yaml(draft, campaign.id, now=post.seen_at, filled=filled)
     try:
-        written = write_statement(path, text, file_name(draft.date, draft.title))
+        async with follower.writing:  # not while a reload or a desk save is under way
+            written = write_statement(path, text, file_name(draft.date, draft.title))
     except OSError as error:
         await storage.reopen_feed_post(item_id)
         logger.warning("draft #%d: cannot write its file (%s)", item_id, type(error).__name__)

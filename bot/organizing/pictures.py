@@ -10,7 +10,6 @@ import itertools
 import os
 import re
 import tempfile
-import threading
 import unicodedata
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
@@ -26,6 +25,7 @@ from bot.campaign.markup import escape
 from bot.i18n import gettext as _
 from bot.organizing.asking import Organizer, Refused
 from bot.organizing.drafts import campaign_file
+from bot.organizing.writing import cannot_write
 from bot.storage import Storage
 
 PICTURES = "pictures"  # the campaign folder's own folder for them
@@ -33,8 +33,6 @@ CHUNK = 64 * 1024  # read at a time: a picture is never held whole in memory
 NAME_LENGTH = 64
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}  # by what the file really is
 _UNSAFE = re.compile(r"[^a-z0-9_-]+")
-# Two uploads at once must not both take the same free name: os.replace overwrites.
-_placing = threading.Lock()
 
 # Reads up to n bytes of the upload; b"" at its end (aiohttp's BodyPartReader.read_chunk).
 Read = Callable[[int], Awaitable[bytes]]
@@ -60,7 +58,7 @@ async def keep_picture(
     try:
         made, aside, file = await asyncio.to_thread(_opened, folder)
     except OSError as error:
-        raise _cannot_write(error) from error
+        raise cannot_write(error) from error
     kept = False
     try:
         with file:
@@ -71,7 +69,7 @@ async def keep_picture(
             sentence = str(error).removeprefix(f"{aside.name}: ")
             raise Refused(escape(f"{shown}: {sentence}"), alert=False) from error
         except OSError as error:
-            raise _cannot_write(error) from error
+            raise cannot_write(error) from error
         kept = True
     finally:
         if not kept:
@@ -101,7 +99,7 @@ async def _received(read: Read, file: BinaryIO, shown: str) -> None:
         try:
             await asyncio.to_thread(file.write, chunk)
         except OSError as error:
-            raise _cannot_write(error) from error
+            raise cannot_write(error) from error
 
 
 def _opened(folder: Path) -> tuple[list[Path], Path, BinaryIO]:
@@ -128,15 +126,17 @@ def _placed(aside: Path, folder: Path, stem: str) -> str:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # as check_photo
         with Image.open(aside) as image:
             extension = EXTENSIONS[image.format or ""]
-    with _placing:
-        for name in _names(stem, extension):
-            path = folder / name
-            if not path.exists():
-                os.replace(aside, path)
-                return name
+    for name in _names(stem, extension):
+        path = folder / name
+        try:
+            os.link(aside, path)  # never over a picture already there, even another process's
+        except FileExistsError:
             if path.is_file() and filecmp.cmp(aside, path, shallow=False):
                 aside.unlink()
                 return name
+            continue
+        aside.unlink()
+        return name
     raise AssertionError("unreachable: the names are endless")
 
 
@@ -155,8 +155,3 @@ def _cleared(aside: Path | None, made: list[Path]) -> None:
             folder.rmdir()
         except OSError:  # another picture came into it meanwhile
             break
-
-
-def _cannot_write(error: OSError) -> Refused:
-    reason = escape(error.strerror or str(error))
-    return Refused(_(texts.SAVE_CANNOT_WRITE).format(error=reason), alert=False)

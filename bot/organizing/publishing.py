@@ -88,7 +88,8 @@ class Follower:
         if latest is None or latest.version_id == self.version_id:
             return None
         try:
-            content = await self._load(latest)
+            async with self.writing:  # its own folder is not rewritten under a desk save
+                content = await self._load(latest)
         except (ContentError, SnapshotError, OSError) as error:
             logger.error(
                 "published version %d is not served here: %s", latest.version_id, _why(error)

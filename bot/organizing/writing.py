@@ -16,7 +16,7 @@ from telegram import Bot
 
 from bot import texts
 from bot.campaign.content import Content, ContentError, load_campaigns
-from bot.campaign.editing import ChangedOnDisk, EditError, changes_between, edited, save
+from bot.campaign.editing import ChangedOnDisk, EditError, changed_keys, edited, save
 from bot.campaign.markup import escape
 from bot.campaign.published import unpack, write_into
 from bot.campaign.statement_files import statement_files
@@ -70,10 +70,7 @@ class NotSaved(Refused):
 def open_campaign(content: Content, campaign_id: str) -> list[Opened]:
     """Return a served campaign's files to change: its campaign file, then its statement
     files; Refused if there is no such campaign."""
-    found = campaign_file(content, campaign_id)
-    if found is None:
-        raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=escape(campaign_id)))
-    _campaign, path = found
+    path = _campaign_path(content, campaign_id)
     return [
         Opened(campaign_id, str(file.relative_to(path.parent)), file.read_text(encoding="utf-8"))
         for file in (path, *statement_files(path))
@@ -105,20 +102,30 @@ async def save_campaign(
         await storage.audit(organizer.id, "campaign_save_refused", campaign_id)
         raise
     try:
-        # One save at a time: two organizers saving at once cannot both find the files as
-        # they opened them; the second is told what the first changed.
+        # One write at a time (and none while a reload publishes): two organizers saving at
+        # once cannot both find the files as they opened them; the second is told what the
+        # first changed.
         async with follower.writing:
-            await asyncio.to_thread(_write_all, changed)
+            await asyncio.to_thread(save, changed)
     except ChangedOnDisk as moved:
         diff = escape(moved.diff[:1500])
         raise Refused(_(texts.SAVE_CHANGED_ON_DISK).format(diff=diff), alert=False) from moved
     except OSError as error:
-        reason = escape(error.strerror or str(error))
-        raise Refused(_(texts.SAVE_CANNOT_WRITE).format(error=reason), alert=False) from error
-    keys = sorted({key for _opened, keys in edits for key in keys})
-    await storage.audit(organizer.id, "campaign_save", f"{campaign_id}: {keys}")
+        raise cannot_write(error) from error
     folder = opened[0][0].parent
+    what = [  # each file written, and the keys changed in it
+        f"{edit.file_name} {', '.join(changed_keys(edit.text, changes))}"
+        for (edit, changes), (_file, before, text) in zip(edits, opened, strict=True)
+        if text != before
+    ]
+    await storage.audit(organizer.id, "campaign_save", f"{campaign_id}: {'; '.join(what)}"[:200])
     return await campaigns.reload(storage, bot, config, organizer.id, follower, folder)
+
+
+def cannot_write(error: OSError) -> Refused:
+    """Return the refusal of a change the campaign folder could not take (read-only, full)."""
+    reason = escape(error.strerror or str(error))
+    return Refused(_(texts.SAVE_CANNOT_WRITE).format(error=reason), alert=False)
 
 
 async def preview(content: Content, edits: Sequence[Edit]) -> Content:
@@ -143,15 +150,14 @@ def _campaign_path(content: Content, campaign_id: str) -> Path:
 def _changed(content: Content, edits: Sequence[Edit]) -> list[_Change]:
     """Return each file the organizer opened with its changes made: the campaign's file
     first, then its statement files; Refused for a file that is none of them."""
-    if not edits:
-        raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=""))
-    campaign_id = edits[0][0].campaign_id
-    path = _campaign_path(content, campaign_id)
+    path = _campaign_path(content, edits[0][0].campaign_id)
     files = {str(file.relative_to(path.parent)): file for file in statement_files(path)}
+    names = [opened.file_name for opened, _changes in edits]
     found = []
     for number, (opened, changes) in enumerate(edits):
+        # Only the files open_campaign named, each once: the campaign's, then statements.
         file = path if number == 0 and opened.file_name == path.name else None
-        if number > 0 and opened.campaign_id == campaign_id:
+        if number > 0 and names.count(opened.file_name) == 1:
             file = files.get(opened.file_name)
         if file is None:
             raise Refused(_(texts.DRAFT_NO_CAMPAIGN).format(campaign=escape(opened.file_name)))
@@ -183,16 +189,6 @@ def _loaded_with(path: Path, opened: Sequence[_Change]) -> Content:
     raise NotSaved(problems, [file for file, _before, _text in opened])
 
 
-def _write_all(changed: Sequence[_Change]) -> None:
-    """Write each changed file, none if any of them changed on disk since it was opened."""
-    for file, opened, _text in changed:
-        current = file.read_text(encoding="utf-8")
-        if current != opened:
-            raise ChangedOnDisk(file, changes_between(opened, current, file.name))
-    for file, opened, text in changed:
-        save(file, opened, text)
-
-
 def _listed(problems: list[YamlProblem]) -> str:
     lines = [str(problem) for problem in problems[:10]]
     return "<code>" + escape("\n".join(lines)) + "</code>"
@@ -211,7 +207,7 @@ async def restore(
     data = await storage.version_data(version_id)
     if data is None:
         raise Refused(_(texts.RESTORE_GONE).format(id=version_id), alert=False)
-    problems = await asyncio.to_thread(_version_problems, data)
+    problems = await asyncio.to_thread(_version_problems, data, version_id)
     if problems:
         raise NotSaved(problems)
     folder = follower.folder
@@ -219,18 +215,20 @@ async def restore(
         async with follower.writing:
             await asyncio.to_thread(write_into, data, folder)
     except OSError as error:
-        reason = escape(error.strerror or str(error))
-        raise Refused(_(texts.SAVE_CANNOT_WRITE).format(error=reason), alert=False) from error
+        raise cannot_write(error) from error
     await storage.audit(organizer.id, "campaign_restore", f"version {version_id}")
     return await campaigns.reload(storage, bot, config, organizer.id, follower, folder)
 
 
-def _version_problems(data: bytes) -> list[YamlProblem]:
+def _version_problems(data: bytes, version_id: int) -> list[YamlProblem]:
+    """Return what would be wrong with a version's files now, each located as "version N/
+    rafah.yaml:3:1" (not in the scratch folder they were checked in)."""
     with tempfile.TemporaryDirectory(prefix="solidarity-check-") as scratch:
         folder = Path(scratch) / "campaigns"
         unpack(data, folder)
         try:
             load_campaigns(folder)
         except ContentError as error:
-            return error.problems
+            named = Path(f"version {version_id}")
+            return [replace(p, path=named / p.path.relative_to(folder)) for p in error.problems]
     return []

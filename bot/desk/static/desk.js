@@ -16,7 +16,10 @@ function say(key, values) {
 
 async function call(path, body) {
   const request = { headers: { Authorization: "tma " + initData } };
-  if (body !== undefined) {
+  if (body instanceof FormData) { // a file: the browser writes the multipart body
+    request.method = "POST";
+    request.body = body;
+  } else if (body !== undefined) {
     request.method = "POST";
     request.headers["Content-Type"] = "application/json";
     request.body = JSON.stringify(body);

@@ -2,7 +2,7 @@
 // slogans and actions, each text in every language side by side; previewed as subscribers
 // get it; saved through the bot's API, which writes only what changed into the campaign's file
 // and serves it everywhere; and its history, a version restored.
-// Uses say(), call(), element(), rendered(), plain() and initData from desk.js, loaded first.
+// Uses say(), call(), element(), rendered(), richText() and plain() from desk.js, loaded first.
 "use strict";
 
 let writing = null; // {campaign, opened, languages, shown}: the file as opened, to save against
@@ -71,10 +71,12 @@ function byLanguage(value) {
   return found;
 }
 
-function texts(word, value, rows) {
+// `single`: the main language only (a statement file holds no translations).
+function texts(word, value, rows, single) {
   const box = element("fieldset", { class: "texts" }, element("legend"));
   const given = byLanguage(value);
-  for (const language of writing.languages) {
+  const mapped = Boolean(value) && typeof value === "object"; // stays a map when saved
+  for (const language of single ? writing.languages.slice(0, 1) : writing.languages) {
     const input = element(rows ? "textarea" : "input", {
       "data-language": language.code, dir: language.rtl ? "rtl" : "ltr" });
     if (rows) input.setAttribute("rows", String(rows));
@@ -92,8 +94,8 @@ function texts(word, value, rows) {
     }
     const codes = Object.keys(found);
     if (!codes.length) return "";
-    if (codes.length === 1 && codes[0] === writing.languages[0].code) return found[codes[0]];
-    return found;
+    const alone = codes.length === 1 && codes[0] === writing.languages[0].code;
+    return alone && !mapped ? found[codes[0]] : found;
   };
   box.relabel = (prefix, path) => {
     // A line of a list (a slogan, a closing line) is labelled by its number alone.
@@ -137,12 +139,12 @@ function pictureField(word, value) {
     clearProblem(field);
     const body = new FormData();
     body.append("picture", file, file.name);
-    const answer = await fetch(`api/campaigns/${encodeURIComponent(writing.campaign)}/pictures`,
-      { method: "POST", headers: { Authorization: "tma " + initData }, body });
-    const found = await answer.json().catch(() => ({}));
-    chooser.value = "";
-    if (!answer.ok) {
-      showProblem(field, found.message || found.reason || answer.statusText);
+    chooser.value = ""; // the same file may be chosen again
+    let found;
+    try {
+      found = await call(`campaigns/${encodeURIComponent(writing.campaign)}/pictures`, body);
+    } catch (error) {
+      showProblem(field, plain(error.message));
       return;
     }
     input.value = found.path;
@@ -157,15 +159,14 @@ function pictureField(word, value) {
   return field;
 }
 
-function fieldOf(kind, word, value) {
+const ROWS = { texts: 0, long: 3, body: 12, plain: 0, picture: 0 };
+
+function fieldOf(kind, word, value, single) {
+  if (kind === "lines") return linesField(word, value, single);
   // A link or picture may differ by language too (a map of language -> text).
-  if (value && typeof value === "object" && !Array.isArray(value)) return texts(word, value, 0);
-  if (kind === "texts") return texts(word, value, 0);
-  if (kind === "long") return texts(word, value, 3);
-  if (kind === "body") return texts(word, value, 12);
-  if (kind === "plain") return plainField(word, value);
-  if (kind === "picture") return pictureField(word, value);
-  return linesField(word, value);
+  const mapped = value && typeof value === "object";
+  if (mapped || kind in { texts: 1, long: 1, body: 1 }) return texts(word, value, ROWS[kind], single);
+  return kind === "picture" ? pictureField(word, value) : plainField(word, value);
 }
 
 // A list whose items are made by `make(value)`; each item can move and go; the list renumbers
@@ -211,40 +212,48 @@ function listOf(word, addWord, values, make, path) {
   });
   box.append(adder);
   box.path = path;
-  box.read = () => [...list.children].map((item) => item.read()).filter((v) => v !== "");
-  box.relabel = (prefix, at) => { box.within = prefix; box.path = at; renumber(); };
+  // Blank items go too, so that the validator's key paths are the page's: a blank one is
+  // named at its field ("must not be empty"), to fill or remove.
+  box.read = () => [...list.children].map((item) => item.read());
+  box.relabel = (prefix, at) => {
+    box.within = prefix;
+    box.path = at;
+    box.dataset.path = at; // a problem of the list as a whole ("at least 1") shows here
+    renumber();
+  };
   box.relabel("", path);
   return box;
 }
 
 // One line of a list: a slogan, a statement's closing line.
-function lineOf(value) {
-  const line = texts(null, value, 0);
+function lineOf(value, single) {
+  const line = texts(null, value, 0, single);
   const item = element("li", { class: "line" }, line);
   item.read = line.read;
   item.relabel = line.relabel;
   return item;
 }
 
-function linesField(word, values) {
-  return listOf(word, "DESK_ADD_LINE", values, lineOf, "");
+function linesField(word, values, single) {
+  return listOf(word, "DESK_ADD_LINE", values, (value) => lineOf(value, single), "");
 }
 
 // One item of a list of keys (a statement, an action): its fields, and the keys the desk does
 // not change (attachments, say), kept as they were.
-function itemOf(fields, value, kind) {
+function itemOf(fields, value, kind, single) {
   const given = value || {};
   const item = element("li", { class: kind });
-  const made = fields.map(([key, word, type]) => [key, fieldOf(type, word, given[key])]);
+  const made = fields.map(([key, word, type]) => [key, fieldOf(type, word, given[key], single)]);
   for (const [, field] of made) item.append(field);
   item.read = () => {
     const found = { ...given };
     for (const [key, field] of made) {
       const read = field.read();
-      if (read === "" || (Array.isArray(read) && !read.length)) delete found[key];
-      else found[key] = read;
+      const empty = read === "" || (Array.isArray(read) && !read.length);
+      if (!empty) found[key] = read;
+      else if (!(key in given)) delete found[key]; // an empty key the file has stays
     }
-    return Object.keys(found).length ? found : "";
+    return found;
   };
   item.relabel = (prefix, path) => {
     for (const [key, field] of made) field.relabel(prefix, `${path}.${key}`);
@@ -315,12 +324,12 @@ async function openWriting(campaign) {
 function statementFiles(files) {
   const list = element("ul", { id: "write-statement-files" });
   writing.files = files.map((file, index) => {
-    const item = itemOf(STATEMENT_FIELDS, file.fields, "statement");
+    const item = itemOf(STATEMENT_FIELDS, file.fields, "statement", true);
     const name = file.opened.file_name.split("/").pop();
     item.prepend(element("p", { class: "hint", dir: "ltr", text: file.opened.file_name }));
     item.relabel(name, `files.${index}`);
     list.append(item);
-    return { opened: file.opened, item };
+    return { opened: file.opened, item, read: JSON.stringify(item.read()) };
   });
   return list;
 }
@@ -336,10 +345,14 @@ function changes() {
   return found;
 }
 
-// What a save or preview sends: the campaign file's changes, and each statement file's.
+// What a save or preview sends: the campaign file's changes, and those of each statement
+// file changed (the others are left be); `sent` says which of the page's files each is.
 function asked() {
-  return { opened: writing.opened, changes: changes(),
-    files: writing.files.map(({ opened, item }) => ({ opened, changes: item.read() || {} })) };
+  const sent = writing.files.map((file, index) => index)
+    .filter((index) => JSON.stringify(writing.files[index].item.read()) !== writing.files[index].read);
+  const files = sent.map((index) => ({ opened: writing.files[index].opened,
+    changes: writing.files[index].item.read() }));
+  return { body: { opened: writing.opened, changes: changes(), files }, sent };
 }
 
 // --- Problems, at their fields: the API names each by its key path (actions.7.title, and
@@ -362,12 +375,13 @@ function showProblem(field, text, language) {
   field.append(note);
 }
 
-function showProblems(problems) {
+function showProblems(problems, sent) {
   const form = document.getElementById("write-form");
   for (const field of form.querySelectorAll("[data-path]")) clearProblem(field);
   let first = null;
   for (const { field: path, message } of problems || []) {
-    const parts = path.split(".");
+    // files.N is the N-th statement file sent: the page's own number for it.
+    const parts = path.replace(/^files\.(\d+)/, (all, n) => `files.${sent[Number(n)]}`).split(".");
     let language;
     if (writing.languages.some((l) => l.code === parts[parts.length - 1])) language = parts.pop();
     let field = null;
@@ -393,14 +407,13 @@ function previewPane() {
   show.addEventListener("click", () => { writing.previewing = true; previewWriting(); });
   what.addEventListener("change", () => writing.previewing && previewWriting());
   language.addEventListener("change", () => writing.previewing && previewWriting());
-  what.addEventListener("focus", fillShown);
+  what.addEventListener("focus", () => fillShown(what)); // the statements as they are now
   fillShown(what);
   return element("fieldset", { class: "preview" }, element("legend", { text: say("DESK_SHOW_AS") }),
     what, language, show, element("div", { id: "write-preview" }));
 }
 
-function fillShown(event) {
-  const what = event && event.target ? event.target : (event || document.getElementById("write-show"));
+function fillShown(what) {
   const chosen = what.value;
   const options = [["welcome", say("DESK_SHOW_WELCOME")]];
   const statements = document.querySelectorAll("#write-statements > li, #write-statement-files > li");
@@ -415,6 +428,7 @@ function fillShown(event) {
 }
 
 let previewTimer = null;
+let previews = 0; // preview calls made
 
 // Each change re-draws the preview (once typing pauses) once it has been asked for.
 function changed() {
@@ -428,29 +442,34 @@ async function previewWriting() {
   const show = { what, index: index === undefined ? null : Number(index),
     language: document.getElementById("write-show-language").value };
   const pane = document.getElementById("write-preview");
+  const { body, sent } = asked();
+  const number = ++previews; // an answer overtaken by a later one is not shown
   try {
     const found = await call(`campaigns/${encodeURIComponent(writing.campaign)}/preview`,
-      { ...asked(), show });
+      { ...body, show });
+    if (number !== previews) return;
     showProblems([]);
     pane.replaceChildren(...found.parts.map((part) => (typeof part === "string" ? rendered(part)
       : element("div", { class: "bubble", text: `[${part.type}: ${part.name}]` }))));
   } catch (error) {
-    showProblems(error.refusal && error.refusal.problems);
+    if (number !== previews) return;
+    showProblems(error.refusal && error.refusal.problems, sent);
     pane.replaceChildren(element("p", { class: "refusal", text: plain(error.message) }));
   }
 }
 
 async function saveWriting() {
   writeStatus("");
+  const { body, sent } = asked();
   try {
-    const saved = await call(`campaigns/${encodeURIComponent(writing.campaign)}/file`, asked());
+    const saved = await call(`campaigns/${encodeURIComponent(writing.campaign)}/file`, body);
     const previewing = writing.previewing;
     await openWriting(writing.campaign); // what is in the file now, to save against next
     writing.previewing = previewing;
     if (previewing) previewWriting();
     writeStatus(saved.message);
   } catch (error) {
-    showProblems(error.refusal && error.refusal.problems); // what was typed stays in the form
+    showProblems(error.refusal && error.refusal.problems, sent); // what was typed stays
     writeStatus(error.message);
   }
 }
