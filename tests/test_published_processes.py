@@ -8,8 +8,10 @@ its /healthz (`content_version`) and from /slogans."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -89,20 +91,36 @@ async def slogans(bot: WebhookBot, telegram: FakeTelegram, user: int) -> str:
     return replies_to(telegram, user)[-1]
 
 
+@contextlib.asynccontextmanager
+async def three_hosts(
+    telegram: FakeTelegram, tmp_path: Path, **env: str
+) -> AsyncIterator[tuple[dict[str, Path], dict[str, WebhookBot]]]:
+    """Three webhook processes a, b and c (not started), each with a campaign folder of its
+    own as on separate hosts, on one empty PostgreSQL; each stopped at the end if running."""
+    await (await open_storage("postgres", tmp_path)).close()  # an empty database
+    folders = {name: host_folder(tmp_path, name) for name in "abc"}
+    bots = {
+        name: WebhookBot(
+            telegram, POSTGRES_URL, tmp_path / f"{name}.log", CAMPAIGNS_DIR=str(f), **env
+        )
+        for name, f in folders.items()
+    }
+    try:
+        yield folders, bots
+    finally:
+        for bot in bots.values():
+            if bot.process is not None and bot.process.returncode is None:
+                assert await bot.stop() == 0, bot.log.read_text()[-3000:]
+
+
 async def test_what_one_process_publishes_every_process_serves(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     """A /reload reaches every running process within 5 seconds and a process started later
     with the old files from its first answer; a /reload of old files does not undo it, and a
     broken one switches nobody."""
-    await (await open_storage("postgres", tmp_path)).close()  # an empty database
-    folders = {name: host_folder(tmp_path, name) for name in "abc"}
-    bots = {
-        name: WebhookBot(telegram, POSTGRES_URL, tmp_path / f"{name}.log", CAMPAIGNS_DIR=str(f))
-        for name, f in folders.items()
-    }
-    a, b, c = bots["a"], bots["b"], bots["c"]
-    try:
+    async with three_hosts(telegram, tmp_path) as (folders, bots):
+        a, b, c = bots["a"], bots["b"], bots["c"]
         await a.start()
         await b.start()
         first = await version_of(a)
@@ -145,10 +163,6 @@ async def test_what_one_process_publishes_every_process_serves(
         await asyncio.sleep(2.5)  # past two looks for a newer version
         assert [await version_of(bot) for bot in (a, c)] == [second, second]
         assert NEW.strip(" -\n") in await slogans(a, telegram, ANA + 2)
-    finally:
-        for bot in bots.values():
-            if bot.process is not None and bot.process.returncode is None:
-                assert await bot.stop() == 0, bot.log.read_text()[-3000:]
 
 
 async def test_a_save_in_the_desk_of_one_process_is_served_by_every_process(
@@ -156,20 +170,8 @@ async def test_a_save_in_the_desk_of_one_process_is_served_by_every_process(
 ) -> None:
     """A slogan fixed in the desk that process A serves: B serves it within 5 seconds, a
     process started afterwards from its first answer; a save with a problem switches none."""
-    await (await open_storage("postgres", tmp_path)).close()  # an empty database
-    folders = {name: host_folder(tmp_path, name) for name in "abc"}
-    bots = {
-        name: WebhookBot(
-            telegram,
-            POSTGRES_URL,
-            tmp_path / f"{name}.log",
-            CAMPAIGNS_DIR=str(f),
-            DESK_URL=DESK_URL,
-        )
-        for name, f in folders.items()
-    }
-    a, b, c = bots["a"], bots["b"], bots["c"]
-    try:
+    async with three_hosts(telegram, tmp_path, DESK_URL=DESK_URL) as (folders, bots):
+        a, b, c = bots["a"], bots["b"], bots["c"]
         await a.start()
         await b.start()
         first = await version_of(a)
@@ -205,7 +207,3 @@ async def test_a_save_in_the_desk_of_one_process_is_served_by_every_process(
         await a.stop()
         await b.stop()
         assert NEW.strip(" -\n") in await slogans(c, telegram, ANA + 1)
-    finally:
-        for bot in bots.values():
-            if bot.process is not None and bot.process.returncode is None:
-                assert await bot.stop() == 0, bot.log.read_text()[-3000:]

@@ -2,10 +2,12 @@
 sentence that names why, and nothing is lost: the file as it was, nothing left aside, the old
 slogan served.
 
-Root writes anywhere, whatever a folder's mode says, so when the tests run as root the bot runs
-as `nobody` (setpriv): a real `python -m bot run` webhook process, its database and temporary
-files in a folder of that user's own, its campaign folder a copy made read-only (chmod a-w).
-The desk is called over HTTP with initData signed as Telegram signs it."""
+Root writes anywhere, whatever a folder's mode says, because it holds CAP_DAC_OVERRIDE; so when
+the tests run as root the bot runs as root without it (setpriv drops it, and the capabilities
+that would do the same, from the bounding set): a real `python -m bot run` webhook process, its
+database and temporary files in a folder of its own, its campaign folder a copy made read-only
+(chmod a-w). It stays the checkout's owner, so it reads the checkout wherever CI put it. The
+desk is called over HTTP with initData signed as Telegram signs it."""
 
 from __future__ import annotations
 
@@ -28,26 +30,34 @@ from .test_desk_api import DESK_URL
 from .test_published_processes import desk_call, slogans, version_of
 from .test_webhook import WebhookBot
 
-NOBODY = 65534  # Debian's `nobody` and `nogroup`
 OLD = "Free Palestine!"  # the shipped campaign's fourth slogan
 NEW = "Free, free Palestine!"
+# What lets root past a file's mode: without these, root is bound by it as its owner is.
+PAST_MODES = "-dac_override,-dac_read_search,-fowner,-linux_immutable"
+CAP_DAC_OVERRIDE = 1  # linux/capability.h
 
 
-def as_another_user() -> list[str]:
-    """Return the command prefix that runs the bot as a user the folder's mode binds: none
-    when the tests are not root, else setpriv to `nobody` (skipped without setpriv)."""
+def bound_by_modes() -> list[str]:
+    """Return the command prefix that runs the bot bound by the folder's mode: none when the
+    tests are not root, else setpriv dropping root's power over modes (skipped without it)."""
     if os.geteuid() != 0:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("runs as root without setpriv (util-linux) to run the bot as another user")
-    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+        pytest.skip("runs as root without setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+    return [setpriv, "--bounding-set", PAST_MODES, "--"]
+
+
+def bounding_set(pid: int) -> int:
+    """Return the capabilities a process may ever hold (its CapBnd, a bit for each)."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    line = next(line for line in status.splitlines() if line.startswith("CapBnd:"))
+    return int(line.split()[1], 16)
 
 
 @pytest.fixture
 def home() -> Iterator[Path]:
-    """A folder of the bot's user's own, outside pytest's temporary folder (which only the
-    user running the tests may enter)."""
+    """A folder of the bot's own, for its database, temporary files and campaigns."""
     made = Path(tempfile.mkdtemp(prefix="solidarity-read-only-"))
     try:
         yield made
@@ -57,18 +67,9 @@ def home() -> Iterator[Path]:
         shutil.rmtree(made)
 
 
-def own(path: Path) -> None:
-    """Give `path` and what it holds to the bot's user, if the tests run as root."""
-    if os.geteuid() != 0:
-        return
-    for folder, _directories, files in os.walk(path):
-        os.chown(folder, NOBODY, NOBODY)
-        for name in files:
-            os.chown(Path(folder) / name, NOBODY, NOBODY)
-
-
 def can_run_the_bot(prefix: list[str], env: dict[str, str]) -> None:
-    """Fail, saying why, unless the bot's user can run this checkout's Python and import it."""
+    """Fail, saying why, unless the bot so started can run this checkout's Python and import
+    it."""
     check = [*prefix, sys.executable, "-c", "import bot.cli"]
     try:
         done = subprocess.run(check, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -83,11 +84,10 @@ async def test_a_save_into_a_read_only_folder_is_refused_and_loses_nothing(
     """The desk opens the file, a changed slogan is saved: 409 with SAVE_CANNOT_WRITE naming
     "Permission denied"; the file byte for byte as it was, no `.rafah.yaml.saving` left, the
     old slogan still served and no new version published."""
-    prefix = as_another_user()
+    prefix = bound_by_modes()
     folder = home / "campaigns"
     shutil.copytree(CAMPAIGNS, folder)
     (home / "tmp").mkdir()
-    own(home)
     campaign = folder / "rafah.yaml"
     campaign.chmod(0o444)
     folder.chmod(0o555)
@@ -101,15 +101,15 @@ async def test_a_save_into_a_read_only_folder_is_refused_and_loses_nothing(
         DESK_URL=DESK_URL,
         HOME=str(home),
         TMPDIR=str(home / "tmp"),
-        PYTHONDONTWRITEBYTECODE="1",  # the checkout is not the bot user's to write
+        PYTHONDONTWRITEBYTECODE="1",  # nothing written into the checkout
     )
     bot.command = [*prefix, sys.executable, "-m", "bot", "run"]
     can_run_the_bot(prefix, bot.env)
     await bot.start()
     try:
         assert bot.process is not None
-        if prefix:  # the premise: the bot is not root, so the folder's mode binds it
-            assert os.stat(f"/proc/{bot.process.pid}").st_uid == NOBODY
+        if prefix:  # the premise: the bot cannot write past the folder's mode
+            assert not bounding_set(bot.process.pid) & (1 << CAP_DAC_OVERRIDE)
         served = await version_of(bot)
         assert served is not None
 
