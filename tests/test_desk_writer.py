@@ -432,3 +432,55 @@ async def test_a_save_changes_only_what_was_changed_whatever_the_file_holds(
             f"-  - {TYPO}",
             f"+  - {FIXED}",
         ]
+
+
+async def test_statements_are_shown_newest_first_and_a_new_one_goes_on_top(
+    browser: Browser,  # noqa: F811
+    storage: Storage,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The file lists the March statement, then a May one: the desk shows May first. A new
+    statement is added on top and saved as the file's first, one insertion; a problem of the
+    March one, shown third, is shown at its own field."""
+    path = folder_copy(tmp_path) / "rafah.yaml"
+    may = (
+        "  - title: A statement from May\n"
+        "    date: 2024-05-01\n"
+        "    author: Len Cooper\n"
+        "    body: Words from May.\n"
+    )
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(
+        "      - Down with US imperialism!\n", "      - Down with US imperialism!\n" + may, 1
+    )
+    path.write_text(text, encoding="utf-8")
+    async with writer(browser, storage, path.parent) as (_bot, page):
+        statements = page.locator("#write-statements > li")
+        title = f"{texts.DESK_FIELD_TITLE} (English)"
+        await expect(page.get_by_label(f"{texts.DESK_FIELD_STATEMENTS} 1: {title}")).to_have_value(
+            "A statement from May"
+        )
+        await page.get_by_role("button", name=texts.DESK_ADD_STATEMENT).click()
+        await expect(statements).to_have_count(3)
+        first = f"{texts.DESK_FIELD_STATEMENTS} 1"
+        await page.get_by_label(f"{first}: {title}").fill("A statement from June")
+        await page.get_by_label(f"{first}: {texts.DESK_FIELD_DATE}").fill("2024-06-01")
+        await page.get_by_label(f"{first}: {texts.DESK_FIELD_AUTHOR} (English)").fill("Len Cooper")
+        await page.get_by_label(f"{first}: {texts.DESK_FIELD_BODY} (English)").fill("Words.")
+        march = f"{texts.DESK_FIELD_STATEMENTS} 3: {texts.DESK_FIELD_DATE}"
+        await page.get_by_label(march).fill("")
+        await page.get_by_role("button", name=texts.DESK_SAVE).click()
+        await expect(statements.nth(2).locator(".problem")).to_contain_text(
+            "missing required key 'date'"
+        )
+        assert path.read_text(encoding="utf-8") == text
+
+        await page.get_by_label(march).fill("2024-03")
+        await page.get_by_role("button", name=texts.DESK_SAVE).click()
+        await expect(page.locator("#write-status")).to_contain_text("Campaign files re-read")
+        after = path.read_text(encoding="utf-8")
+        assert all(line.startswith("+") for line in changed_lines(text, after))
+        titles = [s.title for s in load_campaign(path).statements]
+        assert titles[0] == "A statement from June"
+        assert titles[2] == "A statement from May"
+        await expect(page.get_by_label(f"{first}: {title}")).to_have_value("A statement from June")

@@ -171,22 +171,37 @@ function fieldOf(kind, word, value, single) {
 
 // A list whose items are made by `make(value)`; each item can move and go; the list renumbers
 // its items' labels and paths after each change.
-function listOf(word, addWord, values, make, path) {
+// `newestFirst` (the statements): shown by date, newest first, a new one on top, and no
+// moving (the bot orders them by date); they are saved in the file's order, new ones first.
+function listOf(word, addWord, values, make, path, newestFirst) {
   const list = element("ol");
   const box = element("div", { class: "list" }, list);
+  // The items in the order they are saved: the key paths the validator names.
+  const saved = () => {
+    const items = [...list.children];
+    if (!newestFirst) return items;
+    const fresh = items.filter((item) => item.origin === undefined);
+    const kept = items.filter((item) => item.origin !== undefined);
+    return [...fresh, ...kept.sort((a, b) => a.origin - b.origin)];
+  };
   const renumber = () => {
+    const order = saved();
     [...list.children].forEach((item, index) => {
       const number = index + 1;
       const prefix = box.within ? `${box.within}: ${say(word)} ${number}` : `${say(word)} ${number}`;
-      item.relabel(prefix, `${box.path}.${index}`);
+      item.saved = order.indexOf(item);
+      item.relabel(prefix, `${box.path}.${item.saved}`);
       for (const [action, label] of item.controls) label.setAttribute("aria-label", `${say(action)}: ${prefix}`);
     });
   };
-  const add = (value) => {
+  const controls = newestFirst ? [["DESK_REMOVE", 0]]
+    : [["DESK_MOVE_UP", -1], ["DESK_MOVE_DOWN", 1], ["DESK_REMOVE", 0]];
+  const add = (value, origin) => {
     const item = make(value);
+    item.origin = origin;
     item.controls = [];
     const buttons = element("div", { class: "actions item-controls" });
-    for (const [action, move] of [["DESK_MOVE_UP", -1], ["DESK_MOVE_DOWN", 1], ["DESK_REMOVE", 0]]) {
+    for (const [action, move] of controls) {
       const button = element("button", { type: "button", class: move ? "move" : "remove",
         text: say(action) });
       button.addEventListener("click", () => {
@@ -200,21 +215,25 @@ function listOf(word, addWord, values, make, path) {
       buttons.append(button);
     }
     item.append(buttons);
-    list.append(item);
+    if (newestFirst && origin === undefined) list.prepend(item);
+    else list.append(item);
     return item;
   };
-  (values || []).forEach(add);
+  const given = (values || []).map((value, origin) => [value, origin]);
+  if (newestFirst) given.sort(([a], [b]) => String((b || {}).date || "").localeCompare(String((a || {}).date || "")));
+  for (const [value, origin] of given) add(value, origin);
   const adder = element("button", { type: "button", text: say(addWord) });
   adder.addEventListener("click", () => {
     const item = add(undefined);
     renumber();
     item.querySelector("input, textarea").focus();
   });
-  box.append(adder);
+  if (newestFirst) box.prepend(adder);
+  else box.append(adder);
   box.path = path;
   // Blank items go too, so that the validator's key paths are the page's: a blank one is
   // named at its field ("must not be empty"), to fill or remove.
-  box.read = () => [...list.children].map((item) => item.read());
+  box.read = () => saved().map((item) => item.read());
   box.relabel = (prefix, at) => {
     box.within = prefix;
     box.path = at;
@@ -238,6 +257,10 @@ function linesField(word, values, single) {
   return listOf(word, "DESK_ADD_LINE", values, (value) => lineOf(value, single), "");
 }
 
+function blank(value) {
+  return value == null || value === "" || (Array.isArray(value) && !value.length);
+}
+
 // One item of a list of keys (a statement, an action): its fields, and the keys the desk does
 // not change (attachments, say), kept as they were.
 function itemOf(fields, value, kind, single) {
@@ -249,9 +272,9 @@ function itemOf(fields, value, kind, single) {
     const found = { ...given };
     for (const [key, field] of made) {
       const read = field.read();
-      const empty = read === "" || (Array.isArray(read) && !read.length);
-      if (!empty) found[key] = read;
-      else if (!(key in given)) delete found[key]; // an empty key the file has stays
+      if (!blank(read)) found[key] = read;
+      else if (!(key in given) || !blank(given[key])) delete found[key]; // emptied: it goes
+      // (a key the file has empty, `image:` say, stays as it is)
     }
     return found;
   };
@@ -305,7 +328,7 @@ async function openWriting(campaign) {
   }
   for (const [key, list] of Object.entries(LISTS)) {
     const make = list.fields ? (v) => itemOf(list.fields, v, key.slice(0, -1)) : lineOf;
-    const made = listOf(list.word, list.add, found.fields[key], make, key);
+    const made = listOf(list.word, list.add, found.fields[key], make, key, key === "statements");
     made.querySelector("ol").id = `write-${key}`;
     writing.parts[key] = made;
     form.append(element("h3", { text: say(list.word) }), made);
@@ -328,7 +351,7 @@ function statementFiles(files) {
     const name = file.opened.file_name.split("/").pop();
     item.prepend(element("p", { class: "hint", dir: "ltr", text: file.opened.file_name }));
     item.relabel(name, `files.${index}`);
-    list.append(item);
+    list.prepend(item); // named by date: the newest first
     return { opened: file.opened, item, read: JSON.stringify(item.read()) };
   });
   return list;
@@ -416,15 +439,18 @@ function previewPane() {
 function fillShown(what) {
   const chosen = what.value;
   const options = [["welcome", say("DESK_SHOW_WELCOME")]];
-  const statements = document.querySelectorAll("#write-statements > li, #write-statement-files > li");
-  statements.forEach((item, index) => {
-    const title = item.querySelector("[data-language]").value || `${index + 1}`;
-    options.push([`statement:${index}`, `${say("DESK_FIELD_STATEMENTS")} ${index + 1}: ${title}`]);
+  // The campaign's statements are its file's (in the order saved), then its statement files'.
+  const inline = [...document.querySelectorAll("#write-statements > li")];
+  const statements = [...inline.map((item) => [item, item.saved]),
+    ...writing.files.map((file, index) => [file.item, inline.length + index])];
+  statements.forEach(([item, index], shown) => {
+    const title = item.querySelector("[data-language]").value || `${shown + 1}`;
+    options.push([`statement:${index}`, `${say("DESK_FIELD_STATEMENTS")} ${shown + 1}: ${title}`]);
   });
   options.push(["slogans", say("DESK_FIELD_SLOGANS")], ["actions", say("DESK_FIELD_ACTIONS")]);
   what.replaceChildren(...options.map(([value, text]) => element("option", { value, text })));
   if (options.some(([value]) => value === chosen)) what.value = chosen;
-  else if (statements.length) what.value = "statement:0";
+  else if (statements.length) what.value = `statement:${statements[0][1]}`; // the newest
 }
 
 let previewTimer = null;
