@@ -51,7 +51,7 @@ async def _published(
 ) -> tuple[Content, VersionInfo]:
     """Load the folder, publish it and serve it here; return it and its version."""
     try:
-        content = load_campaigns(folder)
+        content = await asyncio.to_thread(load_campaigns, folder)  # off the event loop
     except ContentError as error:
         await storage.audit(organizer, "reload_failed", f"{len(error.problems)} problems")
         raise
